@@ -1,0 +1,36 @@
+/* dense.h — one fully connected layer on row-major mini-batches.
+ *
+ * A layer does not own memory: W and b point into its model's flat parameter buffer, dW and
+ * db into the flat gradient buffer, in PyTorch's nn.Linear layout (W is [out, in]). */
+#ifndef NNFIT_DENSE_H
+#define NNFIT_DENSE_H
+
+#include "nnfit/act.h"
+#include "nnfit/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    int in, out;
+    nf_act_spec act;
+    float *W, *b;   /* [out, in], [out] */
+    float *dW, *db; /* same shapes, in the gradient buffer */
+} nf_dense;
+
+/* Forward pass.  X is [batch, in]; writes Z = X·Wᵀ + b and A = act(Z), both [batch, out].
+ * A may equal Z when !nf_act_needs_z(act).  One cblas_sgemm plus one fused pass. */
+nf_status nf_dense_forward(const nf_dense *layer, const float *X, int batch, float *Z, float *A);
+
+/* Backward pass.  dA is [batch, out] and is overwritten with dZ = dA ⊙ act'(Z).
+ * dW ([out, in]) = dZᵀ·X and db ([out]) = column sums of dZ are written (accumulate = 0) or
+ * added (accumulate = 1).  dX ([batch, in]) = dZ·W is written unless dX is NULL.
+ * Z may be NULL when !nf_act_needs_z(act). */
+nf_status nf_dense_backward(const nf_dense *layer, const float *X, const float *Z, const float *A,
+                            float *dA, int batch, int accumulate, float *dX);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,86 @@
+/* model.h — a multilayer perceptron with flat parameter and gradient buffers.
+ *
+ * Parameters are stored in PyTorch's nn.Sequential order: layer 0 weight [out, in], layer 0
+ * bias [out], layer 1 weight, ...  Gradients use the same order in a second buffer, so an
+ * optimizer is a loop over n_params floats.  All workspace is sized by nf_model_reserve();
+ * nothing else allocates. */
+#ifndef NNFIT_MODEL_H
+#define NNFIT_MODEL_H
+
+#include <stddef.h>
+
+#include "nnfit/act.h"
+#include "nnfit/dense.h"
+#include "nnfit/loss.h"
+#include "nnfit/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NF_MAX_LAYERS 64
+
+typedef struct {
+    int n_layers;          /* dense layers */
+    int sizes[NF_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[n_layers] outputs */
+    nf_dense layers[NF_MAX_LAYERS];
+    size_t n_params;
+    float *params, *grads; /* [n_params] each */
+    /* workspace for `batch_cap` rows */
+    int batch_cap;
+    float *Z[NF_MAX_LAYERS], *A[NF_MAX_LAYERS]; /* [batch_cap, sizes[i+1]]; A[i] == Z[i] when in place */
+    float *dbuf[2];        /* ping-pong [batch_cap, max width] for dA/dX */
+    float *work;           /* the one workspace allocation */
+} nf_model;
+
+/* Creates a model with n_layers dense layers of sizes[0] → … → sizes[n_layers]; acts[i] is
+ * layer i's activation.  Parameters are zero until an initialiser runs. */
+nf_status nf_model_create(nf_model **out, int n_layers, const int *sizes, const nf_act_spec *acts);
+
+/* Convenience: hidden layers use `hidden`, the last layer `output`. */
+nf_status nf_model_create_mlp(nf_model **out, int n_layers, const int *sizes,
+                              const nf_act_spec *hidden, const nf_act_spec *output);
+
+void nf_model_free(nf_model *m);
+
+/* Sizes the workspace for batches of up to `batch` rows (frees any previous workspace). */
+nf_status nf_model_reserve(nf_model *m, int batch);
+
+static inline int nf_model_n_in(const nf_model *m) { return m->sizes[0]; }
+static inline int nf_model_n_out(const nf_model *m) { return m->sizes[m->n_layers]; }
+
+/* Forward of X [batch, n_in]; the output [batch, n_out] is nf_model_output(m). */
+nf_status nf_model_forward(nf_model *m, const float *X, int batch);
+const float *nf_model_output(const nf_model *m);
+/* Buffer [batch_cap, n_out] the caller fills with dLoss/dOutput before nf_model_backward. */
+float *nf_model_dout(nf_model *m);
+
+/* Backward after nf_model_forward on the same X: reads nf_model_dout() (and clobbers it),
+ * overwrites grads with dLoss/dparams. */
+nf_status nf_model_backward(nf_model *m, const float *X, int batch);
+
+/* Forward, loss and backward over one batch.  The loss mean divides by `denom` elements
+ * (0 means batch × n_out).  grads are overwritten; *loss gets the loss (may be NULL). */
+nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
+                        const nf_loss_spec *loss, size_t denom, double *loss_out);
+
+/* Loss over n rows, evaluated in chunks of batch_cap, accumulated in double. */
+nf_status nf_model_eval(nf_model *m, const float *X, const float *Y, int n,
+                        const nf_loss_spec *loss, double *loss_out);
+
+/* Predictions for n rows of X into out [n, n_out], in chunks of batch_cap. */
+nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out);
+
+/* Copies architecture and parameters into a new model (workspace not copied; reserve again). */
+nf_status nf_model_clone(nf_model **out, const nf_model *src);
+
+/* "2,3,1" style description into buf. */
+void nf_model_shape_str(const nf_model *m, char *buf, size_t len);
+
+/* Parses "2,3,1" into sizes (at most max entries, each 1..1<<24); *count gets the number. */
+nf_status nf_parse_sizes(const char *text, int *sizes, int max, int *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,21 @@
+/* nnfit.h — umbrella header: everything libnnfit offers. */
+#ifndef NNFIT_NNFIT_H
+#define NNFIT_NNFIT_H
+
+#define NNFIT_VERSION "0.1.0"
+
+#include "nnfit/status.h"
+#include "nnfit/rng.h"
+#include "nnfit/mat.h"
+#include "nnfit/act.h"
+#include "nnfit/loss.h"
+#include "nnfit/dense.h"
+#include "nnfit/model.h"
+#include "nnfit/init.h"
+#include "nnfit/optim.h"
+#include "nnfit/task.h"
+#include "nnfit/train.h"
+#include "nnfit/diag.h"
+#include "nnfit/blas.h"
+
+#endif

@@ -1,0 +1,70 @@
+/* train.h — the training loop: epochs of shuffled mini-batches, history, divergence check.
+ *
+ * Each epoch visits every row once in batches of `batch` rows (the last batch may be
+ * smaller); with shuffle the order is a fresh permutation per epoch drawn from the seed.
+ * The loss recorded for an epoch is the mean of the batch losses weighted by batch size, each
+ * measured before its update (as Keras reports it); for full-batch training that is the loss
+ * of the parameters at the start of the epoch.  The final loss is evaluated over the whole
+ * training set after the last update, in double. */
+#ifndef NNFIT_TRAIN_H
+#define NNFIT_TRAIN_H
+
+#include <stdint.h>
+
+#include "nnfit/loss.h"
+#include "nnfit/mat.h"
+#include "nnfit/model.h"
+#include "nnfit/optim.h"
+#include "nnfit/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Called after every epoch; return nonzero to stop training early (not an error). */
+typedef int (*nf_epoch_callback)(void *ctx, int epoch, double loss, double seconds);
+
+typedef struct {
+    int epochs;            /* >= 1 */
+    int batch;             /* rows per step; 0 = full batch */
+    int shuffle;           /* reshuffle rows every epoch (ignored for full batch) */
+    nf_loss_spec loss;
+    nf_opt_config opt;
+    uint64_t seed;         /* shuffling stream */
+    double target_loss;    /* > 0: record the first epoch whose loss is <= target */
+    int stop_at_target;    /* stop once target_loss is reached */
+    nf_epoch_callback on_epoch;
+    void *ctx;
+} nf_train_config;
+
+typedef struct {
+    int epochs_run;
+    double *loss;          /* [epochs_run] epoch losses (malloc'd; nf_history_free) */
+    double *seconds;       /* [epochs_run] wall time since the start of training */
+    double final_loss;     /* whole-set loss after training (of the restored parameters on divergence) */
+    double best_loss;      /* lowest epoch loss */
+    int best_epoch;        /* 1-based */
+    int target_epoch;      /* first epoch with loss <= target_loss, 0 if never */
+    int diverged_epoch;    /* epoch where NaN/Inf appeared, 0 if none */
+    long steps;            /* optimizer steps taken */
+    double seconds_total;
+} nf_history;
+
+/* Fills cfg with defaults: 100 epochs, batch 32, shuffle, MSE, Adam(lr 1e-3), seed 0. */
+void nf_train_defaults(nf_train_config *cfg);
+
+/* Trains m on X [n, n_in] → Y [n, n_out].  Reserves m's workspace for the batch size.
+ * On NaN/Inf returns NF_EDIVERGED with the parameters from the start of the diverging epoch
+ * restored and hist->diverged_epoch set.  hist may be NULL. */
+nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train_config *cfg,
+                   nf_history *hist);
+
+void nf_history_free(nf_history *h);
+
+/* Monotonic wall clock in seconds. */
+double nf_seconds(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,200 @@
+/* act.c — activations.  Each kind has its own loop so the compiler can vectorise it. */
+#include "nnfit/act.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const names[NF_ACT_COUNT] = {
+    "linear", "relu", "leaky_relu", "elu", "selu", "gelu",
+    "gelu_erf", "softplus", "tanh", "sigmoid", "swish", "abs",
+};
+
+#define SELU_ALPHA 1.6732632423543772f
+#define SELU_SCALE 1.0507009873554805f
+#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_C 0.044715f
+
+const char *nf_act_name(nf_act_kind kind)
+{
+    return (unsigned)kind < NF_ACT_COUNT ? names[kind] : "?";
+}
+
+const char *nf_act_names(void)
+{
+    return "linear, relu, leaky_relu, elu, selu, gelu, gelu_erf, softplus, tanh, sigmoid, swish, "
+           "abs";
+}
+
+float nf_act_default_param(nf_act_kind kind)
+{
+    if (kind == NF_ACT_LEAKY_RELU) return 0.01f;
+    if (kind == NF_ACT_ELU) return 1.0f;
+    return 0.0f;
+}
+
+nf_status nf_act_parse(const char *name, nf_act_spec *spec)
+{
+    static const struct {
+        const char *alias;
+        nf_act_kind kind;
+    } aliases[] = {{"silu", NF_ACT_SWISH},
+                   {"identity", NF_ACT_LINEAR},
+                   {"none", NF_ACT_LINEAR},
+                   {"gelu_tanh", NF_ACT_GELU}};
+    for (int k = 0; k < NF_ACT_COUNT; k++)
+        if (!strcmp(name, names[k])) {
+            spec->kind = (nf_act_kind)k;
+            spec->param = nf_act_default_param(spec->kind);
+            return NF_OK;
+        }
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(name, aliases[i].alias)) {
+            spec->kind = aliases[i].kind;
+            spec->param = nf_act_default_param(spec->kind);
+            return NF_OK;
+        }
+    return nf_fail(NF_EINVAL, "unknown activation '%s' (valid: %s)", name, nf_act_names());
+}
+
+int nf_act_needs_z(nf_act_kind kind)
+{
+    switch (kind) {
+    case NF_ACT_LINEAR:
+    case NF_ACT_RELU:
+    case NF_ACT_ELU:
+    case NF_ACT_SELU:
+    case NF_ACT_TANH:
+    case NF_ACT_SIGMOID:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static inline float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+static inline float gelu_tanhf(float x)
+{
+    return 0.5f * x * (1.0f + tanhf(GELU_K * (x + GELU_C * x * x * x)));
+}
+
+static inline float gelu_erff(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
+
+void nf_act_forward(const nf_act_spec *spec, const float *z, float *a, size_t n)
+{
+    const float p = spec->param;
+    switch (spec->kind) {
+    case NF_ACT_LINEAR:
+        if (a != z) memmove(a, z, n * sizeof(float));
+        break;
+    case NF_ACT_RELU:
+        for (size_t i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : 0.0f;
+        break;
+    case NF_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : p * z[i];
+        break;
+    case NF_ACT_ELU:
+        for (size_t i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : p * expm1f(z[i]);
+        break;
+    case NF_ACT_SELU:
+        for (size_t i = 0; i < n; i++)
+            a[i] = SELU_SCALE * (z[i] > 0.0f ? z[i] : SELU_ALPHA * expm1f(z[i]));
+        break;
+    case NF_ACT_GELU:
+        for (size_t i = 0; i < n; i++) a[i] = gelu_tanhf(z[i]);
+        break;
+    case NF_ACT_GELU_ERF:
+        for (size_t i = 0; i < n; i++) a[i] = gelu_erff(z[i]);
+        break;
+    case NF_ACT_SOFTPLUS:
+        for (size_t i = 0; i < n; i++) a[i] = softplusf(z[i]);
+        break;
+    case NF_ACT_TANH:
+        for (size_t i = 0; i < n; i++) a[i] = tanhf(z[i]);
+        break;
+    case NF_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) a[i] = sigmoidf(z[i]);
+        break;
+    case NF_ACT_SWISH:
+        for (size_t i = 0; i < n; i++) a[i] = z[i] * sigmoidf(z[i]);
+        break;
+    case NF_ACT_ABS:
+        for (size_t i = 0; i < n; i++) a[i] = fabsf(z[i]);
+        break;
+    default:
+        break;
+    }
+}
+
+void nf_act_bias_forward(const nf_act_spec *spec, float *Z, const float *b, int rows, int cols,
+                         float *A)
+{
+    const size_t c = (size_t)cols;
+    for (int r = 0; r < rows; r++) {
+        float *z = Z + (size_t)r * c;
+        if (b)
+            for (size_t j = 0; j < c; j++) z[j] += b[j];
+        nf_act_forward(spec, z, A + (size_t)r * c, c);
+    }
+}
+
+void nf_act_backward(const nf_act_spec *spec, const float *z, const float *a, float *d, size_t n)
+{
+    const float p = spec->param;
+    switch (spec->kind) {
+    case NF_ACT_LINEAR:
+        break;
+    case NF_ACT_RELU:
+        for (size_t i = 0; i < n; i++) d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+        break;
+    case NF_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) d[i] *= z[i] > 0.0f ? 1.0f : p;
+        break;
+    case NF_ACT_ELU: /* for z <= 0: d/dz alpha(e^z - 1) = a + alpha */
+        for (size_t i = 0; i < n; i++) d[i] *= a[i] > 0.0f ? 1.0f : a[i] + p;
+        break;
+    case NF_ACT_SELU:
+        for (size_t i = 0; i < n; i++)
+            d[i] *= a[i] > 0.0f ? SELU_SCALE : a[i] + SELU_SCALE * SELU_ALPHA;
+        break;
+    case NF_ACT_GELU:
+        for (size_t i = 0; i < n; i++) {
+            float x = z[i], x2 = x * x;
+            float t = tanhf(GELU_K * (x + GELU_C * x2 * x));
+            float dt = (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * x2);
+            d[i] *= 0.5f * (1.0f + t) + 0.5f * x * dt;
+        }
+        break;
+    case NF_ACT_GELU_ERF:
+        for (size_t i = 0; i < n; i++) {
+            float x = z[i];
+            float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+            float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
+            d[i] *= cdf + x * pdf;
+        }
+        break;
+    case NF_ACT_SOFTPLUS:
+        for (size_t i = 0; i < n; i++) d[i] *= z[i] > 20.0f ? 1.0f : sigmoidf(z[i]);
+        break;
+    case NF_ACT_TANH:
+        for (size_t i = 0; i < n; i++) d[i] *= 1.0f - a[i] * a[i];
+        break;
+    case NF_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) d[i] *= a[i] * (1.0f - a[i]);
+        break;
+    case NF_ACT_SWISH:
+        for (size_t i = 0; i < n; i++) {
+            float s = sigmoidf(z[i]);
+            d[i] *= s * (1.0f + z[i] * (1.0f - s));
+        }
+        break;
+    case NF_ACT_ABS:
+        for (size_t i = 0; i < n; i++)
+            d[i] *= z[i] > 0.0f ? 1.0f : (z[i] < 0.0f ? -1.0f : 0.0f);
+        break;
+    default:
+        break;
+    }
+}

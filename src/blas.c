@@ -1,0 +1,29 @@
+/* blas.c — thread control for OpenBLAS; plain CBLAS builds get no-ops. */
+#include "nnfit/blas.h"
+
+#include <cblas.h>
+
+#ifdef NF_HAVE_OPENBLAS
+void nf_blas_set_threads(int n)
+{
+    if (n >= 1) openblas_set_num_threads(n);
+}
+int nf_blas_threads(void) { return openblas_get_num_threads(); }
+const char *nf_blas_info(void)
+{
+    static _Thread_local char buf[256];
+    char *cfg = openblas_get_config();
+    char *core = openblas_get_corename();
+    int len = 0;
+    for (const char *p = cfg; p && *p && len < 180; p++) buf[len++] = *p;
+    const char *sep = " core ";
+    for (const char *p = sep; *p; p++) buf[len++] = *p;
+    for (const char *p = core; p && *p && len < 250; p++) buf[len++] = *p;
+    buf[len] = '\0';
+    return buf;
+}
+#else
+void nf_blas_set_threads(int n) { (void)n; }
+int nf_blas_threads(void) { return 1; }
+const char *nf_blas_info(void) { return "CBLAS (not OpenBLAS)"; }
+#endif

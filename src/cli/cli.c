@@ -1,0 +1,131 @@
+/* cli.c — shared helpers for the nnfit program. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *cli_prog = "nnfit";
+int cli_quiet = 0;
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: error: ", cli_prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_USAGE;
+}
+
+int cli_status_error(nf_status st)
+{
+    const char *detail = nf_last_error();
+    fprintf(stderr, "%s: error: %s\n", cli_prog, detail && *detail ? detail : nf_strerror(st));
+    return st == NF_EDIVERGED || st == NF_ENUMERIC || st == NF_EINTERRUPTED ? EXIT_RUN_FAILED
+                                                                            : EXIT_USAGE;
+}
+
+int cli_double(const char *opt, const char *text, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end || errno == ERANGE || !isfinite(v)) {
+        cli_usage_error("--%s: '%s' is not a finite number", opt, text);
+        return 1;
+    }
+    if (v < lo || v > hi) {
+        cli_usage_error("--%s: %g is outside [%g, %g]", opt, v, lo, hi);
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_int(const char *opt, const char *text, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end || errno == ERANGE) {
+        cli_usage_error("--%s: '%s' is not an integer", opt, text);
+        return 1;
+    }
+    if (v < lo || v > hi) {
+        cli_usage_error("--%s: %ld is outside [%ld, %ld]", opt, v, lo, hi);
+        return 1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int cli_u64(const char *opt, const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (*text == '-') {
+        cli_usage_error("--%s: '%s' must be a non-negative integer", opt, text);
+        return 1;
+    }
+    unsigned long long v = strtoull(text, &end, 0);
+    if (end == text || *end || errno == ERANGE) {
+        cli_usage_error("--%s: '%s' is not a non-negative integer", opt, text);
+        return 1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_pair(const char *opt, const char *text, double lo, double hi, double *a, double *b)
+{
+    const char *comma = strchr(text, ',');
+    if (!comma) {
+        cli_usage_error("--%s: expected two numbers like 0.9,0.999, got '%s'", opt, text);
+        return 1;
+    }
+    char first[64];
+    size_t len = (size_t)(comma - text);
+    if (len >= sizeof first) len = sizeof first - 1;
+    memcpy(first, text, len);
+    first[len] = '\0';
+    return cli_double(opt, first, lo, hi, a) || cli_double(opt, comma + 1, lo, hi, b);
+}
+
+void cli_progress_start(cli_progress *p, const char *label, long total)
+{
+    p->label = label;
+    p->total = total;
+    p->t0 = p->last = nf_seconds();
+    p->tty = isatty(STDERR_FILENO);
+}
+
+void cli_progress_update(cli_progress *p, long done, const char *extra)
+{
+    if (cli_quiet) return;
+    double now = nf_seconds();
+    double interval = p->tty ? 0.1 : 2.0;
+    if (now - p->last < interval && done < p->total) return;
+    p->last = now;
+    double el = now - p->t0;
+    double eta = done > 0 ? el * (double)(p->total - done) / (double)done : 0.0;
+    if (p->tty) {
+        int width = 30, fill = p->total ? (int)((double)width * (double)done / (double)p->total) : 0;
+        fprintf(stderr, "\r%s [", p->label);
+        for (int i = 0; i < width; i++) fputc(i < fill ? '#' : '.', stderr);
+        fprintf(stderr, "] %ld/%ld %.0fs ETA %.0fs %s\033[K", done, p->total, el, eta, extra ? extra : "");
+    } else {
+        fprintf(stderr, "%s: %ld/%ld %.1fs ETA %.0fs %s\n", p->label, done, p->total, el, eta,
+                extra ? extra : "");
+    }
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p)
+{
+    if (!cli_quiet && p->tty) fputc('\n', stderr);
+}

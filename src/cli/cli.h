@@ -1,0 +1,49 @@
+/* cli.h — helpers shared by the nnfit subcommands: errors, number parsing, progress. */
+#ifndef NNFIT_CLI_H
+#define NNFIT_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nnfit/nnfit.h"
+
+#define EXIT_RUN_FAILED 1
+#define EXIT_USAGE 2
+
+/* The running subcommand's name for messages ("nnfit train"). */
+extern const char *cli_prog;
+extern int cli_quiet;
+
+/* Prints "PROG: error: MSG" to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Prints "PROG: error: <nf_last_error() or nf_strerror(st)>" and returns the exit status that
+ * status maps to (2 for bad input, 1 for a failed run). */
+int cli_status_error(nf_status st);
+
+/* Strict number parsing: whole string, finite, in range.  On failure print a message naming
+ * the option and return nonzero. */
+int cli_double(const char *opt, const char *text, double lo, double hi, double *out);
+int cli_int(const char *opt, const char *text, long lo, long hi, int *out);
+int cli_u64(const char *opt, const char *text, uint64_t *out);
+/* "a,b" pair of doubles. */
+int cli_pair(const char *opt, const char *text, double lo, double hi, double *a, double *b);
+
+/* Progress reporting on stderr: a bar when stderr is a terminal, else a line every 2 s. */
+typedef struct {
+    const char *label;
+    long total;
+    double t0, last;
+    int tty;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *label, long total);
+void cli_progress_update(cli_progress *p, long done, const char *extra);
+void cli_progress_end(cli_progress *p);
+
+/* Subcommands. */
+int cmd_train(int argc, char **argv);
+
+#endif

@@ -1,0 +1,46 @@
+/* main.c — the nnfit program: dispatches to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *what;
+} commands[] = {
+    {"train", cmd_train, "train a model on a built-in task or your data"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: nnfit COMMAND [options]   (nnfit COMMAND --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("nnfit %s\n", NNFIT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) {
+            static char prog[64];
+            snprintf(prog, sizeof prog, "nnfit %s", commands[i].name);
+            cli_prog = prog;
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    fprintf(stderr, "nnfit: error: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

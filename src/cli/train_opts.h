@@ -1,0 +1,45 @@
+/* train_opts.h — the options of `nnfit train`, parsed into one struct so other subcommands
+ * (sweep) can reuse them as fixed settings. */
+#ifndef NNFIT_CLI_TRAIN_OPTS_H
+#define NNFIT_CLI_TRAIN_OPTS_H
+
+#include <getopt.h>
+
+#include "cli.h"
+
+typedef struct {
+    nf_task_config task;
+    int have_task;
+    uint64_t data_seed;
+    const char *taps_path;
+    float *taps_owned;
+    int sizes[NF_MAX_LAYERS + 1];
+    int n_sizes; /* 0: task default */
+    nf_act_spec act, out_act;
+    int have_act;
+    nf_init_spec init;
+    nf_train_config train;
+    int threads; /* 0: OpenBLAS default */
+    const char *log_path;
+    /* which options were given, to reject ones that do not apply */
+    unsigned given;
+} train_opts;
+
+/* Bits of train_opts.given that callers look at. */
+enum { TO_GIVEN_LR = 64, TO_GIVEN_EPOCHS = 128, TO_GIVEN_BATCH = 256, TO_GIVEN_ACT_PARAM = 512,
+       TO_GIVEN_OPT = 2048 };
+
+/* Options shared by train and sweep; `extra` long options come first in the returned table. */
+void train_opts_init(train_opts *o);
+/* Handles one getopt_long result `c` with argument `arg`.  Returns 0 if handled, 1 if not a
+ * train option, 2 on a usage error (message printed). */
+int train_opts_handle(train_opts *o, int c, const char *arg);
+/* Validates and fills defaults that depend on the task.  Returns 0 or EXIT_USAGE. */
+int train_opts_finish(train_opts *o);
+void train_opts_free(train_opts *o);
+/* Appends the train option table to `table` (which has room); returns the new count. */
+int train_opts_table(struct option *table, int count);
+/* Help text for the shared options. */
+void train_opts_help(FILE *f);
+
+#endif

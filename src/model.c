@@ -1,0 +1,244 @@
+/* model.c — MLP over flat buffers: forward, backward, evaluation. */
+#include "nnfit/model.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfit/mat.h"
+
+nf_status nf_model_create(nf_model **out, int n_layers, const int *sizes, const nf_act_spec *acts)
+{
+    *out = NULL;
+    if (n_layers < 1 || n_layers > NF_MAX_LAYERS)
+        return nf_fail(NF_EINVAL, "a model needs 1 to %d layers, got %d", NF_MAX_LAYERS, n_layers);
+    size_t n_params = 0;
+    for (int i = 0; i <= n_layers; i++)
+        if (sizes[i] < 1 || sizes[i] > (1 << 24))
+            return nf_fail(NF_EINVAL, "layer size %d at position %d must be in 1..%d", sizes[i], i,
+                           1 << 24);
+    for (int i = 0; i < n_layers; i++) {
+        if (acts[i].kind >= NF_ACT_COUNT) return nf_fail(NF_EINVAL, "layer %d: bad activation", i);
+        n_params += (size_t)sizes[i + 1] * ((size_t)sizes[i] + 1);
+    }
+    nf_model *m = calloc(1, sizeof *m);
+    if (!m) return nf_fail(NF_ENOMEM, "cannot allocate model");
+    m->n_layers = n_layers;
+    memcpy(m->sizes, sizes, (size_t)(n_layers + 1) * sizeof(int));
+    m->n_params = n_params;
+    nf_status st = nf_alloc_floats(&m->params, n_params);
+    if (!st) st = nf_alloc_floats(&m->grads, n_params);
+    if (st) {
+        nf_model_free(m);
+        return st;
+    }
+    size_t off = 0;
+    for (int i = 0; i < n_layers; i++) {
+        nf_dense *L = &m->layers[i];
+        L->in = sizes[i];
+        L->out = sizes[i + 1];
+        L->act = acts[i];
+        L->W = m->params + off;
+        L->dW = m->grads + off;
+        off += (size_t)L->out * (size_t)L->in;
+        L->b = m->params + off;
+        L->db = m->grads + off;
+        off += (size_t)L->out;
+    }
+    *out = m;
+    return NF_OK;
+}
+
+nf_status nf_model_create_mlp(nf_model **out, int n_layers, const int *sizes,
+                              const nf_act_spec *hidden, const nf_act_spec *output)
+{
+    nf_act_spec acts[NF_MAX_LAYERS];
+    if (n_layers < 1 || n_layers > NF_MAX_LAYERS)
+        return nf_fail(NF_EINVAL, "a model needs 1 to %d layers, got %d", NF_MAX_LAYERS, n_layers);
+    for (int i = 0; i < n_layers; i++) acts[i] = i == n_layers - 1 ? *output : *hidden;
+    return nf_model_create(out, n_layers, sizes, acts);
+}
+
+void nf_model_free(nf_model *m)
+{
+    if (!m) return;
+    nf_free(m->params);
+    nf_free(m->grads);
+    nf_free(m->work);
+    free(m);
+}
+
+nf_status nf_model_reserve(nf_model *m, int batch)
+{
+    if (batch < 1) return nf_fail(NF_EINVAL, "batch size must be >= 1, got %d", batch);
+    if (m->work && batch == m->batch_cap) return NF_OK;
+    nf_free(m->work);
+    m->work = NULL;
+    m->batch_cap = 0;
+    /* Each block is rounded up to 16 floats so every buffer stays 64-byte aligned. */
+    size_t max_width = 0, total = 0;
+    size_t block[NF_MAX_LAYERS];
+    for (int i = 0; i < m->n_layers; i++) {
+        size_t w = (size_t)m->sizes[i + 1];
+        if (w > max_width) max_width = w;
+        block[i] = ((size_t)batch * w + 15) / 16 * 16;
+        int in_place = !nf_act_needs_z(m->layers[i].act.kind);
+        total += block[i] * (in_place ? 1 : 2);
+    }
+    size_t dblock = ((size_t)batch * max_width + 15) / 16 * 16;
+    total += 2 * dblock;
+    if ((double)total * sizeof(float) > (double)SIZE_MAX / 2)
+        return nf_fail(NF_ENOMEM, "workspace for batch %d does not fit in memory", batch);
+    nf_status st = nf_alloc_floats(&m->work, total);
+    if (st)
+        return nf_fail(NF_ENOMEM, "workspace for batch %d needs %.1f MiB and could not be allocated",
+                       batch, (double)total * sizeof(float) / 1048576.0);
+    float *p = m->work;
+    for (int i = 0; i < m->n_layers; i++) {
+        m->Z[i] = p;
+        p += block[i];
+        if (nf_act_needs_z(m->layers[i].act.kind)) {
+            m->A[i] = p;
+            p += block[i];
+        } else {
+            m->A[i] = m->Z[i];
+        }
+    }
+    m->dbuf[0] = p;
+    m->dbuf[1] = p + dblock;
+    m->batch_cap = batch;
+    return NF_OK;
+}
+
+static nf_status check_batch(const nf_model *m, int batch)
+{
+    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
+    if (batch < 1 || batch > m->batch_cap)
+        return nf_fail(NF_EINVAL, "batch %d outside 1..%d reserved", batch, m->batch_cap);
+    return NF_OK;
+}
+
+nf_status nf_model_forward(nf_model *m, const float *X, int batch)
+{
+    nf_status st = check_batch(m, batch);
+    if (st) return st;
+    const float *in = X;
+    for (int i = 0; i < m->n_layers; i++) {
+        st = nf_dense_forward(&m->layers[i], in, batch, m->Z[i], m->A[i]);
+        if (st) return st;
+        in = m->A[i];
+    }
+    return NF_OK;
+}
+
+const float *nf_model_output(const nf_model *m) { return m->A[m->n_layers - 1]; }
+
+/* Backward starts from dbuf[0] at the last layer and alternates buffers going down. */
+float *nf_model_dout(nf_model *m) { return m->dbuf[0]; }
+
+nf_status nf_model_backward(nf_model *m, const float *X, int batch)
+{
+    nf_status st = check_batch(m, batch);
+    if (st) return st;
+    int cur = 0;
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        nf_dense *L = &m->layers[i];
+        const float *in = i ? m->A[i - 1] : X;
+        const float *Z = nf_act_needs_z(L->act.kind) ? m->Z[i] : NULL;
+        float *dX = i ? m->dbuf[cur ^ 1] : NULL;
+        st = nf_dense_backward(L, in, Z, m->A[i], m->dbuf[cur], batch, 0, dX);
+        if (st) return st;
+        cur ^= 1;
+    }
+    return NF_OK;
+}
+
+nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
+                        const nf_loss_spec *loss, size_t denom, double *loss_out)
+{
+    nf_status st = nf_model_forward(m, X, batch);
+    if (st) return st;
+    size_t n = (size_t)batch * (size_t)nf_model_n_out(m);
+    double v = nf_loss_grad(loss, nf_model_output(m), Y, n, denom ? denom : n, nf_model_dout(m));
+    if (loss_out) *loss_out = v;
+    return nf_model_backward(m, X, batch);
+}
+
+nf_status nf_model_eval(nf_model *m, const float *X, const float *Y, int n,
+                        const nf_loss_spec *loss, double *loss_out)
+{
+    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
+    const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
+    double sum = 0.0;
+    for (int r = 0; r < n; r += m->batch_cap) {
+        int b = n - r < m->batch_cap ? n - r : m->batch_cap;
+        nf_status st = nf_model_forward(m, X + (size_t)r * nin, b);
+        if (st) return st;
+        size_t cnt = (size_t)b * nout;
+        sum += nf_loss_value(loss, nf_model_output(m), Y + (size_t)r * nout, cnt) * (double)cnt;
+    }
+    *loss_out = n > 0 ? sum / ((double)n * (double)nout) : 0.0;
+    return NF_OK;
+}
+
+nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out)
+{
+    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
+    const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
+    for (int r = 0; r < n; r += m->batch_cap) {
+        int b = n - r < m->batch_cap ? n - r : m->batch_cap;
+        nf_status st = nf_model_forward(m, X + (size_t)r * nin, b);
+        if (st) return st;
+        memcpy(out + (size_t)r * nout, nf_model_output(m), (size_t)b * nout * sizeof(float));
+    }
+    return NF_OK;
+}
+
+nf_status nf_model_clone(nf_model **out, const nf_model *src)
+{
+    nf_act_spec acts[NF_MAX_LAYERS];
+    for (int i = 0; i < src->n_layers; i++) acts[i] = src->layers[i].act;
+    nf_status st = nf_model_create(out, src->n_layers, src->sizes, acts);
+    if (st) return st;
+    memcpy((*out)->params, src->params, src->n_params * sizeof(float));
+    return NF_OK;
+}
+
+void nf_model_shape_str(const nf_model *m, char *buf, size_t len)
+{
+    size_t pos = 0;
+    if (len) buf[0] = '\0';
+    for (int i = 0; i <= m->n_layers && pos < len; i++) {
+        int w = snprintf(buf + pos, len - pos, i ? ",%d" : "%d", m->sizes[i]);
+        if (w < 0) break;
+        pos += (size_t)w;
+    }
+}
+
+nf_status nf_parse_sizes(const char *text, int *sizes, int max, int *count)
+{
+    int k = 0;
+    const char *p = text;
+    *count = 0;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > (1 << 24))
+            return nf_fail(NF_EINVAL, "'%s': layer sizes must be positive integers like 2,3,1", text);
+        if (k >= max) return nf_fail(NF_EINVAL, "'%s': at most %d sizes", text, max);
+        sizes[k++] = (int)v;
+        p = end;
+        if (*p == ',') {
+            p++;
+            if (!*p) return nf_fail(NF_EINVAL, "'%s': trailing comma", text);
+        } else if (*p) {
+            return nf_fail(NF_EINVAL, "'%s': layer sizes must be positive integers like 2,3,1", text);
+        }
+    }
+    if (k < 2) return nf_fail(NF_EINVAL, "'%s': need at least input and output size", text);
+    *count = k;
+    return NF_OK;
+}

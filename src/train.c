@@ -1,0 +1,156 @@
+/* train.c — mini-batch training loop. */
+#include "nnfit/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nnfit/rng.h"
+
+double nf_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void nf_train_defaults(nf_train_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->epochs = 100;
+    cfg->batch = 32;
+    cfg->shuffle = 1;
+    cfg->loss.kind = NF_LOSS_MSE;
+    cfg->loss.delta = 1.0f;
+    nf_opt_defaults(NF_OPT_ADAM, &cfg->opt);
+}
+
+void nf_history_free(nf_history *h)
+{
+    if (!h) return;
+    free(h->loss);
+    free(h->seconds);
+    h->loss = h->seconds = NULL;
+}
+
+static void gather_rows(const float *src, size_t width, const int *idx, int count, float *dst)
+{
+    for (int r = 0; r < count; r++)
+        memcpy(dst + (size_t)r * width, src + (size_t)idx[r] * width, width * sizeof(float));
+}
+
+nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train_config *cfg,
+                   nf_history *hist)
+{
+    nf_history local;
+    if (!hist) hist = &local;
+    memset(hist, 0, sizeof *hist);
+    const int n = X->rows;
+    const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
+    if (X->cols != (int)nin || Y->cols != (int)nout || Y->rows != n)
+        return nf_fail(NF_ESHAPE, "data is %d×%d → %d×%d but the model maps %zu → %zu", X->rows,
+                       X->cols, Y->rows, Y->cols, nin, nout);
+    if (n < 1) return nf_fail(NF_EINVAL, "no training rows");
+    if (cfg->epochs < 1) return nf_fail(NF_EINVAL, "epochs must be >= 1, got %d", cfg->epochs);
+    if (cfg->batch < 0) return nf_fail(NF_EINVAL, "batch must be >= 0, got %d", cfg->batch);
+    if ((unsigned)cfg->loss.kind >= NF_LOSS_COUNT) return nf_fail(NF_EINVAL, "bad loss");
+    const int batch = cfg->batch == 0 || cfg->batch > n ? n : cfg->batch;
+    const int shuffle = cfg->shuffle && batch < n;
+
+    nf_status st = nf_model_reserve(m, batch);
+    if (st) return st;
+    nf_optim *opt = NULL;
+    st = nf_optim_create(&opt, &cfg->opt, m->n_params);
+    if (st) return st;
+
+    int *perm = NULL;
+    float *Xb = NULL, *Yb = NULL, *backup = NULL;
+    hist->loss = malloc((size_t)cfg->epochs * sizeof(double));
+    hist->seconds = malloc((size_t)cfg->epochs * sizeof(double));
+    if (!st) st = nf_alloc_floats(&backup, m->n_params);
+    if (!st && shuffle) {
+        perm = malloc((size_t)n * sizeof(int));
+        st = nf_alloc_floats(&Xb, (size_t)batch * nin);
+        if (!st) st = nf_alloc_floats(&Yb, (size_t)batch * nout);
+        if (!st && !perm) st = nf_fail(NF_ENOMEM, "cannot allocate permutation");
+        if (perm)
+            for (int i = 0; i < n; i++) perm[i] = i;
+    }
+    if (!st && (!hist->loss || !hist->seconds)) st = nf_fail(NF_ENOMEM, "cannot allocate history");
+
+    nf_rng rng;
+    nf_rng_seed(&rng, cfg->seed);
+    hist->best_loss = INFINITY;
+    const double t0 = nf_seconds();
+    for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
+        memcpy(backup, m->params, m->n_params * sizeof(float));
+        if (shuffle)
+            for (int i = n - 1; i > 0; i--) {
+                int j = (int)nf_rng_below(&rng, (uint64_t)i + 1);
+                int t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+        double sum = 0.0;
+        int bad = 0;
+        for (int r = 0; r < n && !st; r += batch) {
+            int b = n - r < batch ? n - r : batch;
+            const float *xb = X->data + (size_t)r * nin, *yb = Y->data + (size_t)r * nout;
+            if (shuffle) {
+                gather_rows(X->data, nin, perm + r, b, Xb);
+                gather_rows(Y->data, nout, perm + r, b, Yb);
+                xb = Xb;
+                yb = Yb;
+            }
+            double loss;
+            st = nf_model_grad(m, xb, yb, b, &cfg->loss, 0, &loss);
+            if (st) break;
+            if (!isfinite(loss)) {
+                bad = 1;
+                break;
+            }
+            sum += loss * (double)b;
+            nf_optim_step(opt, m->params, m->grads);
+            hist->steps++;
+        }
+        if (st) break;
+        if (bad) {
+            memcpy(m->params, backup, m->n_params * sizeof(float));
+            hist->diverged_epoch = epoch;
+            st = nf_fail(NF_EDIVERGED, "loss became NaN/Inf in epoch %d; parameters from the start of "
+                                       "that epoch kept", epoch);
+            break;
+        }
+        double eloss = sum / (double)n;
+        double now = nf_seconds() - t0;
+        hist->loss[epoch - 1] = eloss;
+        hist->seconds[epoch - 1] = now;
+        hist->epochs_run = epoch;
+        if (eloss < hist->best_loss) {
+            hist->best_loss = eloss;
+            hist->best_epoch = epoch;
+        }
+        int reached = cfg->target_loss > 0.0 && eloss <= cfg->target_loss;
+        if (reached && !hist->target_epoch) hist->target_epoch = epoch;
+        if (reached && cfg->stop_at_target) break;
+        if (cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now)) break;
+    }
+    hist->seconds_total = nf_seconds() - t0;
+    if (!st || st == NF_EDIVERGED) {
+        nf_status saved = st;
+        char detail[512];
+        strncpy(detail, nf_last_error(), sizeof detail - 1);
+        detail[sizeof detail - 1] = '\0';
+        nf_status est = nf_model_eval(m, X->data, Y->data, n, &cfg->loss, &hist->final_loss);
+        if (est && !saved) st = est;
+        if (saved) nf_fail(saved, "%s", detail);
+    }
+    free(perm);
+    nf_free(Xb);
+    nf_free(Yb);
+    nf_free(backup);
+    nf_optim_free(opt);
+    if (hist == &local) nf_history_free(hist);
+    return st;
+}
