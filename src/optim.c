@@ -139,7 +139,7 @@ static void sgd_step(nf_optim *o, float *restrict p, const float *restrict g)
 {
     const nf_opt_config *c = &o->cfg;
     const float lr = (float)c->lr, wd = (float)c->weight_decay, mu = (float)c->momentum;
-    const float damp = 1.0f - (float)c->dampening;
+    const float damp = (float)(1.0 - c->dampening);
     const size_t n = o->n;
     if (mu == 0.0f) {
         for (size_t i = 0; i < n; i++) p[i] -= lr * (g[i] + wd * p[i]);
@@ -162,7 +162,9 @@ static void adam_step(nf_optim *o, float *restrict p, const float *restrict g)
 {
     const nf_opt_config *c = &o->cfg;
     const double t = (double)o->step + 1.0;
-    const float b1 = (float)c->beta1, b2 = (float)c->beta2, wd = (float)c->weight_decay;
+    /* 1−β is formed in double and rounded once, as PyTorch passes it to its float kernels. */
+    const float b2 = (float)c->beta2, wd = (float)c->weight_decay;
+    const float omb1 = (float)(1.0 - c->beta1), omb2 = (float)(1.0 - c->beta2);
     const float eps = (float)c->eps;
     const float step_size = (float)(c->lr / (1.0 - pow(c->beta1, t)));
     const float bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, t));
@@ -172,16 +174,16 @@ static void adam_step(nf_optim *o, float *restrict p, const float *restrict g)
         float *restrict vmax = o->state[2];
         for (size_t i = 0; i < n; i++) {
             float gi = g[i] + wd * p[i];
-            m[i] += (1.0f - b1) * (gi - m[i]);
-            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+            m[i] += omb1 * (gi - m[i]);
+            v[i] = b2 * v[i] + omb2 * gi * gi;
             vmax[i] = vmax[i] > v[i] ? vmax[i] : v[i];
             p[i] -= step_size * m[i] / (sqrtf(vmax[i]) / bc2_sqrt + eps);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             float gi = g[i] + wd * p[i];
-            m[i] += (1.0f - b1) * (gi - m[i]);
-            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+            m[i] += omb1 * (gi - m[i]);
+            v[i] = b2 * v[i] + omb2 * gi * gi;
             p[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
         }
     }
