@@ -76,34 +76,34 @@ double nf_loss_grad(const nf_loss_spec *spec, const float *pred, const float *ta
     case NF_LOSS_MSE: {
         const float s2 = 2.0f * scale;
         for (size_t i = 0; i < n; i++) {
-            float r = pred[i] - target[i];
-            grad[i] = s2 * r;
-            sum += (double)r * (double)r;
+            double r = (double)pred[i] - (double)target[i]; /* rounds to float pred − target */
+            grad[i] = s2 * (float)r;
+            sum += r * r;
         }
         break;
     }
     case NF_LOSS_MAE:
         for (size_t i = 0; i < n; i++) {
-            float r = pred[i] - target[i];
-            grad[i] = r > 0.0f ? scale : (r < 0.0f ? -scale : 0.0f);
-            sum += fabs((double)r);
+            double r = (double)pred[i] - (double)target[i];
+            grad[i] = r > 0.0 ? scale : (r < 0.0 ? -scale : 0.0f);
+            sum += fabs(r);
         }
         break;
     case NF_LOSS_HUBER: {
         const float d = spec->delta;
         for (size_t i = 0; i < n; i++) {
-            float r = pred[i] - target[i];
-            float g = fabsf(r) < d ? r : (r > 0.0f ? d : -d);
+            double r = (double)pred[i] - (double)target[i];
+            float g = fabs(r) < d ? (float)r : (r > 0.0 ? d : -d);
             grad[i] = scale * g;
-            sum += elem_loss(spec, (double)r);
+            sum += elem_loss(spec, r);
         }
         break;
     }
     case NF_LOSS_LOG_COSH:
         for (size_t i = 0; i < n; i++) {
-            float r = pred[i] - target[i];
-            grad[i] = scale * tanhf(r);
-            sum += log_cosh((double)r);
+            double r = (double)pred[i] - (double)target[i];
+            grad[i] = scale * tanhf((float)r);
+            sum += log_cosh(r);
         }
         break;
     default:

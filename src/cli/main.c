@@ -40,7 +40,9 @@ int main(int argc, char **argv)
             cli_prog = prog;
             return commands[i].run(argc - 1, argv + 1);
         }
-    fprintf(stderr, "nnfit: error: unknown command '%s'\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "nnfit: error: unknown command '%s' (commands:", argv[1]);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, "; see nnfit --help)\n");
     return EXIT_USAGE;
 }

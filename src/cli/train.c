@@ -61,15 +61,18 @@ static int report_linear(const train_opts *o, const nf_model *m, const nf_mat *X
     return 0;
 }
 
-/* Linear tasks default to SGD with momentum: on noise-free targets it converges to the
- * exact operator (weights within 1e-7), while Adam at a fixed lr keeps hovering ~1e-3 away. */
+/* Linear tasks default to SGD with momentum 0.9 and lr 0.1: on noise-free targets it
+ * converges to the exact operator (weights within ~1e-5 in 100 epochs), while Adam at a fixed lr
+ * keeps hovering ~1e-3 away. */
 static void task_defaults(train_opts *o)
 {
     if (!nf_task_is_linear(o->task.kind)) return;
     if (!(o->given & TO_GIVEN_OPT)) {
+        double lr = o->train.opt.lr;
         nf_opt_defaults(NF_OPT_SGD, &o->train.opt);
         o->train.opt.momentum = 0.9;
-        if (!(o->given & TO_GIVEN_LR)) o->given |= TO_GIVEN_LR, o->train.opt.lr = 1.0;
+        o->train.opt.lr = o->given & TO_GIVEN_LR ? lr : 0.1;
+        o->given |= TO_GIVEN_LR;
     }
     if (!(o->given & TO_GIVEN_BATCH)) o->train.batch = 64;
 }

@@ -1,0 +1,156 @@
+/* test_cli.c — `nnfit train` end to end: the fits the README promises, and bad input
+ * (exit status 2, one line naming the problem, nothing on stdout). */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int run(const char *args, char **out, char **err)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s", tu_nnfit(), args);
+    return tu_run_cmd(cmd, out, err);
+}
+
+static double field(const char *out, const char *key)
+{
+    const char *p = strstr(out, key);
+    ck_assert_msg(p != NULL, "no '%s' in output:\n%s", key, out);
+    return strtod(p + strlen(key), NULL);
+}
+
+/* exit 2, exactly one line on stderr containing `needle`, nothing on stdout */
+static void expect_usage_error(const char *args, const char *needle)
+{
+    char *out, *err;
+    int rc = run(args, &out, &err);
+    ck_assert_msg(rc == 2, "'%s' exited %d (stderr: %s)", args, rc, err);
+    ck_assert_msg(strstr(err, needle) != NULL, "'%s': stderr '%s' lacks '%s'", args, err, needle);
+    ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "'%s': stderr is not one line: %s", args, err);
+    ck_assert_msg(*out == '\0', "'%s' printed to stdout: %s", args, out);
+    free(out);
+    free(err);
+}
+
+START_TEST(fir_and_dft_reach_the_exact_operator)
+{
+    const char *tasks[] = {"--task fir", "--task fir --fir-single", "--task dft --frame 32",
+                           "--task dft --frame 16 --dft-complex"};
+    for (size_t i = 0; i < 4; i++) {
+        char args[256], *out;
+        snprintf(args, sizeof args, "train %s --quiet", tasks[i]);
+        ck_assert_int_eq(run(args, &out, NULL), 0);
+        double ex = field(out, "weights_vs_exact_max_abs:");
+        double ls = field(out, "weights_vs_lstsq_max_abs:");
+        ck_assert_msg(ex < 1e-3 && ls < 1e-3, "%s: vs exact %g, vs lstsq %g", tasks[i], ex, ls);
+        free(out);
+    }
+}
+END_TEST
+
+START_TEST(abs_runs_and_is_deterministic)
+{
+    char *o1, *o2;
+    const char *args = "train --task abs --epochs 20 --seed 3 --quiet";
+    ck_assert_int_eq(run(args, &o1, NULL), 0);
+    ck_assert_int_eq(run(args, &o2, NULL), 0);
+    double l1 = field(o1, "final_loss:"), l2 = field(o2, "final_loss:");
+    ck_assert(l1 == l2);
+    ck_assert(l1 > 0 && l1 < 0.5);
+    ck_assert_ptr_nonnull(strstr(o1, "layers: 2,3,1"));
+    free(o1);
+    free(o2);
+}
+END_TEST
+
+START_TEST(log_file_has_every_epoch)
+{
+    const char *path = "/tmp/nnfit-test-log.csv";
+    char args[256];
+    snprintf(args, sizeof args, "train --task abs --epochs 7 --quiet --log %s", path);
+    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    int lines = 0, last_epoch = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (lines++ == 0) {
+            ck_assert_str_eq(line, "epoch,loss,seconds\n");
+            continue;
+        }
+        ck_assert_int_eq(sscanf(line, "%d,", &last_epoch), 1);
+    }
+    fclose(f);
+    remove(path);
+    ck_assert_int_eq(lines, 8);
+    ck_assert_int_eq(last_epoch, 7);
+}
+END_TEST
+
+START_TEST(divergence_exits_1)
+{
+    char *out, *err;
+    int rc = run("train --task fir --opt sgd --lr 1000 --epochs 50 --quiet", &out, &err);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_ptr_nonnull(strstr(err, "NaN/Inf"));
+    ck_assert_ptr_nonnull(strstr(out, "diverged_epoch:"));
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(bad_input_exits_2)
+{
+    expect_usage_error("train --bogus", "unknown option '--bogus'");
+    expect_usage_error("train --act relu7", "unknown activation 'relu7' (valid: linear, relu");
+    expect_usage_error("train --opt adamx", "unknown optimizer 'adamx'");
+    expect_usage_error("train --task sine", "unknown task 'sine' (valid: abs");
+    expect_usage_error("train --init glorot", "unknown initialiser 'glorot'");
+    expect_usage_error("train --loss l3", "unknown loss 'l3'");
+    expect_usage_error("train --lr -0.1", "--lr");
+    expect_usage_error("train --lr abc", "'abc' is not a finite number");
+    expect_usage_error("train --lr nan", "not a finite number");
+    expect_usage_error("train --epochs 0", "--epochs: 0 is outside");
+    expect_usage_error("train --epochs 1.5", "not an integer");
+    expect_usage_error("train --batch -1", "--batch");
+    expect_usage_error("train --layers 2,0,1", "--layers");
+    expect_usage_error("train --layers 3,3,1", "does not fit task abs");
+    expect_usage_error("train --betas 0.9", "two numbers");
+    expect_usage_error("train --opt adam --momentum 0.9", "--momentum does not apply to --opt adam");
+    expect_usage_error("train --opt sgd --amsgrad", "--amsgrad does not apply");
+    expect_usage_error("train --opt sgd --nesterov", "nesterov needs momentum");
+    expect_usage_error("train --delta 2", "--delta applies only to --loss huber");
+    expect_usage_error("train --act relu --act-param 0.1", "--act-param applies only");
+    expect_usage_error("train --task fir --taps /nonexistent/taps.txt", "/nonexistent/taps.txt");
+    expect_usage_error("train --lr", "needs a value");
+    expect_usage_error("train extra", "unexpected argument 'extra'");
+    expect_usage_error("frobnicate", "unknown command 'frobnicate'");
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+    char *out;
+    ck_assert_int_eq(run("train --help", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--layers"));
+    free(out);
+    ck_assert_int_eq(run("--version", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, NNFIT_VERSION));
+    free(out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("train");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, fir_and_dft_reach_the_exact_operator);
+    tcase_add_test(tc, abs_runs_and_is_deterministic);
+    tcase_add_test(tc, log_file_has_every_epoch);
+    tcase_add_test(tc, divergence_exits_1);
+    tcase_add_test(tc, bad_input_exits_2);
+    tcase_add_test(tc, help_and_version);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
