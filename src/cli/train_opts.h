@@ -23,6 +23,7 @@ typedef struct {
     const char *log_path;
     /* which options were given, to reject ones that do not apply */
     unsigned given;
+    unsigned long long hp_given; /* optimizer hyperparameter options given (bit per option) */
 } train_opts;
 
 /* Bits of train_opts.given that callers look at. */
@@ -41,5 +42,9 @@ void train_opts_free(train_opts *o);
 int train_opts_table(struct option *table, int count);
 /* Help text for the shared options. */
 void train_opts_help(FILE *f);
+/* Entries train_opts_table appends (for sizing the caller's table). */
+int train_opts_table_size(void);
+/* `--list-optimizers`: one line per optimizer with its hyperparameters' defaults. */
+void train_opts_list_optimizers(FILE *f);
 
 #endif
