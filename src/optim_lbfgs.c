@@ -1,7 +1,10 @@
 /* optim_lbfgs.c — L-BFGS as torch.optim.LBFGS (PyTorch 1.13, torch/optim/lbfgs.py), including
  * its strong-Wolfe line search (a port of minFunc/torch7 lswolfe.lua), on the flat parameter
- * vector.  Dot products are accumulated in double (PyTorch uses float32 reductions), so runs
- * agree with PyTorch to float rounding, not bit for bit. */
+ * vector.  PyTorch keeps the two-loop scalars (ys, ρ, α, β, H_diag, gᵀd, t) as float32
+ * tensors and forms dot products with float32 BLAS; we do the same (cblas_sdot, scalars
+ * rounded to float) because L-BFGS amplifies rounding differences from one iteration to the
+ * next.  The line search's own bookkeeping is in double. */
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +12,14 @@
 #include "nnfit/mat.h"
 #include "optim_internal.h"
 
+/* float32 dot, as torch's Tensor.dot */
 static double dot(const float *a, const float *b, size_t n)
 {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
-    return s;
+    return (double)cblas_sdot((int)n, a, 1, b, 1);
 }
+
+/* float32 product/quotient of float32 scalars, as 0-dim tensor arithmetic */
+static double f32(double x) { return (double)(float)x; }
 
 static double max_abs(const float *a, size_t n)
 {
@@ -256,35 +261,35 @@ nf_status nf_lbfgs_step(nf_optim *o, float *p, nf_closure fn, void *ctx, double 
             int slot = L->n_old == L->history_size ? L->head : (L->head + L->n_old) % L->history_size;
             float *y = L->dirs + (size_t)slot * n, *s = L->stps + (size_t)slot * n;
             const float ft = (float)L->t;
-            double ys = 0.0, yy = 0.0;
+            /* y and s are written into the slot; it only joins the history when ys > 1e-10 */
+            float *ys_buf_y = L->g_new, *ys_buf_s = L->g_prev;
             for (size_t i = 0; i < n; i++) {
-                float yi = g[i] - L->prev_g[i], si = d[i] * ft;
-                ys += (double)yi * si;
-                yy += (double)yi * yi;
+                ys_buf_y[i] = g[i] - L->prev_g[i];
+                ys_buf_s[i] = d[i] * ft;
             }
+            double ys = dot(ys_buf_y, ys_buf_s, n);
             if (ys > 1e-10) {
-                for (size_t i = 0; i < n; i++) {
-                    y[i] = g[i] - L->prev_g[i];
-                    s[i] = d[i] * ft;
-                }
-                L->ro[slot] = 1.0 / ys;
+                double yy = dot(ys_buf_y, ys_buf_y, n);
+                memcpy(y, ys_buf_y, n * sizeof(float));
+                memcpy(s, ys_buf_s, n * sizeof(float));
+                L->ro[slot] = f32(1.0 / ys);
                 if (L->n_old == L->history_size)
                     L->head = (L->head + 1) % L->history_size;
                 else
                     L->n_old++;
-                L->H_diag = ys / yy;
+                L->H_diag = f32(ys / yy);
             }
             /* two-loop recursion, d = −H·g */
             for (size_t i = 0; i < n; i++) d[i] = -g[i];
             for (int i = L->n_old - 1; i >= 0; i--) {
-                L->al[i] = dot(hist_s(L, n, i), d, n) * *hist_ro(L, i);
+                L->al[i] = f32(dot(hist_s(L, n, i), d, n) * *hist_ro(L, i));
                 const float a = (float)L->al[i], *yi = hist_y(L, n, i);
                 for (size_t k = 0; k < n; k++) d[k] -= a * yi[k];
             }
             const float hd = (float)L->H_diag;
             for (size_t k = 0; k < n; k++) d[k] *= hd;
             for (int i = 0; i < L->n_old; i++) {
-                double be = dot(hist_y(L, n, i), d, n) * *hist_ro(L, i);
+                double be = f32(dot(hist_y(L, n, i), d, n) * *hist_ro(L, i));
                 const float a = (float)(L->al[i] - be), *si = hist_s(L, n, i);
                 for (size_t k = 0; k < n; k++) d[k] += a * si[k];
             }
@@ -294,7 +299,8 @@ nf_status nf_lbfgs_step(nf_optim *o, float *p, nf_closure fn, void *ctx, double 
         if (L->n_iter == 1) {
             double sum = 0.0;
             for (size_t i = 0; i < n; i++) sum += fabs((double)g[i]);
-            L->t = fmin(1.0, 1.0 / sum) * lr;
+            sum = f32(sum);
+            L->t = f32(fmin(1.0, f32(1.0 / sum)) * lr);
         } else {
             L->t = lr;
         }
