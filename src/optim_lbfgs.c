@@ -21,10 +21,14 @@ static double dot(const float *a, const float *b, size_t n)
 /* float32 product/quotient of float32 scalars, as 0-dim tensor arithmetic */
 static double f32(double x) { return (double)(float)x; }
 
+/* max |a[i]|; NaN if any element is NaN (so a NaN gradient never passes a tolerance test) */
 static double max_abs(const float *a, size_t n)
 {
     double m = 0.0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i]));
+    for (size_t i = 0; i < n; i++) {
+        double v = fabs((double)a[i]);
+        if (!(v <= m)) m = v;
+    }
     return m;
 }
 
@@ -244,6 +248,7 @@ nf_status nf_lbfgs_step(nf_optim *o, float *p, nf_closure fn, void *ctx, double 
     L->func_evals++;
     int current_evals = 1;
     L->converged = 0;
+    if (!isfinite(loss)) return NF_OK; /* the caller sees the loss */
     if (max_abs(g, n) <= tol_grad) {
         L->converged = 1;
         return NF_OK;
@@ -328,6 +333,7 @@ nf_status nf_lbfgs_step(nf_optim *o, float *p, nf_closure fn, void *ctx, double 
         }
         current_evals += ls_evals;
         L->func_evals += ls_evals;
+        if (!isfinite(loss)) break;
         if (n_iter == c->max_iter) break;
         if (current_evals >= max_eval) break;
         if (opt_cond) {

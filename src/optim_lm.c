@@ -166,6 +166,8 @@ nf_status nf_lm_step(nf_lm *lm, nf_model *m, const float *X, const float *Y, int
     const nf_loss_spec mse = {NF_LOSS_MSE, 1.0f};
     double loss;
     nf_status st = accumulate(lm, m, X, Y, n, &loss);
+    /* the accept test compares like with like: both losses from nf_model_eval */
+    if (!st) st = nf_model_eval(m, X, Y, n, &mse, &loss);
     if (st) return st;
     *loss_before = *loss_after = loss;
     double g2 = 0.0;

@@ -126,11 +126,11 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
             long before = nf_optim_func_evals(opt);
             st = nf_optim_step_closure(opt, m->params, full_closure, &fc, &eloss);
             hist->steps += nf_optim_func_evals(opt) - before;
-            if (nf_optim_converged(opt)) {
+            if (!st && nf_find_nonfinite(m->params, m->n_params) < m->n_params) eloss = NAN;
+            if (!st && isfinite(eloss) && nf_optim_converged(opt)) {
                 hist->converged = 1;
                 stop = 1;
             }
-            if (!st && nf_find_nonfinite(m->params, m->n_params) < m->n_params) eloss = NAN;
         }
         if (st && st != NF_EDIVERGED) break;
         if (st || !isfinite(eloss)) {

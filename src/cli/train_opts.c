@@ -368,6 +368,9 @@ int train_opts_finish(train_opts *o)
     int rc = merge_hp(o);
     if (rc) return rc;
     if (nf_opt_validate(oc)) return cli_usage_error("%s", nf_last_error());
+    if (oc->kind == NF_OPT_LM && o->train.loss.kind != NF_LOSS_MSE)
+        return cli_usage_error("--opt lm minimises squared errors: it needs --loss mse, not %s",
+                               nf_loss_name(o->train.loss.kind));
     if ((o->given & G_DELTA) && o->train.loss.kind != NF_LOSS_HUBER)
         return cli_usage_error("--delta applies only to --loss huber");
     if (o->given & G_ACT_PARAM) {
