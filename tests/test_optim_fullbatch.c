@@ -302,6 +302,18 @@ START_TEST(cli_options)
     ck_assert_msg(strstr(out, "lr=0.001 alpha=0.9 eps=1e-07 weight_decay=0 momentum=0.5 centered=1 keras=1"), "%s", out);
     free(out);
     free(err);
+    /* linear tasks default to sgd with momentum 0.9 and lr 1, unless told otherwise */
+    snprintf(cmd, sizeof cmd, "%s train --task fir --n 128 --frame 16 --epochs 1 --quiet", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_msg(strstr(out, "optimizer_params: lr=1 momentum=0.9 dampening=0"), "%s", out);
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s train --task fir --n 128 --frame 16 --epochs 1 --quiet --momentum 0.5",
+             tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_msg(strstr(out, "optimizer_params: lr=1 momentum=0.5 dampening=0"), "%s", out);
+    free(out);
+    free(err);
 }
 END_TEST
 

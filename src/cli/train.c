@@ -67,9 +67,9 @@ static void task_defaults(train_opts *o)
 {
     if (!nf_task_is_linear(o->task.kind)) return;
     if (!(o->given & TO_GIVEN_OPT)) {
-        nf_opt_defaults(NF_OPT_SGD, &o->train.opt);
-        o->train.opt.momentum = 0.9;
-        if (!(o->given & TO_GIVEN_LR)) o->given |= TO_GIVEN_LR, o->train.opt.lr = 1.0;
+        o->train.opt.kind = NF_OPT_SGD;
+        if (!(o->hp_given & train_opts_hp_bit("momentum"))) train_opts_set_hp(o, "momentum", "0.9");
+        if (!(o->given & TO_GIVEN_LR)) train_opts_set_hp(o, "lr", "1");
     }
     if (!(o->given & TO_GIVEN_BATCH)) o->train.batch = 64;
 }

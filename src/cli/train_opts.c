@@ -180,6 +180,20 @@ static int handle_hp(train_opts *o, int i, const char *arg)
     return 0;
 }
 
+unsigned long long train_opts_hp_bit(const char *opt)
+{
+    for (int i = 0; i < N_HP; i++)
+        if (!strcmp(hp_options[i].opt, opt)) return 1ull << i;
+    return 0;
+}
+
+int train_opts_set_hp(train_opts *o, const char *opt, const char *value)
+{
+    for (int i = 0; i < N_HP; i++)
+        if (!strcmp(hp_options[i].opt, opt)) return handle_hp(o, i, value);
+    return cli_usage_error("internal: no optimizer option --%s", opt), 2;
+}
+
 /* Defaults of the chosen optimizer (Keras' with --keras), overridden by the options given. */
 static int merge_hp(train_opts *o)
 {

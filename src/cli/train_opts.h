@@ -44,6 +44,11 @@ int train_opts_table(struct option *table, int count);
 void train_opts_help(FILE *f);
 /* Entries train_opts_table appends (for sizing the caller's table). */
 int train_opts_table_size(void);
+/* Sets an optimizer hyperparameter as if `--opt value` had been given (for task-dependent
+ * defaults); returns 0 or 2. */
+int train_opts_set_hp(train_opts *o, const char *opt, const char *value);
+/* Bit of train_opts.hp_given for option `opt` (without dashes), 0 if unknown. */
+unsigned long long train_opts_hp_bit(const char *opt);
 /* `--list-optimizers`: one line per optimizer with its hyperparameters' defaults. */
 void train_opts_list_optimizers(FILE *f);
 
