@@ -38,9 +38,11 @@ nf_status nf_lm_create(nf_lm **out, const nf_opt_config *cfg, nf_model *m, int n
     const size_t P = m->n_params;
     const int K = nf_model_n_out(m);
     const double jj_bytes = 2.0 * (double)P * (double)P * sizeof(float);
-    if (P > 46340 || jj_bytes > (double)SIZE_MAX / 2)
-        return nf_fail(NF_ENOMEM, "lm: %zu parameters need JᵀJ of %.1f GiB; use a first-order "
-                                  "optimizer or lbfgs", P, jj_bytes / 1073741824.0);
+    /* 16384 parameters: 2 GiB of JᵀJ and its factor, and ~P³/3 flops per solve */
+    if (P > NF_LM_MAX_PARAMS || jj_bytes > (double)SIZE_MAX / 2)
+        return nf_fail(NF_ENOMEM, "lm: %zu parameters would need %.1f GiB for JᵀJ (limit %d "
+                                  "parameters); use lbfgs or a first-order optimizer", P,
+                       jj_bytes / 1073741824.0, NF_LM_MAX_PARAMS);
     if (!block_bytes) block_bytes = (size_t)8 << 20;
     size_t per_row = (size_t)K * P * sizeof(float);
     size_t blk = block_bytes / per_row;

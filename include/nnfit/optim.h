@@ -160,7 +160,9 @@ const nf_opt_config *nf_optim_config(const nf_optim *opt);
  *   if loss(p + δ) < loss(p): accept, μ *= mu_dec (floor 1e-20) else μ *= mu_inc; until accepted
  *   or μ > mu_max.
  * Memory: 2·P² floats (JᵀJ and its factor) plus one block of J (≤ block_bytes).  create
- * refuses with the size it would need when 2·P² floats cannot be allocated. */
+ * refuses, naming the size, above NF_LM_MAX_PARAMS parameters (2 GiB) or when the allocation
+ * fails. */
+#define NF_LM_MAX_PARAMS 16384
 typedef struct nf_lm nf_lm;
 
 /* Reserves m's workspace for the Jacobian block rows (<= n).  block_bytes 0: 8 MiB. */

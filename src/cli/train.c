@@ -152,7 +152,7 @@ int cmd_train(int argc, char **argv)
     nf_model_shape_str(m, shape, sizeof shape);
     printf("task: %s\nlayers: %s\nact: %s\noptimizer: %s\nlr: %g\nbatch: %d\nepochs: %d\n",
            nf_task_name(o.task.kind), shape, nf_act_name(hidden.kind), nf_opt_name(o.train.opt.kind),
-           o.train.opt.lr, o.train.batch, h.epochs_run);
+           o.train.opt.lr, nf_opt_is_full_batch(o.train.opt.kind) ? X.rows : o.train.batch, h.epochs_run);
     char hp[1024];
     nf_opt_describe(&o.train.opt, hp, sizeof hp);
     printf("optimizer_params: %s\n", hp);

@@ -76,6 +76,7 @@ static const hp_option hp_options[] = {
 };
 #undef F
 #define N_HP (int)(sizeof hp_options / sizeof hp_options[0])
+_Static_assert(sizeof hp_options / sizeof hp_options[0] <= 64, "hp_given has 64 bits");
 #define HP_LR 0
 #define HP_KERAS (N_HP - 1)
 
