@@ -460,6 +460,25 @@ static void sgd_step(nf_optim *o, float *restrict p, const float *restrict g)
     }
 }
 
+static inline void adam_loop(size_t n, float *restrict p, const float *restrict g,
+                             float *restrict m, float *restrict v, float *restrict vmax, float b1,
+                             float omb1, float b2, float omb2, float wd, float eps, float step_size,
+                             float bc2_sqrt, const int keras, const int amsgrad)
+{
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i];
+        m[i] = m[i] * b1 + gi * omb1;
+        v[i] = v[i] * b2 + gi * gi * omb2;
+        float vv = v[i];
+        if (amsgrad) {
+            vmax[i] = vmax[i] > vv ? vmax[i] : vv;
+            vv = vmax[i];
+        }
+        float denom = keras ? sqrtf(vv) + eps : sqrtf(vv) / bc2_sqrt + eps;
+        p[i] += -step_size * m[i] / denom;
+    }
+}
+
 /* torch.optim.Adam / AdamW (PyTorch 1.13, _single_tensor_adam / _single_tensor_adamw):
  *   adam: g += wd·p;   adamw: p *= 1 − lr·wd
  *   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  [v̂max = max(v̂max, v)]
@@ -485,20 +504,16 @@ static void adam_step(nf_optim *o, float *restrict p, const float *restrict g)
         step_size = (float)(c->lr * sqrt(bc2) / bc1);
         bc2_sqrt = 1.0f;
     }
-    float *restrict m = o->state[0], *restrict v = o->state[1];
-    float *restrict vmax = c->amsgrad ? o->state[2] : NULL;
-    for (size_t i = 0; i < o->n; i++) {
-        float gi = g[i] + wd * p[i];
-        m[i] = m[i] * b1 + gi * omb1;
-        v[i] = v[i] * b2 + gi * gi * omb2;
-        float vv = v[i];
-        if (vmax) {
-            vmax[i] = vmax[i] > vv ? vmax[i] : vv;
-            vv = vmax[i];
-        }
-        float denom = c->keras ? sqrtf(vv) + eps : sqrtf(vv) / bc2_sqrt + eps;
-        p[i] += -step_size * m[i] / denom;
-    }
+    float *restrict m = o->state[0], *restrict v = o->state[1], *restrict vmax = o->state[2];
+    /* constant flags, so each call below compiles to its own branch-free loop */
+    if (c->keras && c->amsgrad)
+        adam_loop(o->n, p, g, m, v, vmax, b1, omb1, b2, omb2, wd, eps, step_size, bc2_sqrt, 1, 1);
+    else if (c->keras)
+        adam_loop(o->n, p, g, m, v, vmax, b1, omb1, b2, omb2, wd, eps, step_size, bc2_sqrt, 1, 0);
+    else if (c->amsgrad)
+        adam_loop(o->n, p, g, m, v, vmax, b1, omb1, b2, omb2, wd, eps, step_size, bc2_sqrt, 0, 1);
+    else
+        adam_loop(o->n, p, g, m, v, vmax, b1, omb1, b2, omb2, wd, eps, step_size, bc2_sqrt, 0, 0);
 }
 
 /* torch.optim.RMSprop (PyTorch 1.13, _single_tensor_rmsprop):
@@ -506,31 +521,52 @@ static void adam_step(nf_optim *o, float *restrict p, const float *restrict g)
  *   avg += eps;  momentum: b = μ·b + g/avg, p −= lr·b;  else p −= lr·g/avg
  * Keras 3 RMSprop: avg = √(s [− ḡ²] + eps) (eps inside the root); momentum b = μ·b + lr·g/avg,
  * p −= b; weight decay decoupled. */
-static void rmsprop_step(nf_optim *o, float *restrict p, const float *restrict g)
+static inline void rmsprop_loop(size_t n, float *restrict p, const float *restrict g,
+                                float *restrict s, float *restrict ga, float *restrict b, float a,
+                                float oma, float eps, float lr, float mu, float wd,
+                                const int keras, const int centered, const int use_mu)
 {
-    const nf_opt_config *c = &o->cfg;
-    const float a = (float)c->alpha, oma = (float)(1.0 - c->alpha), eps = (float)c->eps;
-    const float lr = (float)c->lr, mu = (float)c->momentum;
-    const int keras = c->keras;
-    const float wd = keras ? 0.0f : (float)c->weight_decay;
-    if (keras) keras_decay(o, p);
-    float *restrict s = o->state[0], *restrict ga = o->state[1], *restrict b = o->state[2];
-    for (size_t i = 0; i < o->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         s[i] = s[i] * a + gi * gi * oma;
         float d = s[i];
-        if (c->centered) {
+        if (centered) {
             ga[i] = ga[i] * a + gi * oma;
             d = s[i] - ga[i] * ga[i];
         }
         float avg = keras ? sqrtf(d + eps) : sqrtf(d) + eps;
-        if (mu > 0.0f) {
+        if (use_mu) {
             b[i] = keras ? b[i] * mu + lr * gi / avg : b[i] * mu + gi / avg;
             p[i] += keras ? -b[i] : -lr * b[i];
         } else {
             p[i] += -lr * gi / avg;
         }
     }
+}
+
+static void rmsprop_step(nf_optim *o, float *restrict p, const float *restrict g)
+{
+    const nf_opt_config *c = &o->cfg;
+    const float a = (float)c->alpha, oma = (float)(1.0 - c->alpha), eps = (float)c->eps;
+    const float lr = (float)c->lr, mu = (float)c->momentum;
+    const int keras = c->keras, cen = c->centered, use_mu = mu > 0.0f;
+    const float wd = keras ? 0.0f : (float)c->weight_decay;
+    if (keras) keras_decay(o, p);
+    float *restrict s = o->state[0], *restrict ga = o->state[1], *restrict b = o->state[2];
+    const size_t n = o->n;
+    /* constant flags: one branch-free loop per combination */
+#define RMS(K, C, M) rmsprop_loop(n, p, g, s, ga, b, a, oma, eps, lr, mu, wd, K, C, M)
+    switch (keras * 4 + cen * 2 + use_mu) {
+    case 0: RMS(0, 0, 0); break;
+    case 1: RMS(0, 0, 1); break;
+    case 2: RMS(0, 1, 0); break;
+    case 3: RMS(0, 1, 1); break;
+    case 4: RMS(1, 0, 0); break;
+    case 5: RMS(1, 0, 1); break;
+    case 6: RMS(1, 1, 0); break;
+    default: RMS(1, 1, 1); break;
+    }
+#undef RMS
 }
 
 /* torch.optim.Adagrad (PyTorch 1.13, _single_tensor_adagrad):
@@ -687,7 +723,7 @@ static void rprop_step(nf_optim *o, float *restrict p, const float *restrict g)
         st = st < smin ? smin : st > smax ? smax : st;
         step[i] = st;
         float gi = prod < 0.0f ? 0.0f : g[i];
-        float sg = gi > 0.0f ? 1.0f : gi < 0.0f ? -1.0f : 0.0f;
+        float sg = (float)((gi > 0.0f) - (gi < 0.0f));
         p[i] += -(sg * st);
         prev[i] = gi;
     }
@@ -705,7 +741,7 @@ static void lion_step(nf_optim *o, float *restrict p, const float *restrict g)
     float *restrict m = o->state[0];
     for (size_t i = 0; i < o->n; i++) {
         float u = m[i] * b1 + g[i] * omb1;
-        float s = u > 0.0f ? 1.0f : u < 0.0f ? -1.0f : 0.0f;
+        float s = (float)((u > 0.0f) - (u < 0.0f));
         p[i] = p[i] * decay - lr * s;
         m[i] = m[i] * b2 + g[i] * omb2;
     }
@@ -794,11 +830,14 @@ static void ftrl_step(nf_optim *o, float *restrict p, const float *restrict g)
     const double lr = c->lr, mp = -c->lr_power;
     const float l2 = (float)(c->l2 + c->beta / (2.0 * lr)), shr = (float)(2.0 * c->l2_shrinkage);
     const float l1 = (float)c->l1, flr = (float)lr;
+    const int half = mp == 0.5;
     float *restrict acc = o->state[0], *restrict z = o->state[1];
     for (size_t i = 0; i < o->n; i++) {
         float gs = g[i] + shr * p[i];
         float na = acc[i] + g[i] * g[i];
-        float pn = (float)pow((double)na, mp), po = (float)pow((double)acc[i], mp);
+        /* lr_power −0.5 (the default): sqrtf is the correctly rounded pow(x, 0.5) */
+        float pn = half ? sqrtf(na) : (float)pow((double)na, mp);
+        float po = half ? sqrtf(acc[i]) : (float)pow((double)acc[i], mp);
         z[i] += gs - (pn - po) / flr * p[i];
         float q = pn / flr + 2.0f * l2;
         float zc = z[i] < -l1 ? -l1 : z[i] > l1 ? l1 : z[i];
