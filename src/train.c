@@ -40,6 +40,137 @@ static void gather_rows(const float *src, size_t width, const int *idx, int coun
         memcpy(dst + (size_t)r * width, src + (size_t)idx[r] * width, width * sizeof(float));
 }
 
+/* Shapes of the flat buffer for optimizers that care (adafactor): W [out, in], b [out]. */
+static nf_status set_tensor_shapes(nf_optim *opt, const nf_model *m)
+{
+    size_t rows[2 * NF_MAX_LAYERS], cols[2 * NF_MAX_LAYERS];
+    for (int i = 0; i < m->n_layers; i++) {
+        rows[2 * i] = (size_t)m->layers[i].out;
+        cols[2 * i] = (size_t)m->layers[i].in;
+        rows[2 * i + 1] = (size_t)m->layers[i].out;
+        cols[2 * i + 1] = 1;
+    }
+    return nf_optim_set_tensors(opt, 2 * m->n_layers, rows, cols);
+}
+
+/* Full-batch loss and gradient in chunks of the reserved batch, for L-BFGS. */
+typedef struct {
+    nf_model *m;
+    const float *X, *Y;
+    int n;
+    const nf_loss_spec *loss;
+} full_ctx;
+
+static nf_status full_closure(void *vctx, const float *params, float *grads, double *loss)
+{
+    full_ctx *c = vctx;
+    nf_model *m = c->m;
+    if (params != m->params) memcpy(m->params, params, m->n_params * sizeof(float));
+    const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
+    const size_t denom = (size_t)c->n * nout;
+    double total = 0.0;
+    for (int r = 0; r < c->n; r += m->batch_cap) {
+        int b = c->n - r < m->batch_cap ? c->n - r : m->batch_cap;
+        double l;
+        nf_status st = nf_model_grad(m, c->X + (size_t)r * nin, c->Y + (size_t)r * nout, b, c->loss,
+                                     denom, &l);
+        if (st) return st;
+        total += l;
+        if (r == 0)
+            memcpy(grads, m->grads, m->n_params * sizeof(float));
+        else
+            for (size_t i = 0; i < m->n_params; i++) grads[i] += m->grads[i];
+    }
+    *loss = total;
+    return NF_OK;
+}
+
+static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
+                                  const nf_train_config *cfg, nf_history *hist)
+{
+    const int n = X->rows;
+    const int lm_kind = cfg->opt.kind == NF_OPT_LM;
+    if (lm_kind && cfg->loss.kind != NF_LOSS_MSE)
+        return nf_fail(NF_EINVAL, "lm minimises squared errors: it needs loss mse, not %s",
+                       nf_loss_name(cfg->loss.kind));
+    nf_optim *opt = NULL;
+    nf_lm *lm = NULL;
+    float *grads = NULL, *backup = NULL;
+    nf_status st;
+    if (lm_kind) {
+        st = nf_lm_create(&lm, &cfg->opt, m, n, 0);
+    } else {
+        st = nf_model_reserve(m, n < 8192 ? n : 8192);
+        if (!st) st = nf_optim_create(&opt, &cfg->opt, m->n_params);
+        if (!st) st = nf_alloc_floats(&grads, m->n_params);
+    }
+    if (!st) st = nf_alloc_floats(&backup, m->n_params);
+    hist->loss = malloc((size_t)cfg->epochs * sizeof(double));
+    hist->seconds = malloc((size_t)cfg->epochs * sizeof(double));
+    if (!st && (!hist->loss || !hist->seconds)) st = nf_fail(NF_ENOMEM, "cannot allocate history");
+    full_ctx fc = {m, X->data, Y->data, n, &cfg->loss};
+    hist->best_loss = INFINITY;
+    const double t0 = nf_seconds();
+    for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
+        memcpy(backup, m->params, m->n_params * sizeof(float));
+        double eloss, after = NAN;
+        int stop = 0;
+        if (lm_kind) {
+            nf_lm_result res;
+            st = nf_lm_step(lm, m, X->data, Y->data, n, &eloss, &after, &res);
+            hist->steps++;
+            if (res == NF_LM_MIN_GRAD) hist->converged = 1;
+            if (res == NF_LM_MU_MAX) hist->converged = 2;
+            stop = res != NF_LM_ACCEPTED;
+        } else {
+            long before = nf_optim_func_evals(opt);
+            st = nf_optim_step_closure(opt, m->params, full_closure, &fc, &eloss);
+            hist->steps += nf_optim_func_evals(opt) - before;
+            if (!st && nf_find_nonfinite(m->params, m->n_params) < m->n_params) eloss = NAN;
+            if (!st && isfinite(eloss) && nf_optim_converged(opt)) {
+                hist->converged = 1;
+                stop = 1;
+            }
+        }
+        if (st && st != NF_EDIVERGED) break;
+        if (st || !isfinite(eloss)) {
+            memcpy(m->params, backup, m->n_params * sizeof(float));
+            hist->diverged_epoch = epoch;
+            st = nf_fail(NF_EDIVERGED, "loss became NaN/Inf in epoch %d; parameters from the start "
+                                       "of that epoch kept", epoch);
+            break;
+        }
+        double now = nf_seconds() - t0;
+        hist->loss[epoch - 1] = eloss;
+        hist->seconds[epoch - 1] = now;
+        hist->epochs_run = epoch;
+        if (eloss < hist->best_loss) {
+            hist->best_loss = eloss;
+            hist->best_epoch = epoch;
+        }
+        int reached = cfg->target_loss > 0.0 && eloss <= cfg->target_loss;
+        if (reached && !hist->target_epoch) hist->target_epoch = epoch;
+        if (reached && cfg->stop_at_target) break;
+        if (cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now)) break;
+        if (stop) break;
+    }
+    hist->seconds_total = nf_seconds() - t0;
+    if (!st || st == NF_EDIVERGED) {
+        nf_status saved = st;
+        char detail[512];
+        strncpy(detail, nf_last_error(), sizeof detail - 1);
+        detail[sizeof detail - 1] = '\0';
+        nf_status est = nf_model_eval(m, X->data, Y->data, n, &cfg->loss, &hist->final_loss);
+        if (est && !saved) st = est;
+        if (saved) nf_fail(saved, "%s", detail);
+    }
+    nf_free(grads);
+    nf_free(backup);
+    nf_optim_free(opt);
+    nf_lm_free(lm);
+    return st;
+}
+
 nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train_config *cfg,
                    nf_history *hist)
 {
@@ -55,6 +186,12 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     if (cfg->epochs < 1) return nf_fail(NF_EINVAL, "epochs must be >= 1, got %d", cfg->epochs);
     if (cfg->batch < 0) return nf_fail(NF_EINVAL, "batch must be >= 0, got %d", cfg->batch);
     if ((unsigned)cfg->loss.kind >= NF_LOSS_COUNT) return nf_fail(NF_EINVAL, "bad loss");
+    if ((unsigned)cfg->opt.kind >= NF_OPT_COUNT) return nf_fail(NF_EINVAL, "bad optimizer");
+    if (nf_opt_is_full_batch(cfg->opt.kind)) {
+        nf_status fst = train_full_batch(m, X, Y, cfg, hist);
+        if (hist == &local) nf_history_free(hist);
+        return fst;
+    }
     const int batch = cfg->batch == 0 || cfg->batch > n ? n : cfg->batch;
     const int shuffle = cfg->shuffle && batch < n;
 
@@ -63,6 +200,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     nf_optim *opt = NULL;
     st = nf_optim_create(&opt, &cfg->opt, m->n_params);
     if (st) return st;
+    st = set_tensor_shapes(opt, m);
 
     int *perm = NULL;
     float *Xb = NULL, *Yb = NULL, *backup = NULL;

@@ -2,12 +2,31 @@
  *
  * First-order optimizers follow PyTorch 1.13's single-tensor formulas and defaults, so a run
  * here and a run in PyTorch from the same weights on the same batches take the same steps
- * (up to float rounding).  An optimizer knows nothing about layers: it sees n floats. */
+ * (up to float rounding).  An optimizer knows nothing about layers: it sees n floats (only
+ * Adafactor, whose second moment is factored per matrix, asks for the tensor shapes through
+ * nf_optim_set_tensors).
+ *
+ * Lion, Adafactor and Ftrl are not in PyTorch 1.13: Lion follows Chen et al. 2023, Adafactor
+ * and Ftrl follow Keras 3's implementations (sources cited in optim.c).
+ *
+ * `keras` switches the optimizers where Keras computes differently to Keras' formulas (and
+ * nf_opt_keras_defaults gives Keras' default values):
+ *   sgd      velocity v = μv − lr·g, p += v (nesterov p += μv − lr·g); no dampening
+ *   rmsprop  p −= lr·g / √(v + eps)        (PyTorch: √v + eps)
+ *   adagrad  p −= lr·g / √(acc + eps), accumulator starts at 0.1 (PyTorch: √acc + eps, 0)
+ *   adam, adamw  "epsilon hat": p −= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + eps)
+ *   adamax   u = max(β2·u, |g|), p −= lr/(1−β1ᵗ) · m / (u + eps)
+ * and weight decay is decoupled (p −= lr·wd·p before the update) as in Keras 3.
+ *
+ * L-BFGS and Levenberg–Marquardt are full-batch methods that need more than one gradient per
+ * step: L-BFGS calls a closure (nf_optim_step_closure), LM needs the model itself
+ * (nf_lm_* below; nf_train drives both).  nf_optim_step is a no-op for them. */
 #ifndef NNFIT_OPTIM_H
 #define NNFIT_OPTIM_H
 
 #include <stddef.h>
 
+#include "nnfit/model.h"
 #include "nnfit/status.h"
 
 #ifdef __cplusplus
@@ -17,18 +36,51 @@ extern "C" {
 typedef enum {
     NF_OPT_SGD = 0,
     NF_OPT_ADAM,
+    NF_OPT_RMSPROP,
+    NF_OPT_ADAGRAD,
+    NF_OPT_ADADELTA,
+    NF_OPT_ADAMW,
+    NF_OPT_ADAMAX,
+    NF_OPT_NADAM,
+    NF_OPT_RADAM,
+    NF_OPT_ASGD,
+    NF_OPT_RPROP,
+    NF_OPT_LION,
+    NF_OPT_ADAFACTOR,
+    NF_OPT_FTRL,
+    NF_OPT_LBFGS,
+    NF_OPT_LM,
     NF_OPT_COUNT
 } nf_opt_kind;
 
 /* Every hyperparameter of every optimizer; each kind reads only its own (see
- * nf_opt_uses()).  Names and defaults are PyTorch's. */
+ * nf_opt_uses()).  Names and defaults are PyTorch's (Keras' for adafactor and ftrl). */
 typedef struct {
     nf_opt_kind kind;
     double lr;
-    double momentum, dampening, weight_decay; /* sgd (weight_decay also adam) */
+    double momentum, dampening, weight_decay; /* sgd, rmsprop (momentum); most (weight_decay) */
     int nesterov;
-    double beta1, beta2, eps; /* adam */
+    double beta1, beta2, eps; /* adam family, lion */
     int amsgrad;
+    double alpha;             /* rmsprop smoothing; asgd power */
+    int centered;             /* rmsprop */
+    double rho;               /* adadelta */
+    double lr_decay, initial_accumulator_value; /* adagrad (initial_accumulator_value also ftrl) */
+    double momentum_decay;    /* nadam */
+    double lambd, t0;         /* asgd */
+    double eta_minus, eta_plus, step_size_min, step_size_max; /* rprop */
+    /* adafactor (Keras): beta_2_decay, epsilon_1, epsilon_2, clip_threshold, relative_step */
+    double beta2_decay, eps1, eps2, clip_threshold;
+    int relative_step;
+    /* ftrl (Keras) */
+    double lr_power, l1, l2, l2_shrinkage, beta;
+    /* lbfgs */
+    int history_size, max_iter, max_eval; /* max_eval 0: max_iter * 5 / 4 */
+    double tolerance_grad, tolerance_change;
+    int line_search;          /* 0 none (fixed step lr), 1 strong_wolfe */
+    /* lm (MATLAB trainlm): mu, mu_dec, mu_inc, mu_max, min_grad */
+    double mu, mu_dec, mu_inc, mu_max, min_grad;
+    int keras;                /* Keras formulas where they differ (see above) */
 } nf_opt_config;
 
 const char *nf_opt_name(nf_opt_kind kind);
@@ -38,22 +90,57 @@ const char *nf_opt_names(void);
 /* Fills cfg with kind's PyTorch defaults (lr included: sgd has none in PyTorch, 0.01 here). */
 void nf_opt_defaults(nf_opt_kind kind, nf_opt_config *cfg);
 
+/* Overwrites the fields whose Keras default differs (lr 1e-3, eps 1e-7, rmsprop rho 0.9,
+ * adagrad initial accumulator 0.1, …) and sets keras = 1.  NF_EINVAL for kinds without a
+ * Keras variant (see nf_opt_has_keras). */
+nf_status nf_opt_keras_defaults(nf_opt_config *cfg);
+int nf_opt_has_keras(nf_opt_kind kind);
+
 /* Hyperparameter names ("lr", "momentum", ...) kind reads, space-separated. */
 const char *nf_opt_uses(nf_opt_kind kind);
+/* Whether `name` (e.g. "betas") is one of nf_opt_uses(kind) (whole-word match). */
+int nf_opt_uses_param(nf_opt_kind kind, const char *name);
+
+/* Writes "lr=0.01 momentum=0 ..." (the kind's parameters with their values in cfg). */
+void nf_opt_describe(const nf_opt_config *cfg, char *buf, size_t len);
 
 /* Checks ranges (lr > 0, 0 <= beta < 1, ...); NF_EINVAL names the offending value. */
 nf_status nf_opt_validate(const nf_opt_config *cfg);
 
+/* 1 for lbfgs and lm: full-batch methods driven through nf_optim_step_closure / nf_train. */
+int nf_opt_is_full_batch(nf_opt_kind kind);
+
 typedef struct nf_optim nf_optim;
 
-/* Creates optimizer state for n parameters (all state allocated here, zeroed). */
+/* Creates optimizer state for n parameters (all state allocated here, zeroed; for lm only the
+ * small state: the Jacobian buffers belong to the LM driver). */
 nf_status nf_optim_create(nf_optim **out, const nf_opt_config *cfg, size_t n);
 void nf_optim_free(nf_optim *opt);
 /* Zeroes the state as if freshly created. */
 void nf_optim_reset(nf_optim *opt);
 
-/* One update: params -= f(grads, state).  Never allocates. */
+/* Tells the optimizer how the n floats split into tensors, in order: tensor i has rows[i] ×
+ * cols[i] floats (cols 1 for a vector).  Only adafactor uses it (factored second moment and
+ * per-tensor RMS, as Keras); without it the buffer is one vector.  Allocates. */
+nf_status nf_optim_set_tensors(nf_optim *opt, int count, const size_t *rows, const size_t *cols);
+
+/* One update: params -= f(grads, state).  Never allocates.  No-op for lbfgs and lm. */
 void nf_optim_step(nf_optim *opt, float *params, const float *grads);
+
+/* Loss and gradient at params: writes grads [n] and *loss.  Return nonzero status to abort. */
+typedef nf_status (*nf_closure)(void *ctx, const float *params, float *grads, double *loss);
+
+/* One closure-driven step of lbfgs (as torch.optim.LBFGS.step(closure)): up to max_iter
+ * L-BFGS iterations; *loss gets the loss at the parameters on entry (what torch returns).
+ * The closure may be called with a pointer other than `params` (line-search trial points).
+ * Never allocates.  Other kinds: NF_EINVAL (first-order: nf_optim_step; lm: nf_lm_step). */
+nf_status nf_optim_step_closure(nf_optim *opt, float *params, nf_closure fn, void *ctx,
+                                double *loss);
+
+/* L-BFGS progress: closure evaluations so far, and whether the last step stopped because
+ * max |g| <= tolerance_grad (a stationary point). */
+long nf_optim_func_evals(const nf_optim *opt);
+int nf_optim_converged(const nf_optim *opt);
 
 /* Changes the learning rate for later steps (schedules). */
 void nf_optim_set_lr(nf_optim *opt, double lr);
@@ -62,6 +149,42 @@ double nf_optim_lr(const nf_optim *opt);
 long nf_optim_steps(const nf_optim *opt);
 /* Bytes of optimizer state. */
 size_t nf_optim_state_bytes(const nf_optim *opt);
+const nf_opt_config *nf_optim_config(const nf_optim *opt);
+
+/* Levenberg–Marquardt as MATLAB's trainlm, for models trained with MSE (or SSE: the same
+ * minimiser).  One step (one trainlm epoch):
+ *   J = ∂outputs/∂params ([n·n_out, P], per-sample backprop, built in row blocks that are
+ *   folded into JᵀJ with cblas_ssyrk and Jᵀe with sgemv, so J is never held whole), e = out − Y;
+ *   stop if ‖∇‖ < min_grad (∇ = 2Jᵀe/(n·n_out), the MSE gradient) or μ > mu_max; else
+ *   repeat: solve (JᵀJ + μI)δ = −Jᵀe (LAPACKE_sposv; a failed Cholesky counts as a failed step);
+ *   if loss(p + δ) < loss(p): accept, μ *= mu_dec (floor 1e-20) else μ *= mu_inc; until accepted
+ *   or μ > mu_max.
+ * Memory: 2·P² floats (JᵀJ and its factor) plus one block of J (≤ block_bytes).  create
+ * refuses, naming the size, above NF_LM_MAX_PARAMS parameters (2 GiB) or when the allocation
+ * fails. */
+#define NF_LM_MAX_PARAMS 16384
+typedef struct nf_lm nf_lm;
+
+/* Reserves m's workspace for the Jacobian block rows (<= n).  block_bytes 0: 8 MiB. */
+nf_status nf_lm_create(nf_lm **out, const nf_opt_config *cfg, nf_model *m, int n,
+                       size_t block_bytes);
+void nf_lm_free(nf_lm *lm);
+
+typedef enum {
+    NF_LM_ACCEPTED = 0, /* a step lowered the loss */
+    NF_LM_MIN_GRAD,     /* gradient norm < min_grad: stationary point, nothing done */
+    NF_LM_MU_MAX        /* μ exceeded mu_max without a lower loss: parameters unchanged */
+} nf_lm_result;
+
+/* One trainlm epoch on X [n, n_in] → Y [n, n_out].  *loss_before gets the MSE at entry,
+ * *loss_after the MSE after (equal when nothing was accepted), *result why it returned. */
+nf_status nf_lm_step(nf_lm *lm, nf_model *m, const float *X, const float *Y, int n,
+                     double *loss_before, double *loss_after, nf_lm_result *result);
+double nf_lm_mu(const nf_lm *lm);
+/* ‖∇ MSE‖ at the parameters the last step started from. */
+double nf_lm_grad_norm(const nf_lm *lm);
+/* Rows of data per Jacobian block. */
+int nf_lm_block_rows(const nf_lm *lm);
 
 #ifdef __cplusplus
 }

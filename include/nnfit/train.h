@@ -46,7 +46,9 @@ typedef struct {
     int best_epoch;        /* 1-based */
     int target_epoch;      /* first epoch with loss <= target_loss, 0 if never */
     int diverged_epoch;    /* epoch where NaN/Inf appeared, 0 if none */
-    long steps;            /* optimizer steps taken */
+    long steps;            /* optimizer steps taken (lbfgs: closure evaluations) */
+    int converged;         /* lbfgs/lm: 1 stopped at a stationary point (gradient below
+                              tolerance_grad / min_grad), 2 lm stopped because mu > mu_max */
     double seconds_total;
 } nf_history;
 
@@ -54,6 +56,10 @@ typedef struct {
 void nf_train_defaults(nf_train_config *cfg);
 
 /* Trains m on X [n, n_in] → Y [n, n_out].  Reserves m's workspace for the batch size.
+ * lbfgs and lm are full batch whatever cfg->batch says: an epoch is one optimizer step
+ * (torch.optim.LBFGS.step with its max_iter iterations; one trainlm epoch), its loss the loss
+ * at the start of the step, and training stops early when the method reports a stationary
+ * point (hist->converged).  lm requires the MSE loss.
  * On NaN/Inf returns NF_EDIVERGED with the parameters from the start of the diverging epoch
  * restored and hist->diverged_epoch set.  hist may be NULL. */
 nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train_config *cfg,

@@ -6,7 +6,7 @@
 
 #include "train_opts.h"
 
-enum { OPT_HELP = 'h', OPT_QUIET = 'q', OPT_VERSION = 2000 };
+enum { OPT_HELP = 'h', OPT_QUIET = 'q', OPT_VERSION = 2000, OPT_LIST_OPTIMIZERS };
 
 static void help(void)
 {
@@ -68,19 +68,18 @@ static void task_defaults(train_opts *o)
 {
     if (!nf_task_is_linear(o->task.kind)) return;
     if (!(o->given & TO_GIVEN_OPT)) {
-        double lr = o->train.opt.lr;
-        nf_opt_defaults(NF_OPT_SGD, &o->train.opt);
-        o->train.opt.momentum = 0.9;
-        o->train.opt.lr = o->given & TO_GIVEN_LR ? lr : 0.1;
-        o->given |= TO_GIVEN_LR;
+        o->train.opt.kind = NF_OPT_SGD;
+        if (!(o->hp_given & train_opts_hp_bit("momentum"))) train_opts_set_hp(o, "momentum", "0.9");
+        if (!(o->given & TO_GIVEN_LR)) train_opts_set_hp(o, "lr", "0.1");
     }
     if (!(o->given & TO_GIVEN_BATCH)) o->train.batch = 64;
 }
 
 int cmd_train(int argc, char **argv)
 {
-    struct option table[96];
+    struct option table[160];
     int count = train_opts_table(table, 0);
+    table[count++] = (struct option){"list-optimizers", no_argument, 0, OPT_LIST_OPTIMIZERS};
     table[count++] = (struct option){"quiet", no_argument, 0, OPT_QUIET};
     table[count++] = (struct option){"help", no_argument, 0, OPT_HELP};
     table[count++] = (struct option){"version", no_argument, 0, OPT_VERSION};
@@ -93,6 +92,7 @@ int cmd_train(int argc, char **argv)
         if (c == OPT_HELP) { help(); train_opts_free(&o); return 0; }
         if (c == OPT_VERSION) { printf("nnfit %s\n", NNFIT_VERSION); train_opts_free(&o); return 0; }
         if (c == OPT_QUIET) { cli_quiet = 1; continue; }
+        if (c == OPT_LIST_OPTIMIZERS) { train_opts_list_optimizers(stdout); train_opts_free(&o); return 0; }
         if (c == '?') { rc = cli_usage_error("unknown option '%s' (see --help)", argv[optind - 1]); break; }
         if (c == ':') { rc = cli_usage_error("option '%s' needs a value", argv[optind - 1]); break; }
         int h = train_opts_handle(&o, c, optarg);
@@ -153,7 +153,12 @@ int cmd_train(int argc, char **argv)
     nf_model_shape_str(m, shape, sizeof shape);
     printf("task: %s\nlayers: %s\nact: %s\noptimizer: %s\nlr: %g\nbatch: %d\nepochs: %d\n",
            nf_task_name(o.task.kind), shape, nf_act_name(hidden.kind), nf_opt_name(o.train.opt.kind),
-           o.train.opt.lr, o.train.batch, h.epochs_run);
+           o.train.opt.lr, nf_opt_is_full_batch(o.train.opt.kind) ? X.rows : o.train.batch, h.epochs_run);
+    char hp[1024];
+    nf_opt_describe(&o.train.opt, hp, sizeof hp);
+    printf("optimizer_params: %s\n", hp);
+    if (nf_opt_is_full_batch(o.train.opt.kind))
+        printf("converged: %s\n", h.converged == 1 ? "stationary point" : h.converged == 2 ? "mu > mu_max" : "no");
     printf("final_loss: %.6e\nbest_epoch_loss: %.6e\n", h.final_loss, h.best_loss);
     if (o.train.target_loss > 0) printf("target_epoch: %d\n", h.target_epoch);
     double samples = (double)h.epochs_run * (double)X.rows;

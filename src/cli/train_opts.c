@@ -1,16 +1,84 @@
 /* train_opts.c — parsing `nnfit train` options. */
 #include "train_opts.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum {
     OPT_TASK = 1000, OPT_N, OPT_FRAME, OPT_TAPS, OPT_FIR_SINGLE, OPT_DFT_COMPLEX, OPT_DFT_FULL,
     OPT_ORTHONORMAL, OPT_DATA_SEED, OPT_LAYERS, OPT_ACT, OPT_ACT_PARAM, OPT_OUT_ACT, OPT_LOSS,
-    OPT_DELTA, OPT_OPT, OPT_LR, OPT_MOMENTUM, OPT_DAMPENING, OPT_NESTEROV, OPT_BETAS, OPT_EPS,
-    OPT_WEIGHT_DECAY, OPT_AMSGRAD, OPT_INIT, OPT_BIAS_INIT, OPT_BATCH, OPT_EPOCHS, OPT_SEED,
+    OPT_DELTA, OPT_OPT, OPT_INIT, OPT_BIAS_INIT, OPT_BATCH, OPT_EPOCHS, OPT_SEED,
     OPT_NO_SHUFFLE, OPT_THREADS, OPT_LOG, OPT_TARGET, OPT_STOP_AT_TARGET,
+    OPT_HP = 1200, /* OPT_HP + i: hyperparameter option i of hp_options */
 };
+
+/* Optimizer hyperparameter options: each sets nf_opt_config field(s) and is allowed only when
+ * the chosen optimizer reads `param` (nf_opt_uses).  Values are stored as given and merged
+ * over the optimizer's defaults in train_opts_finish, so the order of --opt and the
+ * hyperparameters on the command line does not matter. */
+typedef enum { HP_DOUBLE, HP_INT, HP_FLAG, HP_FLAG_OFF, HP_PAIR, HP_LINE_SEARCH } hp_type;
+typedef struct {
+    const char *opt, *param;
+    hp_type type;
+    size_t off, off2;
+    double lo, hi;
+    const char *help;
+} hp_option;
+
+#define F(field) offsetof(nf_opt_config, field)
+static const hp_option hp_options[] = {
+    {"lr", "lr", HP_DOUBLE, F(lr), 0, 1e-30, 1e6, "learning rate"},
+    {"momentum", "momentum", HP_DOUBLE, F(momentum), 0, 0, 1e3, "sgd, rmsprop"},
+    {"dampening", "dampening", HP_DOUBLE, F(dampening), 0, -1e3, 1e3, "sgd"},
+    {"nesterov", "nesterov", HP_FLAG, F(nesterov), 0, 0, 0, "sgd"},
+    {"betas", "betas", HP_PAIR, F(beta1), F(beta2), 0.0, 0.999999999, "B1,B2: adam family, lion"},
+    {"eps", "eps", HP_DOUBLE, F(eps), 0, 0.0, 1e3, "denominator term"},
+    {"weight-decay", "weight_decay", HP_DOUBLE, F(weight_decay), 0, 0.0, 1e6,
+     "L2 added to the gradient (adamw, lion, --keras: decoupled)"},
+    {"amsgrad", "amsgrad", HP_FLAG, F(amsgrad), 0, 0, 0, "adam, adamw"},
+    {"alpha", "alpha", HP_DOUBLE, F(alpha), 0, -1e3, 1e3, "rmsprop smoothing, asgd power"},
+    {"centered", "centered", HP_FLAG, F(centered), 0, 0, 0, "rmsprop"},
+    {"rho", "rho", HP_DOUBLE, F(rho), 0, 0.0, 1.0, "adadelta"},
+    {"lr-decay", "lr_decay", HP_DOUBLE, F(lr_decay), 0, 0.0, 1e6, "adagrad"},
+    {"initial-accumulator-value", "initial_accumulator_value", HP_DOUBLE,
+     F(initial_accumulator_value), 0, 0.0, 1e6, "adagrad, ftrl"},
+    {"momentum-decay", "momentum_decay", HP_DOUBLE, F(momentum_decay), 0, 0.0, 1e3, "nadam"},
+    {"lambd", "lambd", HP_DOUBLE, F(lambd), 0, 0.0, 1e3, "asgd decay term"},
+    {"t0", "t0", HP_DOUBLE, F(t0), 0, 0.0, 1e30, "asgd: step where averaging starts"},
+    {"etas", "etas", HP_PAIR, F(eta_minus), F(eta_plus), 0.0, 1e3, "MINUS,PLUS: rprop"},
+    {"step-sizes", "step_sizes", HP_PAIR, F(step_size_min), F(step_size_max), 0.0, 1e30,
+     "MIN,MAX: rprop"},
+    {"beta2-decay", "beta2_decay", HP_DOUBLE, F(beta2_decay), 0, -1e3, 0.0, "adafactor"},
+    {"eps1", "eps1", HP_DOUBLE, F(eps1), 0, 0.0, 1e3, "adafactor epsilon_1"},
+    {"eps2", "eps2", HP_DOUBLE, F(eps2), 0, 0.0, 1e3, "adafactor epsilon_2"},
+    {"clip-threshold", "clip_threshold", HP_DOUBLE, F(clip_threshold), 0, 1e-30, 1e30, "adafactor"},
+    {"no-relative-step", "relative_step", HP_FLAG_OFF, F(relative_step), 0, 0, 0,
+     "adafactor: lr without the 1/sqrt(t) cap"},
+    {"lr-power", "lr_power", HP_DOUBLE, F(lr_power), 0, -1e3, 0.0, "ftrl learning_rate_power"},
+    {"l1", "l1", HP_DOUBLE, F(l1), 0, 0.0, 1e6, "ftrl"},
+    {"l2", "l2", HP_DOUBLE, F(l2), 0, 0.0, 1e6, "ftrl"},
+    {"l2-shrinkage", "l2_shrinkage", HP_DOUBLE, F(l2_shrinkage), 0, 0.0, 1e6, "ftrl"},
+    {"beta", "beta", HP_DOUBLE, F(beta), 0, 0.0, 1e6, "ftrl"},
+    {"history-size", "history_size", HP_INT, F(history_size), 0, 1, 1e6, "lbfgs"},
+    {"max-iter", "max_iter", HP_INT, F(max_iter), 0, 1, 1e9, "lbfgs iterations per step"},
+    {"max-eval", "max_eval", HP_INT, F(max_eval), 0, 1, 1e9, "lbfgs (default max-iter*5/4)"},
+    {"tolerance-grad", "tolerance_grad", HP_DOUBLE, F(tolerance_grad), 0, 0.0, 1e30, "lbfgs"},
+    {"tolerance-change", "tolerance_change", HP_DOUBLE, F(tolerance_change), 0, 0.0, 1e30, "lbfgs"},
+    {"line-search", "line_search", HP_LINE_SEARCH, F(line_search), 0, 0, 0,
+     "strong_wolfe|none: lbfgs"},
+    {"mu", "mu", HP_DOUBLE, F(mu), 0, 1e-30, 1e30, "lm initial damping"},
+    {"mu-dec", "mu_dec", HP_DOUBLE, F(mu_dec), 0, 1e-30, 1.0, "lm"},
+    {"mu-inc", "mu_inc", HP_DOUBLE, F(mu_inc), 0, 1.0, 1e30, "lm"},
+    {"mu-max", "mu_max", HP_DOUBLE, F(mu_max), 0, 1e-30, 1e300, "lm"},
+    {"min-grad", "min_grad", HP_DOUBLE, F(min_grad), 0, 0.0, 1e30, "lm"},
+    {"keras", "keras", HP_FLAG, F(keras), 0, 0, 0, "Keras formulas and defaults"},
+};
+#undef F
+#define N_HP (int)(sizeof hp_options / sizeof hp_options[0])
+_Static_assert(sizeof hp_options / sizeof hp_options[0] <= 64, "hp_given has 64 bits");
+#define HP_LR 0
+#define HP_KERAS (N_HP - 1)
 
 static const struct option train_options[] = {
     {"task", required_argument, 0, OPT_TASK},
@@ -29,14 +97,6 @@ static const struct option train_options[] = {
     {"loss", required_argument, 0, OPT_LOSS},
     {"delta", required_argument, 0, OPT_DELTA},
     {"opt", required_argument, 0, OPT_OPT},
-    {"lr", required_argument, 0, OPT_LR},
-    {"momentum", required_argument, 0, OPT_MOMENTUM},
-    {"dampening", required_argument, 0, OPT_DAMPENING},
-    {"nesterov", no_argument, 0, OPT_NESTEROV},
-    {"betas", required_argument, 0, OPT_BETAS},
-    {"eps", required_argument, 0, OPT_EPS},
-    {"weight-decay", required_argument, 0, OPT_WEIGHT_DECAY},
-    {"amsgrad", no_argument, 0, OPT_AMSGRAD},
     {"init", required_argument, 0, OPT_INIT},
     {"bias-init", required_argument, 0, OPT_BIAS_INIT},
     {"batch", required_argument, 0, OPT_BATCH},
@@ -52,14 +112,110 @@ static const struct option train_options[] = {
 #define N_TRAIN_OPTIONS (int)(sizeof train_options / sizeof train_options[0])
 
 /* bits of o->given for options whose validity depends on the optimizer */
-enum { G_MOMENTUM = 1, G_DAMPENING = 2, G_NESTEROV = 4, G_BETAS = 8, G_EPS = 16, G_AMSGRAD = 32,
-       G_LR = 64, G_EPOCHS = 128, G_BATCH = 256, G_ACT_PARAM = 512, G_DELTA = 1024,
+enum { G_LR = 64, G_EPOCHS = 128, G_BATCH = 256, G_ACT_PARAM = 512, G_DELTA = 1024,
        G_OPT = 2048 };
 
 int train_opts_table(struct option *table, int count)
 {
     for (int i = 0; i < N_TRAIN_OPTIONS; i++) table[count++] = train_options[i];
+    for (int i = 0; i < N_HP; i++) {
+        int flag = hp_options[i].type == HP_FLAG || hp_options[i].type == HP_FLAG_OFF;
+        table[count++] = (struct option){hp_options[i].opt, flag ? no_argument : required_argument,
+                                         0, OPT_HP + i};
+    }
     return count;
+}
+
+int train_opts_table_size(void) { return N_TRAIN_OPTIONS + N_HP; }
+
+static void *field(nf_opt_config *c, size_t off) { return (char *)c + off; }
+
+void train_opts_list_optimizers(FILE *f)
+{
+    char buf[1024];
+    for (int k = 0; k < NF_OPT_COUNT; k++) {
+        nf_opt_config c;
+        nf_opt_defaults((nf_opt_kind)k, &c);
+        nf_opt_describe(&c, buf, sizeof buf);
+        fprintf(f, "%-10s %s\n", nf_opt_name((nf_opt_kind)k), buf);
+        if (nf_opt_has_keras((nf_opt_kind)k)) {
+            nf_opt_keras_defaults(&c);
+            nf_opt_describe(&c, buf, sizeof buf);
+            fprintf(f, "%-10s %s\n", "  --keras", buf);
+        }
+    }
+}
+
+/* Parses a hyperparameter option into o->train.opt (merged over defaults later). */
+static int handle_hp(train_opts *o, int i, const char *arg)
+{
+    const hp_option *h = &hp_options[i];
+    nf_opt_config *c = &o->train.opt;
+    double d, d2;
+    switch (h->type) {
+    case HP_DOUBLE:
+        if (cli_double(h->opt, arg, h->lo, h->hi, &d)) return 2;
+        *(double *)field(c, h->off) = d;
+        break;
+    case HP_INT: {
+        int v;
+        if (cli_int(h->opt, arg, (long)h->lo, (long)h->hi, &v)) return 2;
+        *(int *)field(c, h->off) = v;
+        break;
+    }
+    case HP_FLAG: *(int *)field(c, h->off) = 1; break;
+    case HP_FLAG_OFF: *(int *)field(c, h->off) = 0; break;
+    case HP_PAIR:
+        if (cli_pair(h->opt, arg, h->lo, h->hi, &d, &d2)) return 2;
+        *(double *)field(c, h->off) = d;
+        *(double *)field(c, h->off2) = d2;
+        break;
+    case HP_LINE_SEARCH:
+        if (!strcmp(arg, "strong_wolfe")) c->line_search = 1;
+        else if (!strcmp(arg, "none")) c->line_search = 0;
+        else return cli_usage_error("--line-search: '%s' is not strong_wolfe or none", arg), 2;
+        break;
+    }
+    o->hp_given |= 1ull << i;
+    if (i == HP_LR) o->given |= TO_GIVEN_LR;
+    return 0;
+}
+
+unsigned long long train_opts_hp_bit(const char *opt)
+{
+    for (int i = 0; i < N_HP; i++)
+        if (!strcmp(hp_options[i].opt, opt)) return 1ull << i;
+    return 0;
+}
+
+int train_opts_set_hp(train_opts *o, const char *opt, const char *value)
+{
+    for (int i = 0; i < N_HP; i++)
+        if (!strcmp(hp_options[i].opt, opt)) return handle_hp(o, i, value);
+    return cli_usage_error("internal: no optimizer option --%s", opt), 2;
+}
+
+/* Defaults of the chosen optimizer (Keras' with --keras), overridden by the options given. */
+static int merge_hp(train_opts *o)
+{
+    nf_opt_config *oc = &o->train.opt, def;
+    if (o->given & TO_GIVEN_LR) o->hp_given |= 1ull << HP_LR; /* set by task defaults */
+    nf_opt_defaults(oc->kind, &def);
+    if (o->hp_given & (1ull << HP_KERAS) && nf_opt_keras_defaults(&def))
+        return cli_usage_error("--keras: %s", nf_last_error());
+    const char *uses = nf_opt_uses(oc->kind);
+    for (int i = 0; i < N_HP; i++) {
+        if (!(o->hp_given & (1ull << i))) continue;
+        const hp_option *h = &hp_options[i];
+        if (!nf_opt_uses_param(oc->kind, h->param))
+            return cli_usage_error("--%s does not apply to --opt %s (it uses: %s)", h->opt,
+                                   nf_opt_name(oc->kind), uses);
+        size_t sz = h->type == HP_DOUBLE || h->type == HP_PAIR ? sizeof(double) : sizeof(int);
+        memcpy(field(&def, h->off), field(oc, h->off), sz);
+        if (h->type == HP_PAIR) memcpy(field(&def, h->off2), field(oc, h->off2), sz);
+    }
+    *oc = def;
+    return 0;
 }
 
 void train_opts_init(train_opts *o)
@@ -77,6 +233,22 @@ void train_opts_free(train_opts *o)
 {
     nf_free(o->taps_owned);
     o->taps_owned = NULL;
+}
+
+static const char *hp_help(void)
+{
+    static char buf[4096];
+    size_t pos = 0;
+    for (int i = 0; i < N_HP && pos < sizeof buf; i++) {
+        const hp_option *h = &hp_options[i];
+        char left[64];
+        int flag = h->type == HP_FLAG || h->type == HP_FLAG_OFF;
+        snprintf(left, sizeof left, "--%s%s", h->opt, flag ? "" : h->type == HP_PAIR ? " A,B" : " X");
+        int w = snprintf(buf + pos, sizeof buf - pos, "    %-30s %s\n", left, h->help);
+        if (w < 0) break;
+        pos += (size_t)w;
+    }
+    return buf;
 }
 
 void train_opts_help(FILE *f)
@@ -102,10 +274,9 @@ void train_opts_help(FILE *f)
             "training:\n"
             "  --loss NAME         %s (default mse); --delta X for huber\n"
             "  --opt NAME          %s (default adam)\n"
-            "  --lr X              learning rate (default: adam 1e-3, sgd 0.01)\n"
-            "  --momentum X --dampening X --nesterov       sgd\n"
-            "  --betas B1,B2 --eps X --amsgrad             adam\n"
-            "  --weight-decay X    L2 penalty added to the gradient (PyTorch style)\n"
+            "  --list-optimizers   every optimizer with its hyperparameters and defaults\n"
+            "  optimizer hyperparameters (PyTorch names; each only where the optimizer uses it):\n"
+            "%s"
             "  --batch N           rows per step, 0 = full batch (default 32)\n"
             "  --epochs N          (default 100)\n"
             "  --seed S            seed of initialisation and shuffling (default 0)\n"
@@ -114,12 +285,13 @@ void train_opts_help(FILE *f)
             "  --stop-at-target    stop there\n"
             "  --threads N         BLAS threads (default: OpenBLAS's)\n"
             "  --log FILE.csv      epoch, loss, seconds per epoch\n",
-            nf_task_names(), nf_act_names(), nf_init_names(), nf_loss_names(), nf_opt_names());
+            nf_task_names(), nf_act_names(), nf_init_names(), nf_loss_names(), nf_opt_names(),
+            hp_help());
 }
 
 int train_opts_handle(train_opts *o, int c, const char *arg)
 {
-    double d, d2;
+    double d;
     int i;
     nf_status st;
     switch (c) {
@@ -173,31 +345,6 @@ int train_opts_handle(train_opts *o, int c, const char *arg)
         o->given |= G_OPT;
         return 0;
     }
-    case OPT_LR:
-        if (cli_double("lr", arg, 1e-30, 1e6, &o->train.opt.lr)) return 2;
-        o->given |= G_LR;
-        return 0;
-    case OPT_MOMENTUM:
-        if (cli_double("momentum", arg, 0, 1e3, &o->train.opt.momentum)) return 2;
-        o->given |= G_MOMENTUM;
-        return 0;
-    case OPT_DAMPENING:
-        if (cli_double("dampening", arg, -1e3, 1e3, &o->train.opt.dampening)) return 2;
-        o->given |= G_DAMPENING;
-        return 0;
-    case OPT_NESTEROV: o->train.opt.nesterov = 1; o->given |= G_NESTEROV; return 0;
-    case OPT_BETAS:
-        if (cli_pair("betas", arg, 0.0, 0.999999999, &d, &d2)) return 2;
-        o->train.opt.beta1 = d;
-        o->train.opt.beta2 = d2;
-        o->given |= G_BETAS;
-        return 0;
-    case OPT_EPS:
-        if (cli_double("eps", arg, 0.0, 1e3, &o->train.opt.eps)) return 2;
-        o->given |= G_EPS;
-        return 0;
-    case OPT_WEIGHT_DECAY: return cli_double("weight-decay", arg, 0.0, 1e6, &o->train.opt.weight_decay) ? 2 : 0;
-    case OPT_AMSGRAD: o->train.opt.amsgrad = 1; o->given |= G_AMSGRAD; return 0;
     case OPT_INIT:
         if ((st = nf_init_parse(arg, &o->init.kind))) return cli_usage_error("--init: %s", nf_last_error()), 2;
         return 0;
@@ -223,29 +370,22 @@ int train_opts_handle(train_opts *o, int c, const char *arg)
         o->train.target_loss = d;
         return 0;
     case OPT_STOP_AT_TARGET: o->train.stop_at_target = 1; return 0;
-    default: (void)i; return 1;
+    default:
+        (void)i;
+        if (c >= OPT_HP && c < OPT_HP + N_HP) return handle_hp(o, c - OPT_HP, arg);
+        return 1;
     }
 }
 
 int train_opts_finish(train_opts *o)
 {
     nf_opt_config *oc = &o->train.opt;
-    /* optimizer defaults under the options the user gave */
-    nf_opt_config def;
-    nf_opt_defaults(oc->kind, &def);
-    if (!(o->given & G_LR)) oc->lr = def.lr;
-    if (!(o->given & G_BETAS)) { oc->beta1 = def.beta1; oc->beta2 = def.beta2; }
-    if (!(o->given & G_EPS)) oc->eps = def.eps;
-    const char *uses = nf_opt_uses(oc->kind);
-    static const struct { unsigned bit; const char *opt, *name; } deps[] = {
-        {G_MOMENTUM, "momentum", "momentum"}, {G_DAMPENING, "dampening", "dampening"},
-        {G_NESTEROV, "nesterov", "nesterov"}, {G_BETAS, "betas", "betas"},
-        {G_EPS, "eps", "eps"},                {G_AMSGRAD, "amsgrad", "amsgrad"}};
-    for (size_t i = 0; i < sizeof deps / sizeof deps[0]; i++)
-        if ((o->given & deps[i].bit) && !strstr(uses, deps[i].name))
-            return cli_usage_error("--%s does not apply to --opt %s (it uses: %s)", deps[i].opt,
-                                   nf_opt_name(oc->kind), uses);
+    int rc = merge_hp(o);
+    if (rc) return rc;
     if (nf_opt_validate(oc)) return cli_usage_error("%s", nf_last_error());
+    if (oc->kind == NF_OPT_LM && o->train.loss.kind != NF_LOSS_MSE)
+        return cli_usage_error("--opt lm minimises squared errors: it needs --loss mse, not %s",
+                               nf_loss_name(o->train.loss.kind));
     if ((o->given & G_DELTA) && o->train.loss.kind != NF_LOSS_HUBER)
         return cli_usage_error("--delta applies only to --loss huber");
     if (o->given & G_ACT_PARAM) {

@@ -23,6 +23,7 @@ typedef struct {
     const char *log_path;
     /* which options were given, to reject ones that do not apply */
     unsigned given;
+    unsigned long long hp_given; /* optimizer hyperparameter options given (bit per option) */
 } train_opts;
 
 /* Bits of train_opts.given that callers look at. */
@@ -41,5 +42,14 @@ void train_opts_free(train_opts *o);
 int train_opts_table(struct option *table, int count);
 /* Help text for the shared options. */
 void train_opts_help(FILE *f);
+/* Entries train_opts_table appends (for sizing the caller's table). */
+int train_opts_table_size(void);
+/* Sets an optimizer hyperparameter as if `--opt value` had been given (for task-dependent
+ * defaults); returns 0 or 2. */
+int train_opts_set_hp(train_opts *o, const char *opt, const char *value);
+/* Bit of train_opts.hp_given for option `opt` (without dashes), 0 if unknown. */
+unsigned long long train_opts_hp_bit(const char *opt);
+/* `--list-optimizers`: one line per optimizer with its hyperparameters' defaults. */
+void train_opts_list_optimizers(FILE *f);
 
 #endif
