@@ -14,7 +14,7 @@
 typedef struct {
     const char *name;
     const nf_read_opts *o;
-    char sep;           /* ',', '\t' or ' ' (runs of blanks); 0 until the first line */
+    char sep;           /* ',' or ' ' (runs of blanks and tabs); 0 until the first line */
     int cols;           /* 0 until known */
     int cols_line;      /* line that fixed the column count */
     float *vals;
@@ -120,7 +120,7 @@ static nf_status push(csv_state *st, float v)
 static nf_status do_line(csv_state *st, const char *s, size_t n, long line, int first,
                          cell *cells, int *header_line)
 {
-    if (!st->sep) st->sep = memchr(s, ',', n) ? ',' : memchr(s, '\t', n) ? '\t' : ' ';
+    if (!st->sep) st->sep = memchr(s, ',', n) ? ',' : ' ';
     int more;
     size_t count = split_cells(s, n, st->sep, cells, COLS_MAX, &more);
     if (count > COLS_MAX)

@@ -8,8 +8,8 @@
  *
  * CSV dialect: one row per line; LF or CRLF; blank lines skipped; '#' starts a comment that
  * runs to the end of the line.  The separator is taken from the first non-comment line: ','
- * if it has one, else TAB if it has one, else runs of spaces/tabs.  Spaces around cells are
- * ignored.  The first line is a header when every one of its cells is not a number (cells may
+ * if it has one, else runs of spaces and/or tabs (so tab-separated files work; header names
+ * then cannot contain spaces).  Spaces around comma-separated cells are ignored.  The first line is a header when every one of its cells is not a number (cells may
  * be "quoted"); a line that mixes numbers and words is an error.  Numbers are parsed with
  * strtod under a thread-local "C" locale (newlocale + uselocale, restored afterwards), so a
  * program that called setlocale(LC_ALL, "de_DE") still reads "0.5"; the library itself
