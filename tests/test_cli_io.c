@@ -51,7 +51,7 @@ static int exists(const char *name)
 /* Runs `nnfit ARGS` inside the temp folder. */
 static int run(const char *args, char **out, char **err)
 {
-    char cmd[4096];
+    char cmd[8192];
     snprintf(cmd, sizeof cmd, "cd %s && %s %s", dir, tu_nnfit(), args);
     return tu_run_cmd(cmd, out, err);
 }
@@ -363,7 +363,7 @@ END_TEST
 
 START_TEST(torch_fixture_predict)
 {
-    char cmd[1024];
+    char cmd[3000];
     char *out;
     char model[1024];
     snprintf(model, sizeof model, "%s", tu_data("torch_relu.safetensors")); /* tu_data reuses its buffer */
