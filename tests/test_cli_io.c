@@ -295,6 +295,14 @@ START_TEST(bad_init_model_shape)
 }
 END_TEST
 
+START_TEST(bad_save_folder)
+{
+    good_csv();
+    expect_bad("train --data ok.csv --inputs 2 --layers 2,1 --quiet --save nodir/m.safetensors", "m.safetensors",
+               "--save nodir/m.safetensors: folder 'nodir' is not writable", NULL);
+}
+END_TEST
+
 static int have_numpy(void)
 {
     return access("/usr/bin/python3", X_OK) == 0 &&
@@ -471,6 +479,7 @@ int main(void)
     tcase_add_test(tc, bad_st_wrong_dtype);
     tcase_add_test(tc, bad_st_unknown_activation);
     tcase_add_test(tc, bad_init_model_shape);
+    tcase_add_test(tc, bad_save_folder);
     suite_add_tcase(s, tc);
     tc = tcase_create("pipelines");
     tcase_add_checked_fixture(tc, setup, teardown);

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data_opts.h"
 #include "train_opts.h"
@@ -186,6 +187,17 @@ int cmd_train(int argc, char **argv)
                              d.inputs ? d.inputs : 1);
     if (!rc && !file_data) task_defaults(&o);
     if (!rc) rc = train_opts_finish(&o);
+    if (!rc && save_path) {
+        /* fail before training, not after, when the model cannot be saved there */
+        char folder[4096];
+        snprintf(folder, sizeof folder, "%s", save_path);
+        char *slash = strrchr(folder, '/');
+        if (!slash) strcpy(folder, ".");
+        else if (slash == folder) folder[1] = '\0';
+        else *slash = '\0';
+        if (access(folder, W_OK) != 0)
+            rc = cli_usage_error("--save %s: folder '%s' is not writable: %s", save_path, folder, strerror(errno));
+    }
     if (rc) { train_opts_free(&o); return rc; }
     if (o.threads) nf_blas_set_threads(o.threads);
     const uint64_t seed_given = o.train.seed;
