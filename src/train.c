@@ -31,7 +31,8 @@ void nf_history_free(nf_history *h)
     if (!h) return;
     free(h->loss);
     free(h->seconds);
-    h->loss = h->seconds = NULL;
+    free(h->val_loss);
+    h->loss = h->seconds = h->val_loss = NULL;
 }
 
 static void gather_rows(const float *src, size_t width, const int *idx, int count, float *dst)
@@ -183,6 +184,12 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         return nf_fail(NF_ESHAPE, "data is %d×%d → %d×%d but the model maps %zu → %zu", X->rows,
                        X->cols, Y->rows, Y->cols, nin, nout);
     if (n < 1) return nf_fail(NF_EINVAL, "no training rows");
+    const nf_mat *VX = cfg->val_X, *VY = cfg->val_Y;
+    if ((VX == NULL) != (VY == NULL)) return nf_fail(NF_EINVAL, "validation set needs both X and Y");
+    if (VX && (VX->cols != (int)nin || VY->cols != (int)nout || VY->rows != VX->rows || VX->rows < 1))
+        return nf_fail(NF_ESHAPE, "validation data is %d×%d → %d×%d but the model maps %zu → %zu",
+                       VX->rows, VX->cols, VY->rows, VY->cols, nin, nout);
+    hist->final_val_loss = NAN;
     if (cfg->epochs < 1) return nf_fail(NF_EINVAL, "epochs must be >= 1, got %d", cfg->epochs);
     if (cfg->batch < 0) return nf_fail(NF_EINVAL, "batch must be >= 0, got %d", cfg->batch);
     if ((unsigned)cfg->loss.kind >= NF_LOSS_COUNT) return nf_fail(NF_EINVAL, "bad loss");
@@ -215,6 +222,8 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         if (perm)
             for (int i = 0; i < n; i++) perm[i] = i;
     }
+    if (VX) hist->val_loss = malloc((size_t)cfg->epochs * sizeof(double));
+    if (!st && VX && !hist->val_loss) st = nf_fail(NF_ENOMEM, "cannot allocate history");
     if (!st && (!hist->loss || !hist->seconds)) st = nf_fail(NF_ENOMEM, "cannot allocate history");
 
     nf_rng rng;
@@ -269,6 +278,12 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
             hist->best_loss = eloss;
             hist->best_epoch = epoch;
         }
+        if (VX) {
+            double vl;
+            st = nf_model_eval(m, VX->data, VY->data, VX->rows, &cfg->loss, &vl);
+            if (st) break;
+            hist->val_loss[epoch - 1] = vl;
+        }
         int reached = cfg->target_loss > 0.0 && eloss <= cfg->target_loss;
         if (reached && !hist->target_epoch) hist->target_epoch = epoch;
         if (reached && cfg->stop_at_target) break;
@@ -282,6 +297,10 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         detail[sizeof detail - 1] = '\0';
         nf_status est = nf_model_eval(m, X->data, Y->data, n, &cfg->loss, &hist->final_loss);
         if (est && !saved) st = est;
+        if (!est && VX) {
+            est = nf_model_eval(m, VX->data, VY->data, VX->rows, &cfg->loss, &hist->final_val_loss);
+            if (est && !saved) st = est;
+        }
         if (saved) nf_fail(saved, "%s", detail);
     }
     free(perm);

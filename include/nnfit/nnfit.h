@@ -14,6 +14,8 @@
 #include "nnfit/init.h"
 #include "nnfit/optim.h"
 #include "nnfit/task.h"
+#include "nnfit/data.h"
+#include "nnfit/model_io.h"
 #include "nnfit/train.h"
 #include "nnfit/diag.h"
 #include "nnfit/blas.h"

@@ -35,6 +35,9 @@ typedef struct {
     int stop_at_target;    /* stop once target_loss is reached */
     nf_epoch_callback on_epoch;
     void *ctx;
+    /* Optional validation set (both NULL: none).  Its loss is evaluated after every epoch,
+     * before on_epoch runs, into hist->val_loss[epoch - 1]. */
+    const nf_mat *val_X, *val_Y;
 } nf_train_config;
 
 typedef struct {
@@ -50,6 +53,8 @@ typedef struct {
     int converged;         /* lbfgs/lm: 1 stopped at a stationary point (gradient below
                               tolerance_grad / min_grad), 2 lm stopped because mu > mu_max */
     double seconds_total;
+    double *val_loss;      /* [epochs_run] validation losses when cfg->val_X is set, else NULL */
+    double final_val_loss; /* validation loss of the final parameters (NaN without a val set) */
 } nf_history;
 
 /* Fills cfg with defaults: 100 epochs, batch 32, shuffle, MSE, Adam(lr 1e-3), seed 0. */

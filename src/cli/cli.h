@@ -45,5 +45,8 @@ void cli_progress_end(cli_progress *p);
 
 /* Subcommands. */
 int cmd_train(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif

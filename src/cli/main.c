@@ -10,6 +10,9 @@ static const struct {
     const char *what;
 } commands[] = {
     {"train", cmd_train, "train a model on a built-in task or your data"},
+    {"data", cmd_data, "export a built-in task's dataset as CSV or .npy"},
+    {"predict", cmd_predict, "run a saved model over a CSV or .npy file"},
+    {"inspect", cmd_inspect, "show a saved model's architecture, metadata and weights"},
 };
 
 static void usage(FILE *f)

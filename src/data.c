@@ -1,0 +1,282 @@
+/* data.c — file reading and crash-safe writing, format dispatch, row/column splits. */
+#include "nnfit/data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nnfit/rng.h"
+
+void nf_read_opts_default(nf_read_opts *o)
+{
+    o->allow_nonfinite = 0;
+    o->header = -1;
+}
+
+nf_data_format nf_data_format_of(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 4 && !strcasecmp(path + n - 4, ".npy") ? NF_FMT_NPY : NF_FMT_CSV;
+}
+
+nf_status nf_file_read(const char *path, size_t max_bytes, unsigned char **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return nf_fail(NF_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return nf_fail(NF_EIO, "%s: is a directory, expected a file", path);
+    }
+    size_t cap = 65536, n = 0;
+    if (S_ISREG(sb.st_mode) && sb.st_size >= 0) {
+        if ((unsigned long long)sb.st_size > max_bytes) {
+            fclose(f);
+            return nf_fail(NF_EFORMAT, "%s: %lld bytes, larger than the %zu-byte limit", path,
+                           (long long)sb.st_size, max_bytes);
+        }
+        cap = (size_t)sb.st_size + 1;
+    }
+    unsigned char *b = malloc(cap);
+    if (!b) {
+        fclose(f);
+        return nf_fail(NF_ENOMEM, "%s: cannot allocate %zu bytes to read it", path, cap);
+    }
+    for (;;) {
+        if (n + 1 >= cap) { /* grows only for non-regular files or files that grew */
+            if (cap > max_bytes) {
+                free(b);
+                fclose(f);
+                return nf_fail(NF_EFORMAT, "%s: larger than the %zu-byte limit", path, max_bytes);
+            }
+            unsigned char *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                fclose(f);
+                return nf_fail(NF_ENOMEM, "%s: cannot allocate %zu bytes to read it", path, cap * 2);
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(b);
+        return nf_fail(NF_EIO, "%s: read error", path);
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return NF_OK;
+}
+
+static void fsync_dir_of(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        strcpy(dir, ".");
+    } else {
+        size_t n = (size_t)(slash - path);
+        if (n == 0) n = 1;
+        if (n >= sizeof dir) return;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+nf_status nf_file_write_atomic(const char *path, const void *buf, size_t len)
+{
+    size_t plen = strlen(path);
+    if (plen == 0) return nf_fail(NF_EINVAL, "empty output file name");
+    char *tmp = malloc(plen + 16);
+    if (!tmp) return nf_fail(NF_ENOMEM, "%s: cannot allocate", path);
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        nf_status st = nf_fail(NF_EIO, "%s: cannot create a temporary file next to it: %s", path,
+                               strerror(errno));
+        free(tmp);
+        return st;
+    }
+    /* mkstemp makes 0600; give the usual 0666 & ~umask */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    const unsigned char *p = buf;
+    size_t left = len;
+    int err = 0;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            err = errno;
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (!err && fsync(fd) != 0) err = errno;
+    if (close(fd) != 0 && !err) err = errno;
+    if (!err && rename(tmp, path) != 0) err = errno;
+    if (err) {
+        unlink(tmp);
+        free(tmp);
+        return nf_fail(NF_EIO, "%s: write failed: %s", path, strerror(err));
+    }
+    free(tmp);
+    fsync_dir_of(path);
+    return NF_OK;
+}
+
+nf_status nf_data_read(const char *path, const nf_read_opts *o, nf_mat *M)
+{
+    nf_read_opts def;
+    if (!o) {
+        nf_read_opts_default(&def);
+        o = &def;
+    }
+    M->rows = M->cols = 0;
+    M->data = NULL;
+    M->owned = 0;
+    unsigned char *buf;
+    size_t len;
+    nf_status st = nf_file_read(path, NF_DATA_MAX_BYTES, &buf, &len);
+    if (st) return st;
+    if (nf_data_format_of(path) == NF_FMT_NPY) st = nf_npy_parse(buf, len, path, o, M);
+    else st = nf_csv_parse((const char *)buf, len, path, o, M);
+    free(buf);
+    return st;
+}
+
+nf_status nf_data_write(const char *path, const nf_mat *M, const char *const *header)
+{
+    void *bytes = NULL;
+    size_t len = 0;
+    nf_status st;
+    if (nf_data_format_of(path) == NF_FMT_NPY) st = nf_npy_format(M, (unsigned char **)&bytes, &len);
+    else st = nf_csv_format(M, header, (char **)&bytes, &len);
+    if (!st) st = nf_file_write_atomic(path, bytes, len);
+    free(bytes);
+    return st;
+}
+
+nf_status nf_data_split_cols(const nf_mat *M, int k, nf_mat *X, nf_mat *Y)
+{
+    if (k < 1 || k >= M->cols)
+        return nf_fail(NF_ESHAPE, "%d input columns requested but the data has %d columns; need "
+                                  "1 <= inputs < %d so at least one target column remains",
+                       k, M->cols, M->cols);
+    nf_status st = nf_mat_alloc(X, M->rows, k);
+    if (st) return st;
+    st = nf_mat_alloc(Y, M->rows, M->cols - k);
+    if (st) {
+        nf_mat_free(X);
+        return st;
+    }
+    const size_t c = (size_t)M->cols, kx = (size_t)k, ky = c - kx;
+    for (size_t r = 0; r < (size_t)M->rows; r++) {
+        memcpy(X->data + r * kx, M->data + r * c, kx * sizeof(float));
+        memcpy(Y->data + r * ky, M->data + r * c + kx, ky * sizeof(float));
+    }
+    return NF_OK;
+}
+
+static void swap_rows(nf_mat *A, int i, int j)
+{
+    if (!A || A->cols == 0) return;
+    float *a = A->data + (size_t)i * (size_t)A->cols, *b = A->data + (size_t)j * (size_t)A->cols;
+    for (int c = 0; c < A->cols; c++) {
+        float t = a[c];
+        a[c] = b[c];
+        b[c] = t;
+    }
+}
+
+nf_status nf_data_shuffle(nf_mat *X, nf_mat *Y, uint64_t seed)
+{
+    if (Y && Y->rows != X->rows)
+        return nf_fail(NF_ESHAPE, "shuffle: X has %d rows, Y %d", X->rows, Y->rows);
+    nf_rng rng;
+    nf_rng_seed(&rng, seed);
+    for (int i = X->rows - 1; i > 0; i--) {
+        int j = (int)nf_rng_below(&rng, (uint64_t)i + 1);
+        swap_rows(X, i, j);
+        swap_rows(Y, i, j);
+    }
+    return NF_OK;
+}
+
+static void take_rows(const nf_mat *src, const unsigned char *mark, unsigned char want, nf_mat *dst)
+{
+    size_t w = (size_t)src->cols, k = 0;
+    for (size_t r = 0; r < (size_t)src->rows; r++)
+        if (mark[r] == want) memcpy(dst->data + (k++) * w, src->data + r * w, w * sizeof(float));
+}
+
+nf_status nf_data_holdout(const nf_mat *X, const nf_mat *Y, double frac, uint64_t seed,
+                          nf_mat *Xtrain, nf_mat *Ytrain, nf_mat *Xval, nf_mat *Yval)
+{
+    const int n = X->rows;
+    if (!(frac > 0.0 && frac < 1.0))
+        return nf_fail(NF_EINVAL, "validation fraction must be in (0, 1), got %g", frac);
+    if (Y->rows != n) return nf_fail(NF_ESHAPE, "X has %d rows, Y %d", n, Y->rows);
+    if (n < 2) return nf_fail(NF_EINVAL, "cannot hold out rows from %d row(s); need at least 2", n);
+    long nval = (long)(frac * n + 0.5);
+    if (nval < 1) nval = 1;
+    if (nval > n - 1) nval = n - 1;
+    int *perm = malloc((size_t)n * sizeof(int));
+    unsigned char *mark = calloc((size_t)n, 1);
+    if (!perm || !mark) {
+        free(perm);
+        free(mark);
+        return nf_fail(NF_ENOMEM, "cannot allocate the split of %d rows", n);
+    }
+    for (int i = 0; i < n; i++) perm[i] = i;
+    *Xtrain = *Ytrain = *Xval = *Yval = (nf_mat){0, 0, NULL, 0};
+    nf_rng rng;
+    nf_rng_seed(&rng, seed);
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)nf_rng_below(&rng, (uint64_t)i + 1);
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (long i = 0; i < nval; i++) mark[perm[i]] = 1;
+    free(perm);
+    nf_status st = nf_mat_alloc(Xtrain, n - (int)nval, X->cols);
+    if (!st) st = nf_mat_alloc(Ytrain, n - (int)nval, Y->cols);
+    if (!st) st = nf_mat_alloc(Xval, (int)nval, X->cols);
+    if (!st) st = nf_mat_alloc(Yval, (int)nval, Y->cols);
+    if (st) {
+        nf_mat_free(Xtrain);
+        nf_mat_free(Ytrain);
+        nf_mat_free(Xval);
+        nf_mat_free(Yval);
+        free(mark);
+        return st;
+    }
+    take_rows(X, mark, 0, Xtrain);
+    take_rows(Y, mark, 0, Ytrain);
+    take_rows(X, mark, 1, Xval);
+    take_rows(Y, mark, 1, Yval);
+    free(mark);
+    return NF_OK;
+}

@@ -1,0 +1,375 @@
+/* test_data.c — CSV and .npy readers/writers, splits, atomic writes (library level). */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static nf_status csv(const char *text, const nf_read_opts *o, nf_mat *M)
+{
+    return nf_csv_parse(text, strlen(text), "t.csv", o, M);
+}
+
+#define ck_err_has(s) ck_assert_msg(strstr(nf_last_error(), s), "error '%s' lacks '%s'", nf_last_error(), s)
+
+START_TEST(csv_header_comments_crlf)
+{
+    nf_mat M;
+    ck_assert_int_eq(csv("\xEF\xBB\xBF# made by hand\r\nx,y , target\r\n\r\n0.5,-1,1.25e1 # row 1\r\n"
+                         "  -2.5e-3 ,3,4\r\n", NULL, &M), NF_OK);
+    ck_assert_int_eq(M.rows, 2);
+    ck_assert_int_eq(M.cols, 3);
+    const float want[] = {0.5f, -1.0f, 12.5f, -2.5e-3f, 3.0f, 4.0f};
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(M.data[i], want[i]);
+    nf_mat_free(&M);
+}
+END_TEST
+
+START_TEST(csv_tab_and_whitespace)
+{
+    nf_mat M;
+    ck_assert_int_eq(csv("1\t2\n3\t4\n", NULL, &M), NF_OK);
+    ck_assert_int_eq(M.cols, 2);
+    ck_assert_float_eq(M.data[3], 4.0f);
+    nf_mat_free(&M);
+    ck_assert_int_eq(csv("  1   2  \t 3\n4 5 6\n", NULL, &M), NF_OK);
+    ck_assert_int_eq(M.rows, 2);
+    ck_assert_int_eq(M.cols, 3);
+    ck_assert_float_eq(M.data[5], 6.0f);
+    nf_mat_free(&M);
+    /* no trailing newline, single column */
+    ck_assert_int_eq(csv("7\n8", NULL, &M), NF_OK);
+    ck_assert_int_eq(M.rows, 2);
+    ck_assert_float_eq(M.data[1], 8.0f);
+    nf_mat_free(&M);
+}
+END_TEST
+
+START_TEST(csv_header_forced)
+{
+    nf_read_opts o;
+    nf_read_opts_default(&o);
+    o.header = 1;
+    nf_mat M;
+    ck_assert_int_eq(csv("1,2\n3,4\n", &o, &M), NF_OK); /* numeric header skipped */
+    ck_assert_int_eq(M.rows, 1);
+    ck_assert_float_eq(M.data[0], 3.0f);
+    nf_mat_free(&M);
+    o.header = 0;
+    ck_assert_int_eq(csv("a,b\n3,4\n", &o, &M), NF_EFORMAT);
+    ck_err_has("t.csv:1: column 1: 'a' is not a number");
+}
+END_TEST
+
+START_TEST(csv_locale_independent)
+{
+    /* a program using a comma-decimal locale must still read "0.5" */
+    /* compile de_DE into a private folder when the system lacks it */
+    char dir[] = "/tmp/nnfit-locale-XXXXXX", cmd[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
+    int made = system(cmd) == 0;
+    if (made) setenv("LOCPATH", dir, 1);
+    const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8"};
+    int comma = 0;
+    for (size_t i = 0; i < 3 && !comma; i++)
+        if (setlocale(LC_ALL, names[i])) comma = !strcmp(localeconv()->decimal_point, ",");
+    if (!comma) fprintf(stderr, "csv_locale_independent: no comma-decimal locale available; "
+                                "checking under the C locale only\n");
+    else ck_assert(strtod("0.5", NULL) == 0.0); /* plain strtod now stops at the "." */
+    nf_mat M;
+    ck_assert_int_eq(csv("0.5,1.25\n", NULL, &M), NF_OK);
+    ck_assert_float_eq(M.data[0], 0.5f);
+    ck_assert_float_eq(M.data[1], 1.25f);
+    char *text;
+    size_t len;
+    ck_assert_int_eq(nf_csv_format(&M, NULL, &text, &len), NF_OK);
+    ck_assert_str_eq(text, "0.5,1.25\n");
+    free(text);
+    nf_mat_free(&M);
+    setlocale(LC_ALL, "C");
+    unsetenv("LOCPATH");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(csv_roundtrip_exact)
+{
+    nf_mat M, R;
+    ck_assert_int_eq(nf_mat_alloc(&M, 50, 3), NF_OK);
+    nf_rng rng;
+    nf_rng_seed(&rng, 5);
+    for (size_t i = 0; i < nf_mat_size(&M); i++) M.data[i] = (float)(nf_rng_normal(&rng) * 1e3);
+    M.data[0] = 1e-38f;
+    M.data[1] = -3.4e38f;
+    const char *hdr[] = {"a", "b", "c"};
+    char *text;
+    size_t len;
+    ck_assert_int_eq(nf_csv_format(&M, hdr, &text, &len), NF_OK);
+    ck_assert_int_eq(nf_csv_parse(text, len, "rt.csv", NULL, &R), NF_OK);
+    ck_assert_int_eq(R.rows, 50);
+    ck_assert_int_eq(memcmp(R.data, M.data, nf_mat_size(&M) * sizeof(float)), 0);
+    free(text);
+    nf_mat_free(&R);
+    nf_mat_free(&M);
+}
+END_TEST
+
+START_TEST(csv_bad_cases)
+{
+    nf_mat M;
+    ck_assert_int_eq(csv("", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv: empty file");
+    ck_assert_int_eq(csv("# only a comment\n\n", NULL, &M), NF_EFORMAT);
+    ck_err_has("no data rows");
+    ck_assert_int_eq(csv("x,y\n", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv:1: header line but no data rows");
+    ck_assert_int_eq(csv("x,y\n1,2\n3,4,5\n", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv:3: 3 columns, expected 2 (as on line 1)");
+    ck_assert_int_eq(csv("1,2\n3,abc\n", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv:2: column 2: 'abc' is not a number");
+    ck_assert_int_eq(csv("1,2\n3,\n", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv:2: column 2 is empty");
+    ck_assert_int_eq(csv("1,2\n0x10,1\n", NULL, &M), NF_EFORMAT); /* hex is not accepted */
+    ck_assert_int_eq(csv("1,2\n3,nan\n", NULL, &M), NF_ENONFINITE);
+    ck_err_has("t.csv:2: column 2: non-finite value 'nan'");
+    ck_assert_int_eq(csv("1,2\n-inf,1\n", NULL, &M), NF_ENONFINITE);
+    ck_assert_int_eq(csv("1,1e39\n", NULL, &M), NF_ENONFINITE);
+    ck_err_has("outside float32 range");
+    ck_assert_int_eq(csv("1,x2\n", NULL, &M), NF_EFORMAT); /* mixed first line is not a header */
+    nf_read_opts o;
+    nf_read_opts_default(&o);
+    o.allow_nonfinite = 1;
+    ck_assert_int_eq(csv("1,nan\n-Infinity,2\n", &o, &M), NF_OK);
+    ck_assert(isnan(M.data[1]) && isinf(M.data[2]) && M.data[2] < 0);
+    nf_mat_free(&M);
+}
+END_TEST
+
+/* .npy bytes: version-1 header with the given dict, then `data`. */
+static unsigned char *npy(const char *dict, const void *data, size_t n, size_t *len)
+{
+    size_t dl = strlen(dict), h = (10 + dl + 1 + 63) / 64 * 64 - 10;
+    unsigned char *b = calloc(1, 10 + h + n + 1);
+    memcpy(b, "\x93NUMPY\x01\x00", 8);
+    b[8] = (unsigned char)(h & 255);
+    b[9] = (unsigned char)(h >> 8);
+    memset(b + 10, ' ', h);
+    memcpy(b + 10, dict, dl);
+    b[10 + h - 1] = '\n';
+    if (n) memcpy(b + 10 + h, data, n);
+    *len = 10 + h + n;
+    return b;
+}
+
+START_TEST(npy_variants)
+{
+    nf_mat M;
+    size_t len;
+    const float f[6] = {1, 2, 3, 4, 5, 6};
+    unsigned char *b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", f, 24, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "a.npy", NULL, &M), NF_OK);
+    ck_assert_int_eq(M.rows, 3);
+    ck_assert_int_eq(M.cols, 2);
+    ck_assert_float_eq(M.data[5], 6.0f);
+    nf_mat_free(&M);
+    free(b);
+    /* Fortran order: column-major data of the 3×2 matrix above */
+    const float fc[6] = {1, 3, 5, 2, 4, 6};
+    b = npy("{'descr': '<f4', 'fortran_order': True, 'shape': (3, 2), }", fc, 24, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "f.npy", NULL, &M), NF_OK);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(M.data[i], f[i]);
+    nf_mat_free(&M);
+    free(b);
+    /* big-endian float64, 1-D */
+    unsigned char be[16];
+    double dv[2] = {0.25, -3.5};
+    for (int k = 0; k < 2; k++) {
+        unsigned char t[8];
+        memcpy(t, &dv[k], 8);
+        for (int j = 0; j < 8; j++) be[k * 8 + j] = t[7 - j];
+    }
+    b = npy("{\"descr\": \">f8\", \"fortran_order\": False, \"shape\": (2,)}", be, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "be.npy", NULL, &M), NF_OK);
+    ck_assert_int_eq(M.rows, 2);
+    ck_assert_int_eq(M.cols, 1);
+    ck_assert_float_eq(M.data[0], 0.25f);
+    ck_assert_float_eq(M.data[1], -3.5f);
+    nf_mat_free(&M);
+    free(b);
+}
+END_TEST
+
+START_TEST(npy_roundtrip_and_fixture)
+{
+    nf_mat M, R;
+    ck_assert_int_eq(nf_mat_alloc(&M, 7, 3), NF_OK);
+    for (int i = 0; i < 21; i++) M.data[i] = (float)i / 7.0f - 1.0f;
+    unsigned char *b;
+    size_t len;
+    ck_assert_int_eq(nf_npy_format(&M, &b, &len), NF_OK);
+    ck_assert_int_eq((int)((len - 21 * 4) % 64), 0);
+    ck_assert_int_eq(nf_npy_parse(b, len, "rt.npy", NULL, &R), NF_OK);
+    ck_assert_int_eq(memcmp(R.data, M.data, 21 * sizeof(float)), 0);
+    nf_mat_free(&R);
+    free(b);
+    /* written by NumPy itself (tests/fuzz/make_corpus.py): float64 Fortran-order 3×2 of i/7 */
+    unsigned char *f;
+    size_t flen;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/npy/fortran", getenv("NNFIT_SOURCE_ROOT"));
+    ck_assert_int_eq(nf_file_read(path, 1 << 20, &f, &flen), NF_OK);
+    ck_assert_int_eq(nf_npy_parse(f, flen, "fortran", NULL, &R), NF_OK);
+    ck_assert_int_eq(R.rows, 3);
+    ck_assert_int_eq(R.cols, 2);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq_tol(R.data[i], (float)i / 7.0f, 1e-7f);
+    nf_mat_free(&R);
+    free(f);
+    nf_mat_free(&M);
+}
+END_TEST
+
+START_TEST(npy_bad_cases)
+{
+    nf_mat M;
+    size_t len;
+    const float f[4] = {1, 2, 3, 4};
+    ck_assert_int_eq(nf_npy_parse((const unsigned char *)"", 0, "e.npy", NULL, &M), NF_EFORMAT);
+    ck_err_has("e.npy: empty file");
+    ck_assert_int_eq(nf_npy_parse((const unsigned char *)"a,b\n1,2\n", 8, "c.npy", NULL, &M), NF_EFORMAT);
+    ck_err_has("not a .npy file");
+    unsigned char *b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len - 3, "t.npy", NULL, &M), NF_EFORMAT); /* truncated data */
+    ck_err_has("needs 16 data bytes but the file has 13");
+    ck_assert_int_eq(nf_npy_parse(b, 40, "t.npy", NULL, &M), NF_EFORMAT); /* truncated header */
+    ck_err_has("runs past the end");
+    free(b);
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000, 2), }", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "big.npy", NULL, &M), NF_EFORMAT);
+    ck_err_has("shape (1000, 2) needs 8000 data bytes but the file has 16");
+    free(b);
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "ovf.npy", NULL, &M), NF_EFORMAT);
+    ck_err_has("size overflows");
+    free(b);
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, 4), }", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "ovf.npy", NULL, &M), NF_EFORMAT);
+    ck_err_has("overflows");
+    free(b);
+    b = npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "i.npy", NULL, &M), NF_EUNSUPPORTED);
+    ck_err_has("dtype '<i8' is not supported");
+    free(b);
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2), }", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "3d.npy", NULL, &M), NF_EUNSUPPORTED);
+    ck_err_has("more than 2 dimensions");
+    free(b);
+    float nanv[2] = {1.0f, NAN};
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }", nanv, 8, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "n.npy", NULL, &M), NF_ENONFINITE);
+    ck_err_has("n.npy: byte 132 (row 1, column 2): non-finite value");
+    free(b);
+}
+END_TEST
+
+START_TEST(split_holdout_shuffle)
+{
+    nf_mat M, X, Y;
+    ck_assert_int_eq(nf_mat_alloc(&M, 10, 3), NF_OK);
+    for (int i = 0; i < 30; i++) M.data[i] = (float)i;
+    ck_assert_int_eq(nf_data_split_cols(&M, 3, &X, &Y), NF_ESHAPE);
+    ck_err_has("3 input columns requested but the data has 3 columns");
+    ck_assert_int_eq(nf_data_split_cols(&M, 2, &X, &Y), NF_OK);
+    ck_assert_int_eq(X.cols, 2);
+    ck_assert_int_eq(Y.cols, 1);
+    ck_assert_float_eq(Y.data[4], 14.0f);
+    nf_mat Xt, Yt, Xv, Yv, Xt2, Yt2, Xv2, Yv2;
+    ck_assert_int_eq(nf_data_holdout(&X, &Y, 0.3, 42, &Xt, &Yt, &Xv, &Yv), NF_OK);
+    ck_assert_int_eq(Xv.rows, 3);
+    ck_assert_int_eq(Xt.rows, 7);
+    ck_assert_int_eq(nf_data_holdout(&X, &Y, 0.3, 42, &Xt2, &Yt2, &Xv2, &Yv2), NF_OK);
+    ck_assert_int_eq(memcmp(Xv.data, Xv2.data, 6 * sizeof(float)), 0); /* deterministic */
+    /* rows stay paired and each row lands in exactly one part */
+    float seen = 0;
+    for (int r = 0; r < 3; r++) {
+        ck_assert_float_eq(Yv.data[r], Xv.data[2 * r] + 2.0f);
+        seen += Yv.data[r];
+    }
+    for (int r = 0; r < 7; r++) {
+        ck_assert_float_eq(Yt.data[r], Xt.data[2 * r] + 2.0f);
+        seen += Yt.data[r];
+    }
+    ck_assert_float_eq(seen, 155.0f); /* 2 + 5 + ... + 29 */
+    ck_assert_int_eq(nf_data_holdout(&X, &Y, 1.0, 42, &Xt2, &Yt2, &Xv2, &Yv2), NF_EINVAL);
+    ck_assert_int_eq(nf_data_shuffle(&X, &Y, 9), NF_OK);
+    float sum = 0;
+    for (int r = 0; r < 10; r++) {
+        ck_assert_float_eq(Y.data[r], X.data[2 * r] + 2.0f);
+        sum += Y.data[r];
+    }
+    ck_assert_float_eq(sum, 155.0f);
+    nf_mat *all[] = {&M, &X, &Y, &Xt, &Yt, &Xv, &Yv, &Xt2, &Yt2, &Xv2, &Yv2};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) nf_mat_free(all[i]);
+}
+END_TEST
+
+START_TEST(atomic_write)
+{
+    char dir[] = "/tmp/nnfit-atomic-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256], cmd[512];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    FILE *f = fopen(path, "w");
+    fputs("old\n", f);
+    fclose(f);
+    nf_mat M;
+    ck_assert_int_eq(nf_mat_alloc(&M, 2, 2), NF_OK);
+    M.data[3] = 1.5f;
+    ck_assert_int_eq(nf_data_write(path, &M, NULL), NF_OK);
+    unsigned char *b;
+    size_t len;
+    ck_assert_int_eq(nf_file_read(path, 1000, &b, &len), NF_OK);
+    ck_assert_str_eq((char *)b, "0,0\n0,1.5\n");
+    free(b);
+    /* no temporary files left behind */
+    snprintf(cmd, sizeof cmd, "ls %s | wc -l", dir);
+    char *out;
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, NULL), 0);
+    ck_assert_int_eq(atoi(out), 1);
+    free(out);
+    /* a folder that does not exist: error, nothing created */
+    snprintf(path, sizeof path, "%s/missing/out.csv", dir);
+    ck_assert_int_eq(nf_data_write(path, &M, NULL), NF_EIO);
+    ck_err_has("cannot create a temporary file");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    nf_mat_free(&M);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("test_data");
+    TCase *tc = tcase_create("csv");
+    tcase_add_test(tc, csv_header_comments_crlf);
+    tcase_add_test(tc, csv_tab_and_whitespace);
+    tcase_add_test(tc, csv_header_forced);
+    tcase_add_test(tc, csv_locale_independent);
+    tcase_add_test(tc, csv_roundtrip_exact);
+    tcase_add_test(tc, csv_bad_cases);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("npy");
+    tcase_add_test(tc, npy_variants);
+    tcase_add_test(tc, npy_roundtrip_and_fixture);
+    tcase_add_test(tc, npy_bad_cases);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ops");
+    tcase_add_test(tc, split_holdout_shuffle);
+    tcase_add_test(tc, atomic_write);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
