@@ -1,0 +1,20 @@
+/* dense_internal.h — pieces of the dense layer that the model fuses with its neighbours.
+ * Not installed; used by dense.c and model.c only. */
+#ifndef NNFIT_DENSE_INTERNAL_H
+#define NNFIT_DENSE_INTERNAL_H
+
+#include "nnfit/dense.h"
+
+/* Whether layer takes the small-shape path (hand loops instead of cblas_sgemm). */
+int nf_dense_is_small(const nf_dense *layer);
+
+/* Z[batch, out] = X·Wᵀ, without bias or activation (sgemm, or the small-shape loop, which
+ * adds b when add_bias is set). */
+void nf_dense_gemm_forward(const nf_dense *layer, const float *X, int batch, float *Z, int add_bias);
+
+/* Backward as nf_dense_backward; with dz_ready, dA already holds dZ and db is already
+ * written (the model's fused loss pass did both), so only dW and dX are computed. */
+void nf_dense_backward_ex(const nf_dense *layer, const float *X, const float *Z, const float *A,
+                          float *dA, int batch, int accumulate, float *dX, int dz_ready);
+
+#endif
