@@ -56,6 +56,7 @@ typedef struct {
     nf_opt_kind opt;
     int json;
     int only; /* workload index or -1 */
+    int steps; /* > 0: run exactly this many steps per workload, no timing */
     uint64_t seed;
 } options;
 
@@ -91,6 +92,9 @@ static void usage(FILE *f)
             "                  thread count are timed whatever S is)\n"
             "  --seed N        data and init seed (default 1)\n"
             "  --json          JSON on stdout instead of the tables\n"
+            "  --steps N       no timing: run exactly N training steps per workload at the\n"
+            "                  given threads (default 1) and print the loss; for profilers and\n"
+            "                  allocation counts (valgrind, heaptrack)\n"
             "  --help, --version\n",
             nf_opt_names());
 }
@@ -113,7 +117,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"batch", required_argument, 0, 'b'},  {"task", required_argument, 0, 't'},
         {"opt", required_argument, 0, 'o'},    {"threads", required_argument, 0, 'j'},
         {"seconds", required_argument, 0, 's'}, {"seed", required_argument, 0, 'S'},
-        {"json", no_argument, 0, 'J'},         {"help", no_argument, 0, 'h'},
+        {"json", no_argument, 0, 'J'},         {"steps", required_argument, 0, 'n'},         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
     o->batch = 4096;
     o->threads = 0;
@@ -122,6 +126,7 @@ static int parse_args(int argc, char **argv, options *o)
     o->json = 0;
     o->only = -1;
     o->seed = 1;
+    o->steps = 0;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -170,6 +175,9 @@ static int parse_args(int argc, char **argv, options *o)
             break;
         }
         case 'J': o->json = 1; break;
+        case 'n':
+            if (!parse_int(optarg, "--steps", 1, 1000000000L, &o->steps)) return 2;
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("bench_train (nnfit) %s\n", NNFIT_VERSION); return 0;
         default:
@@ -373,6 +381,14 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
     if (st) goto done;
 
     trainer t = {m, opt, X.data, Y.data, o->batch, {NF_LOSS_MSE, 1.0f}, 0.0, NF_OK};
+    if (o->steps > 0) {
+        nf_blas_set_threads(o->threads > 0 ? o->threads : 1);
+        train_steps(&t, o->steps);
+        st = t.st;
+        r->final_loss = t.loss_value;
+        r->n_params = m->n_params;
+        goto done;
+    }
     double sum_io = 0.0;
     for (int i = 0; i < w->n_layers; i++) sum_io += (double)w->sizes[i] * w->sizes[i + 1];
     r->flop_per_step = 6.0 * o->batch * sum_io;
@@ -664,8 +680,11 @@ int main(int argc, char **argv)
                     nf_last_error());
             return 1;
         }
+        if (o.steps > 0)
+            printf("%s: %d steps, loss %.9g\n", workloads[i].name, o.steps, res[n].final_loss);
         n++;
     }
+    if (o.steps > 0) return 0;
     if (o.json) return print_json(&o, res, n);
     print_tables(&o, res, n);
     return 0;
