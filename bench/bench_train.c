@@ -57,6 +57,7 @@ typedef struct {
     int json;
     int only; /* workload index or -1 */
     int steps; /* > 0: run exactly this many steps per workload, no timing */
+    int serve; /* block server for bench/compare */
     uint64_t seed;
 } options;
 
@@ -95,6 +96,9 @@ static void usage(FILE *f)
             "  --steps N       no timing: run exactly N training steps per workload at the\n"
             "                  given threads (default 1) and print the loss; for profilers and\n"
             "                  allocation counts (valgrind, heaptrack)\n"
+            "  --serve         (with --task) set up the workload, print 'ready', then answer\n"
+            "                  'threads N' with 'ok' and 'run K' with the seconds K steps took,\n"
+            "                  until 'quit' or end of input; bench/compare drives this\n"
             "  --help, --version\n",
             nf_opt_names());
 }
@@ -117,7 +121,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"batch", required_argument, 0, 'b'},  {"task", required_argument, 0, 't'},
         {"opt", required_argument, 0, 'o'},    {"threads", required_argument, 0, 'j'},
         {"seconds", required_argument, 0, 's'}, {"seed", required_argument, 0, 'S'},
-        {"json", no_argument, 0, 'J'},         {"steps", required_argument, 0, 'n'},         {"help", no_argument, 0, 'h'},
+        {"json", no_argument, 0, 'J'},         {"steps", required_argument, 0, 'n'},
+        {"serve", no_argument, 0, 'R'},         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
     o->batch = 4096;
     o->threads = 0;
@@ -127,6 +132,7 @@ static int parse_args(int argc, char **argv, options *o)
     o->only = -1;
     o->seed = 1;
     o->steps = 0;
+    o->serve = 0;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -175,6 +181,7 @@ static int parse_args(int argc, char **argv, options *o)
             break;
         }
         case 'J': o->json = 1; break;
+        case 'R': o->serve = 1; break;
         case 'n':
             if (!parse_int(optarg, "--steps", 1, 1000000000L, &o->steps)) return 2;
             break;
@@ -189,6 +196,10 @@ static int parse_args(int argc, char **argv, options *o)
                         argv[optind - 1]);
             return 2;
         }
+    }
+    if (o->serve && o->only < 0) {
+        fprintf(stderr, "bench_train: --serve needs --task NAME\n");
+        return 2;
     }
     if (optind < argc) {
         fprintf(stderr, "bench_train: unexpected argument '%s' (see --help)\n", argv[optind]);
@@ -277,9 +288,11 @@ static void gemm_backward(const nf_model *m, const float *X, int batch)
         const float *in = i ? m->A[i - 1] : X;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, batch, 1.0f,
                     m->dbuf[cur], L->out, in, L->in, 0.0f, L->dW, L->in);
+        /* the library computes dX = dZ·W as an NT product on a transposed copy of W (m->wt,
+         * filled during the steps; the transpose itself counts as a pass, not sgemm) */
         if (i)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, L->in, L->out, 1.0f,
-                        m->dbuf[cur], L->out, L->W, L->in, 0.0f, m->dbuf[cur ^ 1], L->in);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->in, L->out, 1.0f,
+                        m->dbuf[cur], L->out, m->wt, L->out, 0.0f, m->dbuf[cur ^ 1], L->in);
         cur ^= 1;
     }
 }
@@ -300,6 +313,36 @@ static void run_phase(trainer *t, phase p, int reps)
         for (int r = 0; r < reps; r++) nf_optim_step(t->opt, t->m->params, t->m->grads);
         break;
     }
+}
+
+/* Block server: bench/compare alternates blocks of this process and of the PyTorch peer at
+ * fine grain, so load changes on a shared machine hit both sides alike. */
+static nf_status serve(trainer *t)
+{
+    train_steps(t, 2); /* warm-up */
+    if (t->st) return t->st;
+    printf("ready\n");
+    fflush(stdout);
+    char line[128];
+    while (fgets(line, sizeof line, stdin)) {
+        int k;
+        if (sscanf(line, "threads %d", &k) == 1 && k >= 1) {
+            nf_blas_set_threads(k);
+            train_steps(t, 1);
+            printf("ok\n");
+        } else if (sscanf(line, "run %d", &k) == 1 && k >= 1) {
+            double t0 = nf_seconds();
+            train_steps(t, k);
+            printf("%.9f\n", nf_seconds() - t0);
+        } else if (!strncmp(line, "quit", 4)) {
+            break;
+        } else {
+            printf("error: expected 'threads N', 'run K' or 'quit'\n");
+        }
+        fflush(stdout);
+        if (t->st) return t->st;
+    }
+    return t->st;
 }
 
 /* ---- one workload ---------------------------------------------------------------------- */
@@ -351,7 +394,12 @@ static size_t workspace_floats(const nf_model *m, int batch)
         size_t blk = ((size_t)batch * w + 15) / 16 * 16;
         total += blk * (nf_act_needs_z(m->layers[i].act.kind) ? 2 : 1);
     }
-    return total + 2 * (((size_t)batch * max_width + 15) / 16 * 16);
+    size_t wt = 0;
+    for (int i = 1; i < m->n_layers; i++) {
+        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
+        if (w > wt) wt = w;
+    }
+    return total + 2 * (((size_t)batch * max_width + 15) / 16 * 16) + (wt + 15) / 16 * 16;
 }
 
 static nf_status run_workload(const workload *w, const options *o, result *r)
@@ -381,6 +429,10 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
     if (st) goto done;
 
     trainer t = {m, opt, X.data, Y.data, o->batch, {NF_LOSS_MSE, 1.0f}, 0.0, NF_OK};
+    if (o->serve) {
+        st = serve(&t);
+        goto done;
+    }
     if (o->steps > 0) {
         nf_blas_set_threads(o->threads > 0 ? o->threads : 1);
         train_steps(&t, o->steps);
@@ -673,7 +725,7 @@ int main(int argc, char **argv)
     int n = 0;
     for (int i = 0; i < N_WORKLOADS; i++) {
         if (o.only >= 0 && i != o.only) continue;
-        if (!o.json) fprintf(stderr, "bench_train: %s ...\n", workloads[i].what);
+        if (!o.json && !o.serve) fprintf(stderr, "bench_train: %s ...\n", workloads[i].what);
         nf_status st = run_workload(&workloads[i], &o, &res[n]);
         if (st) {
             fprintf(stderr, "bench_train: %s: %s: %s\n", workloads[i].name, nf_strerror(st),
@@ -684,7 +736,7 @@ int main(int argc, char **argv)
             printf("%s: %d steps, loss %.9g\n", workloads[i].name, o.steps, res[n].final_loss);
         n++;
     }
-    if (o.steps > 0) return 0;
+    if (o.steps > 0 || o.serve) return 0;
     if (o.json) return print_json(&o, res, n);
     print_tables(&o, res, n);
     return 0;

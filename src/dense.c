@@ -199,8 +199,22 @@ static void dz_db(const nf_dense *layer, const float *Z, const float *A, float *
     }
 }
 
+void nf_dense_transpose_w(const nf_dense *layer, float *restrict wt)
+{
+    const int in = layer->in, out = layer->out;
+    const float *restrict W = layer->W;
+    enum { TB = 32 }; /* blocks keep both sides in cache */
+    for (int j0 = 0; j0 < out; j0 += TB)
+        for (int i0 = 0; i0 < in; i0 += TB) {
+            int j1 = j0 + TB < out ? j0 + TB : out, i1 = i0 + TB < in ? i0 + TB : in;
+            for (int j = j0; j < j1; j++)
+                for (int i = i0; i < i1; i++)
+                    wt[(size_t)i * (size_t)out + (size_t)j] = W[(size_t)j * (size_t)in + (size_t)i];
+        }
+}
+
 void nf_dense_backward_ex(const nf_dense *layer, const float *X, const float *Z, const float *A,
-                          float *dA, int batch, int accumulate, float *dX, int dz_ready)
+                          float *dA, int batch, int accumulate, float *dX, int dz_ready, float *wt)
 {
     const int in = layer->in, out = layer->out;
     if (nf_dense_is_small(layer)) {
@@ -216,9 +230,14 @@ void nf_dense_backward_ex(const nf_dense *layer, const float *X, const float *Z,
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, 1.0f, dA, out, X, in,
                 accumulate ? 1.0f : 0.0f, layer->dW, in);
     /* dX[batch, in] = dZ[batch, out] · W[out, in] */
-    if (dX)
+    if (dX && wt) {
+        nf_dense_transpose_w(layer, wt);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, in, out, 1.0f, dA, out, wt, out,
+                    0.0f, dX, in);
+    } else if (dX) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out, 1.0f, dA, out,
                     layer->W, in, 0.0f, dX, in);
+    }
 }
 
 nf_status nf_dense_backward(const nf_dense *layer, const float *X, const float *Z, const float *A,
@@ -228,6 +247,6 @@ nf_status nf_dense_backward(const nf_dense *layer, const float *X, const float *
     if (batch <= 0 || in <= 0 || out <= 0)
         return nf_fail(NF_EINVAL, "dense backward: batch %d, in %d, out %d must be positive", batch,
                        in, out);
-    nf_dense_backward_ex(layer, X, Z, A, dA, batch, accumulate, dX, 0);
+    nf_dense_backward_ex(layer, X, Z, A, dA, batch, accumulate, dX, 0, NULL);
     return NF_OK;
 }

@@ -78,6 +78,7 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     if (m->work && batch == m->batch_cap) return NF_OK;
     nf_free(m->work);
     m->work = NULL;
+    m->wt = NULL;
     m->batch_cap = 0;
     /* Each block is rounded up to 16 floats so every buffer stays 64-byte aligned. */
     size_t max_width = 0, total = 0;
@@ -91,6 +92,13 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     }
     size_t dblock = ((size_t)batch * max_width + 15) / 16 * 16;
     total += 2 * dblock;
+    size_t wt_size = 0;
+    for (int i = 1; i < m->n_layers; i++) {
+        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
+        if (w > wt_size) wt_size = w;
+    }
+    wt_size = (wt_size + 15) / 16 * 16;
+    total += wt_size;
     if ((double)total * sizeof(float) > (double)SIZE_MAX / 2)
         return nf_fail(NF_ENOMEM, "workspace for batch %d does not fit in memory", batch);
     nf_status st = nf_alloc_floats(&m->work, total);
@@ -110,6 +118,7 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     }
     m->dbuf[0] = p;
     m->dbuf[1] = p + dblock;
+    m->wt = wt_size ? p + 2 * dblock : NULL;
     m->batch_cap = batch;
     return NF_OK;
 }
@@ -150,7 +159,7 @@ static void backward_layers(nf_model *m, const float *X, int batch, int dz_ready
         const float *in = i ? m->A[i - 1] : X;
         float *dX = i ? m->dbuf[cur ^ 1] : NULL;
         nf_dense_backward_ex(L, in, nf_act_needs_z(L->act.kind) ? m->Z[i] : NULL, m->A[i],
-                             m->dbuf[cur], batch, 0, dX, dz_ready && i == m->n_layers - 1);
+                             m->dbuf[cur], batch, 0, dX, dz_ready && i == m->n_layers - 1, m->wt);
         cur ^= 1;
     }
 }

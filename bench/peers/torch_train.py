@@ -103,6 +103,48 @@ def build(sizes):
     return torch.nn.Sequential(*layers)
 
 
+def setup(name, sizes, args):
+    gen = torch.Generator().manual_seed(args.seed)
+    torch.manual_seed(args.seed)
+    X, Y = make_data(name, sizes, args.batch, gen)
+    X, Y = X.contiguous(), Y.contiguous()
+    model = build(sizes)
+    if args.opt == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def steps(k):
+        for _ in range(k):
+            opt.zero_grad(set_to_none=True)
+            loss = F.mse_loss(model(X), Y)
+            loss.backward()
+            opt.step()
+        return loss
+    return steps
+
+
+def serve(name, sizes, args, setters):
+    """Block server for bench/compare (same protocol as bench_train --serve)."""
+    steps = setup(name, sizes, args)
+    steps(2)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "threads":
+            set_threads(int(parts[1]), setters)
+            steps(1)
+            print("ok", flush=True)
+        elif len(parts) == 2 and parts[0] == "run":
+            t0 = time.perf_counter()
+            steps(int(parts[1]))
+            print(f"{time.perf_counter() - t0:.9f}", flush=True)
+        elif parts[:1] == ["quit"]:
+            break
+        else:
+            print("error: expected 'threads N', 'run K' or 'quit'", flush=True)
+
+
 def run(name, what, sizes, args, setters):
     gen = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
@@ -167,11 +209,18 @@ def main():
     ap.add_argument("--seconds", type=float, default=1.5)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--serve", action="store_true", help="block server for bench/compare (needs --task)")
     args = ap.parse_args()
     if args.batch < 1 or args.seconds <= 0 or args.threads < 0:
         ap.error("--batch, --seconds must be positive and --threads >= 0")
     torch.zeros(4, 4) @ torch.zeros(4, 4)  # load the BLAS
     setters = find_openblas_setter()
+    if args.serve:
+        if not args.task:
+            ap.error("--serve needs --task")
+        w = next(w for w in WORKLOADS if w[0] == args.task)
+        serve(w[0], w[2], args, setters)
+        return
     res = []
     for name, what, sizes in WORKLOADS:
         if args.task and name != args.task:
