@@ -96,6 +96,7 @@ static void usage(FILE *f)
             "  --steps N       no timing: run exactly N training steps per workload at the\n"
             "                  given threads (default 1) and print the loss; for profilers and\n"
             "                  allocation counts (valgrind, heaptrack)\n"
+            "  --sgemm-only    no small-shape loops: every layer through cblas_sgemm\n"
             "  --serve         (with --task) set up the workload, print 'ready', then answer\n"
             "                  'threads N' with 'ok' and 'run K' with the seconds K steps took,\n"
             "                  until 'quit' or end of input; bench/compare drives this\n"
@@ -122,7 +123,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"opt", required_argument, 0, 'o'},    {"threads", required_argument, 0, 'j'},
         {"seconds", required_argument, 0, 's'}, {"seed", required_argument, 0, 'S'},
         {"json", no_argument, 0, 'J'},         {"steps", required_argument, 0, 'n'},
-        {"serve", no_argument, 0, 'R'},         {"help", no_argument, 0, 'h'},
+        {"serve", no_argument, 0, 'R'},        {"sgemm-only", no_argument, 0, 'G'},         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
     o->batch = 4096;
     o->threads = 0;
@@ -182,6 +183,7 @@ static int parse_args(int argc, char **argv, options *o)
         }
         case 'J': o->json = 1; break;
         case 'R': o->serve = 1; break;
+        case 'G': nf_dense_set_small_max(0); break;
         case 'n':
             if (!parse_int(optarg, "--steps", 1, 1000000000L, &o->steps)) return 2;
             break;
@@ -274,8 +276,10 @@ static void gemm_forward(const nf_model *m, const float *X, int batch)
     const float *in = X;
     for (int i = 0; i < m->n_layers; i++) {
         const nf_dense *L = &m->layers[i];
+        /* the output layer (linear, MSE) runs on a pre-broadcast bias with beta = 1 */
+        float beta = i == m->n_layers - 1 ? 1.0f : 0.0f;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->out, L->in, 1.0f, in, L->in,
-                    L->W, L->in, 0.0f, m->Z[i], L->out);
+                    L->W, L->in, beta, m->Z[i], L->out);
         in = m->A[i];
     }
 }

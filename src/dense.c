@@ -142,9 +142,15 @@ void nf_dense_gemm_forward(const nf_dense *L, const float *X, int batch, float *
         small_forward(L, X, batch, Z, add_bias, 0);
         return;
     }
-    /* Z[batch, out] = X[batch, in] · W[out, in]ᵀ */
+    float beta = 0.0f;
+    if (add_bias) { /* pre-broadcast b, sgemm adds onto it (beta = 1 skips its zeroing pass) */
+        const size_t out = (size_t)L->out;
+        for (int r = 0; r < batch; r++) memcpy(Z + (size_t)r * out, L->b, out * sizeof(float));
+        beta = 1.0f;
+    }
+    /* Z[batch, out] = X[batch, in] · W[out, in]ᵀ (+ Z) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->out, L->in, 1.0f, X, L->in, L->W,
-                L->in, 0.0f, Z, L->out);
+                L->in, beta, Z, L->out);
 }
 
 nf_status nf_dense_forward(const nf_dense *layer, const float *X, int batch, float *Z, float *A)

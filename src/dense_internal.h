@@ -8,8 +8,8 @@
 /* Whether layer takes the small-shape path (hand loops instead of cblas_sgemm). */
 int nf_dense_is_small(const nf_dense *layer);
 
-/* Z[batch, out] = X·Wᵀ, without bias or activation (sgemm, or the small-shape loop, which
- * adds b when add_bias is set). */
+/* Z[batch, out] = X·Wᵀ (+ b when add_bias), without activation.  With add_bias the sgemm
+ * path writes b into every row first and runs sgemm with beta = 1. */
 void nf_dense_gemm_forward(const nf_dense *layer, const float *X, int batch, float *Z, int add_bias);
 
 /* Backward as nf_dense_backward; with dz_ready, dA already holds dZ and db is already

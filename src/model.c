@@ -172,25 +172,22 @@ nf_status nf_model_backward(nf_model *m, const float *X, int batch)
     return NF_OK;
 }
 
-/* The last layer's bias, the MSE loss, its gradient and the layer's db in one pass over the
- * output (linear output layer only): Z += b (so Z is the model output), dZ = 2/denom·(Z − Y),
- * db = column sums of dZ.  Returns Σ (Z − Y)² (row sums in float lanes, rows in double). */
-static double fused_bias_mse(const nf_dense *L, float *restrict Z, const float *restrict Y,
-                             float *restrict dZ, int batch, float s2)
+/* The MSE loss, its gradient and the last layer's db in one pass over the output (linear
+ * output layer; Z already holds X·Wᵀ + b): dZ = 2/denom·(Z − Y), db = column sums of dZ.
+ * Returns Σ (Z − Y)² (float lanes within a row or 1024 rows, double across). */
+static double fused_mse_db(const nf_dense *L, const float *restrict Z, const float *restrict Y,
+                           float *restrict dZ, int batch, float s2)
 {
     const size_t out = (size_t)L->out;
-    const float *restrict b = L->b;
     float *restrict db = L->db;
     memset(db, 0, out * sizeof(float));
     double total = 0.0;
     if (out == 1) { /* one column: lanes run over rows */
-        const float b0 = b[0];
         float g_lane[8] = {0}, r_lane[8] = {0};
         size_t n = (size_t)batch, r = 0;
         for (; r + 8 <= n; r += 8) {
             for (int l = 0; l < 8; l++) {
-                float p = Z[r + (size_t)l] + b0, e = p - Y[r + (size_t)l], g = s2 * e;
-                Z[r + (size_t)l] = p;
+                float e = Z[r + (size_t)l] - Y[r + (size_t)l], g = s2 * e;
                 dZ[r + (size_t)l] = g;
                 g_lane[l] += g;
                 r_lane[l] += e * e;
@@ -203,8 +200,7 @@ static double fused_bias_mse(const nf_dense *L, float *restrict Z, const float *
             }
         }
         for (; r < n; r++) {
-            float p = Z[r] + b0, e = p - Y[r], g = s2 * e;
-            Z[r] = p;
+            float e = Z[r] - Y[r], g = s2 * e;
             dZ[r] = g;
             g_lane[0] += g;
             r_lane[0] += e * e;
@@ -218,21 +214,19 @@ static double fused_bias_mse(const nf_dense *L, float *restrict Z, const float *
         return total;
     }
     for (int r = 0; r < batch; r++) {
-        float *z = Z + (size_t)r * out, *d = dZ + (size_t)r * out;
-        const float *y = Y + (size_t)r * out;
+        const float *z = Z + (size_t)r * out, *y = Y + (size_t)r * out;
+        float *d = dZ + (size_t)r * out;
         float lane[8] = {0};
         size_t j = 0;
         for (; j + 8 <= out; j += 8)
             for (size_t l = 0; l < 8; l++) {
-                float p = z[j + l] + b[j + l], e = p - y[j + l], g = s2 * e;
-                z[j + l] = p;
+                float e = z[j + l] - y[j + l], g = s2 * e;
                 d[j + l] = g;
                 db[j + l] += g;
                 lane[l] += e * e;
             }
         for (; j < out; j++) {
-            float p = z[j] + b[j], e = p - y[j], g = s2 * e;
-            z[j] = p;
+            float e = z[j] - y[j], g = s2 * e;
             d[j] = g;
             db[j] += g;
             lane[0] += e * e;
@@ -258,9 +252,9 @@ nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
             if (st) return st;
             in = m->A[i];
         }
-        nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 0);
-        double sum = fused_bias_mse(&m->layers[last], m->Z[last], Y, m->dbuf[0], batch,
-                                    (float)(2.0 / (double)denom));
+        nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 1);
+        double sum = fused_mse_db(&m->layers[last], m->Z[last], Y, m->dbuf[0], batch,
+                                  (float)(2.0 / (double)denom));
         if (loss_out) *loss_out = sum / (double)denom;
         backward_layers(m, X, batch, 1);
         return NF_OK;
