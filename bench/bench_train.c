@@ -89,7 +89,7 @@ static void usage(FILE *f)
             "  --task NAME     run one workload: abs, fir, dft64, spectrum, dft1024, mlp\n"
             "  --opt NAME      optimizer: %s (default adam)\n"
             "  --threads N     BLAS threads (default: auto = time 1 and all cores, keep the faster)\n"
-            "  --seconds S     timed seconds per workload (default 1.5; at least 3 blocks per\n"
+            "  --seconds S     timed seconds per workload (default 3; at least 3 blocks per\n"
             "                  thread count are timed whatever S is)\n"
             "  --seed N        data and init seed (default 1)\n"
             "  --json          JSON on stdout instead of the tables\n"
@@ -127,7 +127,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
     o->batch = 4096;
     o->threads = 0;
-    o->seconds = 1.5;
+    o->seconds = 3.0;
     o->opt = NF_OPT_ADAM;
     o->json = 0;
     o->only = -1;
