@@ -1,11 +1,15 @@
-/* dense.c — forward and backward of one dense layer, all products through cblas_sgemm.
+/* dense.c — forward and backward of one dense layer through cblas_sgemm.
  *
  * Small-shape path: a layer with in·out <= nf_dense_small_max() (default 16: abs's 2→3 and
  * 3→1) runs its three products as plain loops over the rows instead.  For such shapes an
  * sgemm call costs more in call, packing and threading overhead than the arithmetic (a
- * 4096×3×2 product is 25k multiply-adds); bench/README.md has the numbers.  The loops compute
- * the same sums in the same order per element as a serial reference; tests/test_noalloc.c
- * checks them against the sgemm path. */
+ * 4096×3×2 product is 25k multiply-adds): abs 2→3→1 at batch 4096 takes 0.03 ms per step
+ * with the loops and 0.11–0.19 ms through sgemm (bench/README.md).  tests/test_fastpath.c
+ * checks the loops against the sgemm path.
+ *
+ * Backward computes dX = dZ·W as an NT sgemm on a transposed copy of W when the caller
+ * gives scratch for it (the model does): OpenBLAS runs narrow shapes such as 4096×256×33 up
+ * to 2x faster that way than as the NN call. */
 #include "nnfit/dense.h"
 
 #include <cblas.h>
