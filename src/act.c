@@ -131,13 +131,36 @@ void nf_act_forward(const nf_act_spec *spec, const float *z, float *a, size_t n)
 void nf_act_bias_forward(const nf_act_spec *spec, float *Z, const float *b, int rows, int cols,
                          float *A)
 {
-    const size_t c = (size_t)cols;
-    for (int r = 0; r < rows; r++) {
-        float *z = Z + (size_t)r * c;
-        if (b)
-            for (size_t j = 0; j < c; j++) z[j] += b[j];
-        nf_act_forward(spec, z, A + (size_t)r * c, c);
+    const size_t c = (size_t)cols, n = (size_t)rows * c;
+    /* The common kinds get one fused pass; the rest add the bias, then run the activation
+     * over the whole block in one call. */
+    if (b && spec->kind == NF_ACT_LINEAR) {
+        for (int r = 0; r < rows; r++) {
+            float *z = Z + (size_t)r * c, *a = A + (size_t)r * c;
+            if (a == z) {
+                for (size_t j = 0; j < c; j++) z[j] += b[j];
+            } else {
+                for (size_t j = 0; j < c; j++) a[j] = z[j] = z[j] + b[j];
+            }
+        }
+        return;
     }
+    if (b && spec->kind == NF_ACT_RELU && A == Z) {
+        for (int r = 0; r < rows; r++) {
+            float *restrict z = Z + (size_t)r * c;
+            for (size_t j = 0; j < c; j++) {
+                float v = z[j] + b[j];
+                z[j] = v > 0.0f ? v : 0.0f;
+            }
+        }
+        return;
+    }
+    if (b)
+        for (int r = 0; r < rows; r++) {
+            float *restrict z = Z + (size_t)r * c;
+            for (size_t j = 0; j < c; j++) z[j] += b[j];
+        }
+    nf_act_forward(spec, Z, A, n);
 }
 
 void nf_act_backward(const nf_act_spec *spec, const float *z, const float *a, float *d, size_t n)

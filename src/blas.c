@@ -2,6 +2,7 @@
 #include "nnfit/blas.h"
 
 #include <cblas.h>
+#include <string.h>
 
 #ifdef NF_HAVE_OPENBLAS
 void nf_blas_set_threads(int n)
@@ -27,3 +28,17 @@ void nf_blas_set_threads(int n) { (void)n; }
 int nf_blas_threads(void) { return 1; }
 const char *nf_blas_info(void) { return "CBLAS (not OpenBLAS)"; }
 #endif
+
+const char *nf_blas_suggest_coretype(void)
+{
+#if defined(NF_HAVE_OPENBLAS) && defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    const char *core = openblas_get_corename();
+    if (!core || strcmp(core, "Prescott") != 0) return NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+    return NULL;
+}

@@ -56,10 +56,18 @@ double nf_loss_value(const nf_loss_spec *spec, const float *pred, const float *t
     if (n == 0) return 0.0;
     double sum = 0.0;
     if (spec->kind == NF_LOSS_MSE) {
-        for (size_t i = 0; i < n; i++) {
+        double acc[4] = {0.0, 0.0, 0.0, 0.0};
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4)
+            for (size_t l = 0; l < 4; l++) {
+                double r = (double)pred[i + l] - (double)target[i + l];
+                acc[l] += r * r;
+            }
+        for (; i < n; i++) {
             double r = (double)pred[i] - (double)target[i];
-            sum += r * r;
+            acc[0] += r * r;
         }
+        sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     } else {
         for (size_t i = 0; i < n; i++) sum += elem_loss(spec, (double)pred[i] - (double)target[i]);
     }
@@ -74,12 +82,22 @@ double nf_loss_grad(const nf_loss_spec *spec, const float *pred, const float *ta
     double sum = 0.0;
     switch (spec->kind) {
     case NF_LOSS_MSE: {
+        /* four double accumulators: same precision, no add-latency chain */
         const float s2 = 2.0f * scale;
-        for (size_t i = 0; i < n; i++) {
-            double r = (double)pred[i] - (double)target[i]; /* rounds to float pred − target */
-            grad[i] = s2 * (float)r;
-            sum += r * r;
+        double acc[4] = {0.0, 0.0, 0.0, 0.0};
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4)
+            for (size_t l = 0; l < 4; l++) {
+                float r = pred[i + l] - target[i + l];
+                grad[i + l] = s2 * r;
+                acc[l] += (double)r * (double)r;
+            }
+        for (; i < n; i++) {
+            float r = pred[i] - target[i];
+            grad[i] = s2 * r;
+            acc[0] += (double)r * (double)r;
         }
+        sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
         break;
     }
     case NF_LOSS_MAE:

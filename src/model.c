@@ -9,6 +9,8 @@
 
 #include "nnfit/mat.h"
 
+#include "dense_internal.h"
+
 nf_status nf_model_create(nf_model **out, int n_layers, const int *sizes, const nf_act_spec *acts)
 {
     *out = NULL;
@@ -76,6 +78,7 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     if (m->work && batch == m->batch_cap) return NF_OK;
     nf_free(m->work);
     m->work = NULL;
+    m->wt = NULL;
     m->batch_cap = 0;
     /* Each block is rounded up to 16 floats so every buffer stays 64-byte aligned. */
     size_t max_width = 0, total = 0;
@@ -89,6 +92,13 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     }
     size_t dblock = ((size_t)batch * max_width + 15) / 16 * 16;
     total += 2 * dblock;
+    size_t wt_size = 0;
+    for (int i = 1; i < m->n_layers; i++) {
+        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
+        if (w > wt_size) wt_size = w;
+    }
+    wt_size = (wt_size + 15) / 16 * 16;
+    total += wt_size;
     if ((double)total * sizeof(float) > (double)SIZE_MAX / 2)
         return nf_fail(NF_ENOMEM, "workspace for batch %d does not fit in memory", batch);
     nf_status st = nf_alloc_floats(&m->work, total);
@@ -108,6 +118,7 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     }
     m->dbuf[0] = p;
     m->dbuf[1] = p + dblock;
+    m->wt = wt_size ? p + 2 * dblock : NULL;
     m->batch_cap = batch;
     return NF_OK;
 }
@@ -138,30 +149,119 @@ const float *nf_model_output(const nf_model *m) { return m->A[m->n_layers - 1]; 
 /* Backward starts from dbuf[0] at the last layer and alternates buffers going down. */
 float *nf_model_dout(nf_model *m) { return m->dbuf[0]; }
 
-nf_status nf_model_backward(nf_model *m, const float *X, int batch)
+/* Backward through layers top..0.  Layer `top` reads its dA from dbuf[0]; when dz_ready its
+ * dZ and db are already there (the fused loss pass wrote them). */
+static void backward_layers(nf_model *m, const float *X, int batch, int dz_ready)
 {
-    nf_status st = check_batch(m, batch);
-    if (st) return st;
     int cur = 0;
     for (int i = m->n_layers - 1; i >= 0; i--) {
         nf_dense *L = &m->layers[i];
         const float *in = i ? m->A[i - 1] : X;
-        const float *Z = nf_act_needs_z(L->act.kind) ? m->Z[i] : NULL;
         float *dX = i ? m->dbuf[cur ^ 1] : NULL;
-        st = nf_dense_backward(L, in, Z, m->A[i], m->dbuf[cur], batch, 0, dX);
-        if (st) return st;
+        nf_dense_backward_ex(L, in, nf_act_needs_z(L->act.kind) ? m->Z[i] : NULL, m->A[i],
+                             m->dbuf[cur], batch, 0, dX, dz_ready && i == m->n_layers - 1, m->wt);
         cur ^= 1;
     }
+}
+
+nf_status nf_model_backward(nf_model *m, const float *X, int batch)
+{
+    nf_status st = check_batch(m, batch);
+    if (st) return st;
+    backward_layers(m, X, batch, 0);
     return NF_OK;
+}
+
+/* The MSE loss, its gradient and the last layer's db in one pass over the output (linear
+ * output layer; Z already holds X·Wᵀ + b): dZ = 2/denom·(Z − Y), db = column sums of dZ.
+ * Returns Σ (Z − Y)² (float lanes within a row or 1024 rows, double across). */
+static double fused_mse_db(const nf_dense *L, const float *restrict Z, const float *restrict Y,
+                           float *restrict dZ, int batch, float s2)
+{
+    const size_t out = (size_t)L->out;
+    float *restrict db = L->db;
+    memset(db, 0, out * sizeof(float));
+    double total = 0.0;
+    if (out == 1) { /* one column: lanes run over rows */
+        float g_lane[8] = {0}, r_lane[8] = {0};
+        size_t n = (size_t)batch, r = 0;
+        for (; r + 8 <= n; r += 8) {
+            for (int l = 0; l < 8; l++) {
+                float e = Z[r + (size_t)l] - Y[r + (size_t)l], g = s2 * e;
+                dZ[r + (size_t)l] = g;
+                g_lane[l] += g;
+                r_lane[l] += e * e;
+            }
+            if ((r & 1023) == 1016) { /* keep float partial sums short */
+                for (int l = 0; l < 8; l++) {
+                    total += (double)r_lane[l];
+                    r_lane[l] = 0.0f;
+                }
+            }
+        }
+        for (; r < n; r++) {
+            float e = Z[r] - Y[r], g = s2 * e;
+            dZ[r] = g;
+            g_lane[0] += g;
+            r_lane[0] += e * e;
+        }
+        float gs = 0.0f;
+        for (int l = 0; l < 8; l++) {
+            gs += g_lane[l];
+            total += (double)r_lane[l];
+        }
+        db[0] = gs;
+        return total;
+    }
+    for (int r = 0; r < batch; r++) {
+        const float *z = Z + (size_t)r * out, *y = Y + (size_t)r * out;
+        float *d = dZ + (size_t)r * out;
+        float lane[8] = {0};
+        size_t j = 0;
+        for (; j + 8 <= out; j += 8)
+            for (size_t l = 0; l < 8; l++) {
+                float e = z[j + l] - y[j + l], g = s2 * e;
+                d[j + l] = g;
+                db[j + l] += g;
+                lane[l] += e * e;
+            }
+        for (; j < out; j++) {
+            float e = z[j] - y[j], g = s2 * e;
+            d[j] = g;
+            db[j] += g;
+            lane[0] += e * e;
+        }
+        total += (double)(((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+                          ((lane[4] + lane[5]) + (lane[6] + lane[7])));
+    }
+    return total;
 }
 
 nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
                         const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
+    const int last = m->n_layers - 1;
+    const size_t n = (size_t)batch * (size_t)nf_model_n_out(m);
+    if (!denom) denom = n;
+    if (loss->kind == NF_LOSS_MSE && m->layers[last].act.kind == NF_ACT_LINEAR) {
+        nf_status st = check_batch(m, batch);
+        if (st) return st;
+        const float *in = X;
+        for (int i = 0; i < last; i++) {
+            st = nf_dense_forward(&m->layers[i], in, batch, m->Z[i], m->A[i]);
+            if (st) return st;
+            in = m->A[i];
+        }
+        nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 1);
+        double sum = fused_mse_db(&m->layers[last], m->Z[last], Y, m->dbuf[0], batch,
+                                  (float)(2.0 / (double)denom));
+        if (loss_out) *loss_out = sum / (double)denom;
+        backward_layers(m, X, batch, 1);
+        return NF_OK;
+    }
     nf_status st = nf_model_forward(m, X, batch);
     if (st) return st;
-    size_t n = (size_t)batch * (size_t)nf_model_n_out(m);
-    double v = nf_loss_grad(loss, nf_model_output(m), Y, n, denom ? denom : n, nf_model_dout(m));
+    double v = nf_loss_grad(loss, nf_model_output(m), Y, n, denom, nf_model_dout(m));
     if (loss_out) *loss_out = v;
     return nf_model_backward(m, X, batch);
 }

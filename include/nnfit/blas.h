@@ -13,6 +13,14 @@ int nf_blas_threads(void);
 /* BLAS implementation description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... SkylakeX". */
 const char *nf_blas_info(void);
 
+/* OpenBLAS core type this process should ask for, or NULL when the detected one is fine.
+ * Debian's OpenBLAS 0.3.21 does not recognise newer x86 CPUs (e.g. Sapphire Rapids) and falls
+ * back to its SSE3 "Prescott" kernels, 4-6x slower; when that happened and the CPU has
+ * AVX-512 (or AVX2+FMA) this returns "SkylakeX" (or "Haswell").  OpenBLAS reads
+ * OPENBLAS_CORETYPE only at load time, so a program acts on this by setting the variable and
+ * re-executing itself (see nnfit's main.c); the library never does. */
+const char *nf_blas_suggest_coretype(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,13 @@ nf_status nf_dense_forward(const nf_dense *layer, const float *X, int batch, flo
 nf_status nf_dense_backward(const nf_dense *layer, const float *X, const float *Z, const float *A,
                             float *dA, int batch, int accumulate, float *dX);
 
+/* Small-shape path: a layer with in·out <= this limit runs its products as plain loops over
+ * the rows instead of cblas_sgemm (whose call overhead dominates at such sizes).  Default 16,
+ * at most 16; 0 sends every layer through sgemm.  Process-wide setting for tests and
+ * benchmarks: set it before training, it is not synchronised.  Returns the previous limit. */
+int nf_dense_set_small_max(int max_in_out);
+int nf_dense_small_max(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,7 @@ typedef struct {
     float *Z[NF_MAX_LAYERS], *A[NF_MAX_LAYERS]; /* [batch_cap, sizes[i+1]]; A[i] == Z[i] when in place */
     float *dbuf[2];        /* ping-pong [batch_cap, max width] for dA/dX */
     float *work;           /* the one workspace allocation */
+    float *wt;             /* [max in·out of layers 1..] scratch for Wᵀ (dX = dZ·W as NT sgemm) */
 } nf_model;
 
 /* Creates a model with n_layers dense layers of sizes[0] → … → sizes[n_layers]; acts[i] is

@@ -1,0 +1,737 @@
+/* bench_train.c — training throughput of fixed workloads, against the sgemm bound.
+ *
+ * Every step is a full training step over the whole batch: forward, loss (MSE), backward and
+ * one optimizer update (nf_model_grad + nf_optim_step).  For each workload the program reports
+ * the median steps/s of repeated timed blocks after a warm-up, and, in the same process and at
+ * the same thread count, the time of the bare cblas_sgemm calls one step makes (same shapes,
+ * transposes and buffers): efficiency = sgemm time / step time.  The step time is split into
+ * forward GEMM, backward GEMM, the optimizer update (each timed on its own) and the rest
+ * (bias/activation/loss/column-sum passes and call overhead).
+ *
+ * Threads: with --threads N every measurement runs at N BLAS threads; by default (auto) the
+ * timed blocks alternate between 1 and all cores and the faster median is reported. */
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "nnfit/blas.h"
+#include "nnfit/nnfit.h"
+
+#define MAX_BLOCKS 64
+#define MAX_CFG 2
+
+typedef enum { DATA_TASK, DATA_DFT_SGEMM, DATA_RANDOM } data_kind;
+
+typedef struct {
+    const char *name;
+    const char *what;
+    int n_layers;
+    int sizes[5];
+    data_kind data;
+    nf_task_kind task;
+    int frame;
+    int dft_full;
+} workload;
+
+static const workload workloads[] = {
+    {"abs", "abs 2→3→1 relu", 2, {2, 3, 1}, DATA_TASK, NF_TASK_ABS, 0, 0},
+    {"fir", "fir 64→64 linear", 1, {64, 64}, DATA_TASK, NF_TASK_FIR, 64, 0},
+    {"dft64", "dft 64→66 linear", 1, {64, 66}, DATA_TASK, NF_TASK_DFT, 64, 0},
+    {"spectrum", "spectrum 64→256→33 relu", 2, {64, 256, 33}, DATA_TASK, NF_TASK_SPECTRUM, 64, 0},
+    {"dft1024", "dft 1024→2048 linear", 1, {1024, 2048}, DATA_DFT_SGEMM, NF_TASK_DFT, 1024, 1},
+    {"mlp", "mlp 256→512→512→256 relu", 3, {256, 512, 512, 256}, DATA_RANDOM, NF_TASK_COUNT, 0, 0},
+};
+#define N_WORKLOADS ((int)(sizeof workloads / sizeof workloads[0]))
+
+typedef struct {
+    int batch;
+    int threads; /* 0 = auto */
+    double seconds;
+    nf_opt_kind opt;
+    int json;
+    int only; /* workload index or -1 */
+    int steps; /* > 0: run exactly this many steps per workload, no timing */
+    int serve; /* block server for bench/compare */
+    uint64_t seed;
+} options;
+
+typedef struct {
+    const workload *w;
+    int n_cfg;
+    int threads[MAX_CFG];
+    double rate[MAX_CFG]; /* median steps/s per thread count */
+    int blocks[MAX_CFG], steps_per_block[MAX_CFG];
+    int best;            /* index into threads[] */
+    double steps_per_s, samples_per_s, gflops, flop_per_step;
+    double step_s;       /* 1 / steps_per_s */
+    double bound_step_s; /* step time measured in the bound rounds */
+    int bound_rounds;
+    double fwd_gemm_s, bwd_gemm_s, opt_s, other_s, efficiency;
+    double peak_rss_mib, base_rss_mib, accounted_mib;
+    double params_mib, grads_mib, opt_mib, act_mib, data_mib;
+    size_t n_params;
+    double final_loss;
+} result;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench_train [options]\n"
+            "Training throughput of fixed MLP workloads (forward, MSE loss, backward, optimizer\n"
+            "update over the whole batch every step), with the bare-sgemm bound of each step.\n\n"
+            "  --batch N       rows per step (default 4096)\n"
+            "  --task NAME     run one workload: abs, fir, dft64, spectrum, dft1024, mlp\n"
+            "  --opt NAME      optimizer: %s (default adam)\n"
+            "  --threads N     BLAS threads (default: auto = time 1 and all cores, keep the faster)\n"
+            "  --seconds S     timed seconds per workload (default 3; at least 3 blocks per\n"
+            "                  thread count are timed whatever S is)\n"
+            "  --seed N        data and init seed (default 1)\n"
+            "  --json          JSON on stdout instead of the tables\n"
+            "  --steps N       no timing: run exactly N training steps per workload at the\n"
+            "                  given threads (default 1) and print the loss; for profilers and\n"
+            "                  allocation counts (valgrind, heaptrack)\n"
+            "  --sgemm-only    no small-shape loops: every layer through cblas_sgemm\n"
+            "  --serve         (with --task) set up the workload, print 'ready', then answer\n"
+            "                  'threads N' with 'ok' and 'run K' with the seconds K steps took,\n"
+            "                  until 'quit' or end of input; bench/compare drives this\n"
+            "  --help, --version\n",
+            nf_opt_names());
+}
+
+static int parse_int(const char *s, const char *opt, long lo, long hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "bench_train: %s: '%s' is not an integer in %ld..%ld\n", opt, s, lo, hi);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    static const struct option longopts[] = {
+        {"batch", required_argument, 0, 'b'},  {"task", required_argument, 0, 't'},
+        {"opt", required_argument, 0, 'o'},    {"threads", required_argument, 0, 'j'},
+        {"seconds", required_argument, 0, 's'}, {"seed", required_argument, 0, 'S'},
+        {"json", no_argument, 0, 'J'},         {"steps", required_argument, 0, 'n'},
+        {"serve", no_argument, 0, 'R'},        {"sgemm-only", no_argument, 0, 'G'},         {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
+    o->batch = 4096;
+    o->threads = 0;
+    o->seconds = 3.0;
+    o->opt = NF_OPT_ADAM;
+    o->json = 0;
+    o->only = -1;
+    o->seed = 1;
+    o->steps = 0;
+    o->serve = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            if (!parse_int(optarg, "--batch", 1, 1 << 20, &o->batch)) return 2;
+            break;
+        case 't': {
+            int found = -1;
+            for (int i = 0; i < N_WORKLOADS; i++)
+                if (!strcmp(optarg, workloads[i].name)) found = i;
+            if (found < 0) {
+                fprintf(stderr,
+                        "bench_train: --task: unknown workload '%s' (valid: abs, fir, dft64, "
+                        "spectrum, dft1024, mlp)\n",
+                        optarg);
+                return 2;
+            }
+            o->only = found;
+            break;
+        }
+        case 'o':
+            if (nf_opt_parse(optarg, &o->opt)) {
+                fprintf(stderr, "bench_train: --opt: %s\n", nf_last_error());
+                return 2;
+            }
+            break;
+        case 'j':
+            if (!parse_int(optarg, "--threads", 1, 1024, &o->threads)) return 2;
+            break;
+        case 's': {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (end == optarg || *end || !(v > 0.0 && v <= 3600.0)) {
+                fprintf(stderr, "bench_train: --seconds: '%s' is not a number in (0, 3600]\n",
+                        optarg);
+                return 2;
+            }
+            o->seconds = v;
+            break;
+        }
+        case 'S': {
+            int v;
+            if (!parse_int(optarg, "--seed", 0, 2147483647L, &v)) return 2;
+            o->seed = (uint64_t)v;
+            break;
+        }
+        case 'J': o->json = 1; break;
+        case 'R': o->serve = 1; break;
+        case 'G': nf_dense_set_small_max(0); break;
+        case 'n':
+            if (!parse_int(optarg, "--steps", 1, 1000000000L, &o->steps)) return 2;
+            break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("bench_train (nnfit) %s\n", NNFIT_VERSION); return 0;
+        default:
+            if (optopt)
+                fprintf(stderr, "bench_train: option '-%c' is unknown or needs a value (see --help)\n",
+                        optopt);
+            else
+                fprintf(stderr, "bench_train: option '%s' is unknown or needs a value (see --help)\n",
+                        argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (o->serve && o->only < 0) {
+        fprintf(stderr, "bench_train: --serve needs --task NAME\n");
+        return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "bench_train: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    return -1;
+}
+
+/* ---- memory ---------------------------------------------------------------------------- */
+
+static double status_kib(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1.0;
+    char line[256];
+    double v = -1.0;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, klen) && line[klen] == ':') {
+            v = strtod(line + klen + 1, NULL);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* Resets the peak RSS (VmHWM) to the current RSS; Linux >= 4.0.  Returns 0 when unsupported. */
+static int reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return 0;
+    int ok = fputs("5", f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    return ok;
+}
+
+/* ---- timing ---------------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+typedef struct {
+    nf_model *m;
+    nf_optim *opt;
+    const float *X, *Y;
+    int batch;
+    nf_loss_spec loss;
+    double loss_value;
+    nf_status st;
+} trainer;
+
+static void train_steps(trainer *t, int steps)
+{
+    for (int s = 0; s < steps && !t->st; s++) {
+        t->st = nf_model_grad(t->m, t->X, t->Y, t->batch, &t->loss, 0, &t->loss_value);
+        if (!t->st) nf_optim_step(t->opt, t->m->params, t->m->grads);
+    }
+}
+
+/* The bare sgemm calls of one step, in the order the model makes them. */
+static void gemm_forward(const nf_model *m, const float *X, int batch)
+{
+    const float *in = X;
+    for (int i = 0; i < m->n_layers; i++) {
+        const nf_dense *L = &m->layers[i];
+        /* the output layer (linear, MSE) runs on a pre-broadcast bias with beta = 1 */
+        float beta = i == m->n_layers - 1 ? 1.0f : 0.0f;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->out, L->in, 1.0f, in, L->in,
+                    L->W, L->in, beta, m->Z[i], L->out);
+        in = m->A[i];
+    }
+}
+
+static void gemm_backward(const nf_model *m, const float *X, int batch)
+{
+    int cur = 0;
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        const nf_dense *L = &m->layers[i];
+        const float *in = i ? m->A[i - 1] : X;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, batch, 1.0f,
+                    m->dbuf[cur], L->out, in, L->in, 0.0f, L->dW, L->in);
+        /* the library computes dX = dZ·W as an NT product on a transposed copy of W (m->wt,
+         * filled during the steps; the transpose itself counts as a pass, not sgemm) */
+        if (i)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->in, L->out, 1.0f,
+                        m->dbuf[cur], L->out, m->wt, L->out, 0.0f, m->dbuf[cur ^ 1], L->in);
+        cur ^= 1;
+    }
+}
+
+typedef enum { PHASE_STEP, PHASE_FWD_GEMM, PHASE_BWD_GEMM, PHASE_OPT } phase;
+
+static void run_phase(trainer *t, phase p, int reps)
+{
+    switch (p) {
+    case PHASE_STEP: train_steps(t, reps); break;
+    case PHASE_FWD_GEMM:
+        for (int r = 0; r < reps; r++) gemm_forward(t->m, t->X, t->batch);
+        break;
+    case PHASE_BWD_GEMM:
+        for (int r = 0; r < reps; r++) gemm_backward(t->m, t->X, t->batch);
+        break;
+    case PHASE_OPT:
+        for (int r = 0; r < reps; r++) nf_optim_step(t->opt, t->m->params, t->m->grads);
+        break;
+    }
+}
+
+/* Block server: bench/compare alternates blocks of this process and of the PyTorch peer at
+ * fine grain, so load changes on a shared machine hit both sides alike. */
+static nf_status serve(trainer *t)
+{
+    train_steps(t, 2); /* warm-up */
+    if (t->st) return t->st;
+    printf("ready\n");
+    fflush(stdout);
+    char line[128];
+    while (fgets(line, sizeof line, stdin)) {
+        int k;
+        if (sscanf(line, "threads %d", &k) == 1 && k >= 1) {
+            nf_blas_set_threads(k);
+            train_steps(t, 1);
+            printf("ok\n");
+        } else if (sscanf(line, "run %d", &k) == 1 && k >= 1) {
+            double t0 = nf_seconds();
+            train_steps(t, k);
+            printf("%.9f\n", nf_seconds() - t0);
+        } else if (!strncmp(line, "quit", 4)) {
+            break;
+        } else {
+            printf("error: expected 'threads N', 'run K' or 'quit'\n");
+        }
+        fflush(stdout);
+        if (t->st) return t->st;
+    }
+    return t->st;
+}
+
+/* ---- one workload ---------------------------------------------------------------------- */
+
+static nf_status make_data(const workload *w, int batch, uint64_t seed, nf_mat *X, nf_mat *Y)
+{
+    nf_status st;
+    if (w->data == DATA_TASK) {
+        nf_task_config tc;
+        nf_task_defaults(w->task, &tc);
+        tc.n_samples = batch;
+        if (w->frame) tc.frame = w->frame;
+        tc.dft_full = w->dft_full;
+        tc.seed = seed;
+        return nf_task_generate(&tc, X, Y);
+    }
+    int n_in = w->sizes[0], n_out = w->sizes[w->n_layers];
+    st = nf_mat_alloc(X, batch, n_in);
+    if (!st) st = nf_mat_alloc(Y, batch, n_out);
+    if (st) return st;
+    nf_rng rng;
+    nf_rng_seed(&rng, seed);
+    for (size_t i = 0; i < nf_mat_size(X); i++) X->data[i] = (float)nf_rng_normal(&rng);
+    if (w->data == DATA_RANDOM) {
+        for (size_t i = 0; i < nf_mat_size(Y); i++) Y->data[i] = (float)nf_rng_normal(&rng);
+        return NF_OK;
+    }
+    /* Large DFT: the same targets nf_task_generate would give, through one sgemm in float
+     * instead of a double-precision loop (which takes seconds at this size). */
+    nf_task_config tc;
+    nf_task_defaults(NF_TASK_DFT, &tc);
+    tc.frame = w->frame;
+    tc.dft_full = w->dft_full;
+    nf_mat W;
+    st = nf_task_exact(&tc, &W);
+    if (st) return st;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, n_out, n_in, 1.0f, X->data, n_in,
+                W.data, n_in, 0.0f, Y->data, n_out);
+    nf_mat_free(&W);
+    return NF_OK;
+}
+
+static size_t workspace_floats(const nf_model *m, int batch)
+{
+    size_t max_width = 0, total = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        size_t w = (size_t)m->sizes[i + 1];
+        if (w > max_width) max_width = w;
+        size_t blk = ((size_t)batch * w + 15) / 16 * 16;
+        total += blk * (nf_act_needs_z(m->layers[i].act.kind) ? 2 : 1);
+    }
+    size_t wt = 0;
+    for (int i = 1; i < m->n_layers; i++) {
+        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
+        if (w > wt) wt = w;
+    }
+    return total + 2 * (((size_t)batch * max_width + 15) / 16 * 16) + (wt + 15) / 16 * 16;
+}
+
+static nf_status run_workload(const workload *w, const options *o, result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->w = w;
+    int have_peak = reset_peak_rss();
+    r->base_rss_mib = status_kib("VmRSS") / 1024.0;
+
+    nf_mat X = {0, 0, NULL, 0}, Y = {0, 0, NULL, 0};
+    nf_model *m = NULL;
+    nf_optim *opt = NULL;
+    nf_status st = make_data(w, o->batch, o->seed, &X, &Y);
+    if (st) goto done;
+    nf_act_spec hidden = {NF_ACT_RELU, 0.0f}, out = {NF_ACT_LINEAR, 0.0f};
+    st = nf_model_create_mlp(&m, w->n_layers, w->sizes, &hidden, &out);
+    if (st) goto done;
+    nf_init_spec is = {NF_INIT_TORCH_DEFAULT, NF_BIAS_DEFAULT, 0.0f};
+    nf_rng rng;
+    nf_rng_seed(&rng, nf_rng_derive(o->seed, 1));
+    st = nf_init_model(m, &is, &rng);
+    if (!st) st = nf_model_reserve(m, o->batch);
+    if (st) goto done;
+    nf_opt_config oc;
+    nf_opt_defaults(o->opt, &oc);
+    st = nf_optim_create(&opt, &oc, m->n_params);
+    if (st) goto done;
+
+    trainer t = {m, opt, X.data, Y.data, o->batch, {NF_LOSS_MSE, 1.0f}, 0.0, NF_OK};
+    if (o->serve) {
+        st = serve(&t);
+        goto done;
+    }
+    if (o->steps > 0) {
+        nf_blas_set_threads(o->threads > 0 ? o->threads : 1);
+        train_steps(&t, o->steps);
+        st = t.st;
+        r->final_loss = t.loss_value;
+        r->n_params = m->n_params;
+        goto done;
+    }
+    double sum_io = 0.0;
+    for (int i = 0; i < w->n_layers; i++) sum_io += (double)w->sizes[i] * w->sizes[i + 1];
+    r->flop_per_step = 6.0 * o->batch * sum_io;
+    r->n_params = m->n_params;
+
+    /* Thread counts to try. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (o->threads > 0) {
+        r->n_cfg = 1;
+        r->threads[0] = o->threads;
+    } else {
+        r->n_cfg = ncpu > 1 ? 2 : 1;
+        r->threads[0] = 1;
+        r->threads[1] = ncpu > 1 ? (int)ncpu : 1;
+    }
+    /* Warm-up per thread count: at least 2 steps and 0.15 s; estimates the step time. */
+    double est[MAX_CFG];
+    for (int c = 0; c < r->n_cfg; c++) {
+        nf_blas_set_threads(r->threads[c]);
+        double t0 = nf_seconds();
+        int n = 0;
+        do {
+            train_steps(&t, 1);
+            n++;
+        } while (!t.st && (n < 2 || nf_seconds() - t0 < 0.15));
+        double t1 = nf_seconds();
+        train_steps(&t, 1);
+        est[c] = nf_seconds() - t1;
+        if (t.st) break;
+    }
+    if (t.st) {
+        st = t.st;
+        goto done;
+    }
+    /* Timed blocks alternate between thread counts so drifting load hits both alike. */
+    double per_cfg = o->seconds / r->n_cfg;
+    int blocks = 7;
+    double slow = est[0] > est[r->n_cfg - 1] ? est[0] : est[r->n_cfg - 1];
+    while (blocks > 3 && blocks * slow > per_cfg) blocks--;
+    double v[MAX_CFG][MAX_BLOCKS];
+    for (int c = 0; c < r->n_cfg; c++) {
+        double per_block = per_cfg / blocks;
+        int spb = est[c] > 0.0 ? (int)(per_block / est[c]) : 1;
+        r->steps_per_block[c] = spb < 1 ? 1 : spb;
+        r->blocks[c] = blocks;
+    }
+    for (int b = 0; b < blocks && !t.st; b++)
+        for (int c = 0; c < r->n_cfg && !t.st; c++) {
+            nf_blas_set_threads(r->threads[c]);
+            double t0 = nf_seconds();
+            train_steps(&t, r->steps_per_block[c]);
+            v[c][b] = r->steps_per_block[c] / (nf_seconds() - t0);
+        }
+    if (t.st) {
+        st = t.st;
+        goto done;
+    }
+    r->best = 0;
+    for (int c = 0; c < r->n_cfg; c++) {
+        r->rate[c] = median(v[c], blocks);
+        if (r->rate[c] > r->rate[r->best]) r->best = c;
+    }
+    r->steps_per_s = r->rate[r->best];
+    r->step_s = 1.0 / r->steps_per_s;
+    r->samples_per_s = r->steps_per_s * o->batch;
+    r->gflops = r->flop_per_step * r->steps_per_s * 1e-9;
+    r->final_loss = t.loss_value;
+
+    /* The bound at the chosen thread count: rounds of [steps, bare forward GEMMs, bare
+     * backward GEMMs, optimizer updates], so load changes hit all four alike; the medians of
+     * the rounds give efficiency and the split. */
+    nf_blas_set_threads(r->threads[r->best]);
+    {
+        double budget = o->seconds * 0.5;
+        int rounds = 7;
+        while (rounds > 3 && rounds * 2.2 * r->step_s > budget) rounds--;
+        int reps = (int)(budget / (rounds * 2.2 * r->step_s));
+        if (reps < 1) reps = 1;
+        /* the update alone is short: repeat it more for a measurable block */
+        int opt_reps = reps * 16;
+        double ph[4][MAX_BLOCKS];
+        const phase order[4] = {PHASE_STEP, PHASE_FWD_GEMM, PHASE_BWD_GEMM, PHASE_OPT};
+        for (int q = 0; q < 4; q++) run_phase(&t, order[q], 1); /* warm each phase */
+        for (int b = 0; b < rounds && !t.st; b++)
+            for (int q = 0; q < 4; q++) {
+                int k = order[q] == PHASE_OPT ? opt_reps : reps;
+                double t0 = nf_seconds();
+                run_phase(&t, order[q], k);
+                ph[q][b] = (nf_seconds() - t0) / k;
+            }
+        if (t.st) {
+            st = t.st;
+            goto done;
+        }
+        r->bound_step_s = median(ph[0], rounds);
+        r->fwd_gemm_s = median(ph[1], rounds);
+        r->bwd_gemm_s = median(ph[2], rounds);
+        r->opt_s = median(ph[3], rounds);
+        r->bound_rounds = rounds;
+    }
+    r->other_s = r->bound_step_s - r->fwd_gemm_s - r->bwd_gemm_s - r->opt_s;
+    r->efficiency = (r->fwd_gemm_s + r->bwd_gemm_s) / r->bound_step_s;
+
+    /* Memory: what the run needs by design, next to the measured peak. */
+    const double mib = 1.0 / 1048576.0;
+    r->params_mib = (double)m->n_params * sizeof(float) * mib;
+    r->grads_mib = r->params_mib;
+    r->opt_mib = (double)nf_optim_state_bytes(opt) * mib;
+    r->act_mib = (double)workspace_floats(m, o->batch) * sizeof(float) * mib;
+    r->data_mib = (double)(nf_mat_size(&X) + nf_mat_size(&Y)) * sizeof(float) * mib;
+    r->accounted_mib = r->params_mib + r->grads_mib + r->opt_mib + r->act_mib + r->data_mib;
+    r->peak_rss_mib = (have_peak ? status_kib("VmHWM") : -1024.0) / 1024.0;
+
+done:
+    nf_optim_free(opt);
+    nf_model_free(m);
+    nf_mat_free(&X);
+    nf_mat_free(&Y);
+    return st;
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+static void cpu_model(char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p++;
+                while (*p == ' ') p++;
+                p[strcspn(p, "\n")] = '\0';
+                snprintf(buf, len, "%s", p);
+            }
+            break;
+        }
+    fclose(f);
+}
+
+static void print_tables(const options *o, const result *res, int n)
+{
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    printf("nnfit %s bench_train  batch %d  optimizer %s  loss mse  threads %s\n", NNFIT_VERSION,
+           o->batch, nf_opt_name(o->opt), o->threads ? "fixed" : "auto (1 vs all cores)");
+    printf("CPU %s, %ld cores; BLAS %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), nf_blas_info());
+    printf("%-26s %3s %10s %12s %8s %9s %9s\n", "workload", "thr", "steps/s", "samples/s",
+           "GFLOP/s", "1thr st/s", "Nthr st/s");
+    for (int i = 0; i < n; i++) {
+        const result *r = &res[i];
+        char alt[2][32];
+        for (int c = 0; c < 2; c++) snprintf(alt[c], sizeof alt[c], "-");
+        for (int c = 0; c < r->n_cfg; c++)
+            snprintf(alt[r->threads[c] == 1 ? 0 : 1], sizeof alt[0], "%.1f", r->rate[c]);
+        printf("%-26s %3d %10.1f %12.4g %8.1f %9s %9s\n", r->w->what, r->threads[r->best],
+               r->steps_per_s, r->samples_per_s, r->gflops, alt[0], alt[1]);
+    }
+    printf("\nstep time split at the chosen thread count, from alternating rounds of whole steps,\n"
+           "bare forward sgemm calls, bare backward sgemm calls and optimizer updates (medians);\n"
+           "eff = sgemm / step; pass = step - sgemm - update (bias, activation, loss, column\n"
+           "sums, call overhead).  Layers with in*out <= %d use loops instead of sgemm, so for\n"
+           "them eff > 100%% means faster than the bare sgemm calls.\n",
+           nf_dense_small_max());
+    printf("%-26s %9s %9s %6s %6s %6s %6s %6s\n", "workload", "step ms", "sgemm ms", "eff%",
+           "fwd%", "bwd%", "pass%", "upd%");
+    for (int i = 0; i < n; i++) {
+        const result *r = &res[i];
+        double s = r->bound_step_s;
+        printf("%-26s %9.3f %9.3f %6.1f %6.1f %6.1f %6.1f %6.1f\n", r->w->what, s * 1e3,
+               (r->fwd_gemm_s + r->bwd_gemm_s) * 1e3, 100 * r->efficiency,
+               100 * r->fwd_gemm_s / s, 100 * r->bwd_gemm_s / s, 100 * r->other_s / s,
+               100 * r->opt_s / s);
+    }
+    printf("\nmemory (MiB): peak RSS during the workload vs what it needs by design\n");
+    printf("%-26s %9s %9s %8s %8s %8s %8s %8s %8s\n", "workload", "peak RSS", "needed", "params",
+           "grads", "opt", "activ", "data", "base");
+    for (int i = 0; i < n; i++) {
+        const result *r = &res[i];
+        printf("%-26s %9.1f %9.1f %8.2f %8.2f %8.2f %8.2f %8.2f %8.1f\n", r->w->what,
+               r->peak_rss_mib, r->accounted_mib, r->params_mib, r->grads_mib, r->opt_mib,
+               r->act_mib, r->data_mib, r->base_rss_mib);
+    }
+}
+
+static int print_json(const options *o, const result *res, int n)
+{
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "program", "bench_train");
+    cJSON_AddStringToObject(root, "version", NNFIT_VERSION);
+    cJSON_AddStringToObject(root, "cpu", cpu);
+    cJSON_AddNumberToObject(root, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    cJSON_AddStringToObject(root, "blas", nf_blas_info());
+    cJSON_AddNumberToObject(root, "batch", o->batch);
+    cJSON_AddStringToObject(root, "optimizer", nf_opt_name(o->opt));
+    cJSON_AddStringToObject(root, "threads", o->threads ? "fixed" : "auto");
+    cJSON *arr = cJSON_AddArrayToObject(root, "workloads");
+    for (int i = 0; i < n; i++) {
+        const result *r = &res[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "name", r->w->name);
+        cJSON_AddStringToObject(j, "what", r->w->what);
+        cJSON_AddNumberToObject(j, "threads", r->threads[r->best]);
+        cJSON_AddNumberToObject(j, "steps_per_s", r->steps_per_s);
+        cJSON_AddNumberToObject(j, "samples_per_s", r->samples_per_s);
+        cJSON_AddNumberToObject(j, "gflops", r->gflops);
+        cJSON *by = cJSON_AddObjectToObject(j, "steps_per_s_by_threads");
+        for (int c = 0; c < r->n_cfg; c++) {
+            char key[16];
+            snprintf(key, sizeof key, "%d", r->threads[c]);
+            cJSON_AddNumberToObject(by, key, r->rate[c]);
+        }
+        cJSON_AddNumberToObject(j, "blocks", r->blocks[r->best]);
+        cJSON_AddNumberToObject(j, "steps_per_block", r->steps_per_block[r->best]);
+        cJSON_AddNumberToObject(j, "step_ms", r->step_s * 1e3);
+        cJSON_AddNumberToObject(j, "bound_step_ms", r->bound_step_s * 1e3);
+        cJSON_AddNumberToObject(j, "bound_rounds", r->bound_rounds);
+        cJSON_AddNumberToObject(j, "sgemm_ms", (r->fwd_gemm_s + r->bwd_gemm_s) * 1e3);
+        cJSON_AddNumberToObject(j, "efficiency", r->efficiency);
+        cJSON_AddNumberToObject(j, "fwd_gemm_ms", r->fwd_gemm_s * 1e3);
+        cJSON_AddNumberToObject(j, "bwd_gemm_ms", r->bwd_gemm_s * 1e3);
+        cJSON_AddNumberToObject(j, "passes_ms", r->other_s * 1e3);
+        cJSON_AddNumberToObject(j, "update_ms", r->opt_s * 1e3);
+        cJSON_AddNumberToObject(j, "n_params", (double)r->n_params);
+        cJSON_AddNumberToObject(j, "peak_rss_mib", r->peak_rss_mib);
+        cJSON_AddNumberToObject(j, "needed_mib", r->accounted_mib);
+        cJSON_AddNumberToObject(j, "params_mib", r->params_mib);
+        cJSON_AddNumberToObject(j, "grads_mib", r->grads_mib);
+        cJSON_AddNumberToObject(j, "optimizer_mib", r->opt_mib);
+        cJSON_AddNumberToObject(j, "activations_mib", r->act_mib);
+        cJSON_AddNumberToObject(j, "data_mib", r->data_mib);
+        cJSON_AddNumberToObject(j, "final_loss", r->final_loss);
+        cJSON_AddItemToArray(arr, j);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return 1;
+    puts(text);
+    cJSON_free(text);
+    return 0;
+}
+
+/* Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) does not know recent Xeons (Sapphire/Emerald Rapids
+ * under KVM report family 6 model 143/207) and falls back to its Prescott (SSE3) kernels, which
+ * run sgemm 4-6x slower.  The kernel set is chosen when the library loads, so when OpenBLAS
+ * reports a generic core on a CPU with AVX-512 (or AVX2+FMA), re-run this program once with
+ * OPENBLAS_CORETYPE set to the newest matching kernel set.  An OPENBLAS_CORETYPE already in
+ * the environment is respected; NNFIT_NO_CORETYPE=1 disables the switch. */
+/* Re-executes once with OPENBLAS_CORETYPE set when OpenBLAS fell back to slow kernels
+ * (nf_blas_suggest_coretype); NNFIT_NO_CORETYPE=1 keeps whatever OpenBLAS picked. */
+static void pick_openblas_core(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE") || getenv("NNFIT_NO_CORETYPE")) return;
+    const char *want = nf_blas_suggest_coretype();
+    if (!want || setenv("OPENBLAS_CORETYPE", want, 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with the kernels we have */
+}
+
+int main(int argc, char **argv)
+{
+    pick_openblas_core(argv);
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    result res[N_WORKLOADS];
+    int n = 0;
+    for (int i = 0; i < N_WORKLOADS; i++) {
+        if (o.only >= 0 && i != o.only) continue;
+        if (!o.json && !o.serve) fprintf(stderr, "bench_train: %s ...\n", workloads[i].what);
+        nf_status st = run_workload(&workloads[i], &o, &res[n]);
+        if (st) {
+            fprintf(stderr, "bench_train: %s: %s: %s\n", workloads[i].name, nf_strerror(st),
+                    nf_last_error());
+            return 1;
+        }
+        if (o.steps > 0)
+            printf("%s: %d steps, loss %.9g\n", workloads[i].name, o.steps, res[n].final_loss);
+        n++;
+    }
+    if (o.steps > 0 || o.serve) return 0;
+    if (o.json) return print_json(&o, res, n);
+    print_tables(&o, res, n);
+    return 0;
+}

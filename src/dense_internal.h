@@ -1,0 +1,26 @@
+/* dense_internal.h — pieces of the dense layer that the model fuses with its neighbours.
+ * Not installed; used by dense.c and model.c only. */
+#ifndef NNFIT_DENSE_INTERNAL_H
+#define NNFIT_DENSE_INTERNAL_H
+
+#include "nnfit/dense.h"
+
+/* Whether layer takes the small-shape path (hand loops instead of cblas_sgemm). */
+int nf_dense_is_small(const nf_dense *layer);
+
+/* Z[batch, out] = X·Wᵀ (+ b when add_bias), without activation.  With add_bias the sgemm
+ * path writes b into every row first and runs sgemm with beta = 1. */
+void nf_dense_gemm_forward(const nf_dense *layer, const float *X, int batch, float *Z, int add_bias);
+
+/* Backward as nf_dense_backward; with dz_ready, dA already holds dZ and db is already
+ * written (the model's fused loss pass did both), so only dW and dX are computed.  wt, when
+ * not NULL, is scratch for in·out floats: dX is then computed as dZ·(Wᵀ)ᵀ, an NT sgemm on a
+ * transposed copy of W, which OpenBLAS runs up to 2x faster than the NN call when out is
+ * small or not a multiple of its kernel width (bench/README.md). */
+void nf_dense_backward_ex(const nf_dense *layer, const float *X, const float *Z, const float *A,
+                          float *dA, int batch, int accumulate, float *dX, int dz_ready, float *wt);
+
+/* wt[in, out] = W[out, in]ᵀ. */
+void nf_dense_transpose_w(const nf_dense *layer, float *wt);
+
+#endif

@@ -1,0 +1,230 @@
+/* test_fastpath.c — the throughput shortcuts against the plain paths they replace:
+ *  - the small-shape dense path (loops) against the sgemm path (nf_dense_set_small_max(0));
+ *  - nf_model_grad's fused bias+MSE+db pass against forward, nf_loss_grad, backward. */
+#include <string.h>
+
+#include "testutil.h"
+
+static void fill(float *a, size_t n, nf_rng *rng)
+{
+    for (size_t i = 0; i < n; i++) a[i] = (float)nf_rng_range(rng, -1.0, 1.0);
+}
+
+static double max_rel_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = tu_rel(a[i], b[i], 1.0);
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+typedef struct {
+    int in, out;
+} shape;
+
+static const shape shapes[] = {{1, 1}, {2, 3}, {3, 1}, {4, 4}, {2, 8}, {16, 1}, {5, 3}, {1, 16}};
+static const nf_act_kind acts[] = {NF_ACT_RELU, NF_ACT_LINEAR, NF_ACT_TANH, NF_ACT_GELU};
+static const int batches[] = {1, 7, 4097};
+
+/* One layer: forward and backward (with and without accumulate) on both paths. */
+START_TEST(small_path_matches_sgemm)
+{
+    const shape sh = shapes[_i];
+    nf_rng rng;
+    nf_rng_seed(&rng, (uint64_t)_i + 1);
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
+        for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++) {
+            const int batch = batches[bi], in = sh.in, out = sh.out;
+            const size_t nw = (size_t)in * (size_t)out, nz = (size_t)batch * (size_t)out;
+            const size_t nx = (size_t)batch * (size_t)in;
+            float *buf;
+            /* W b dW db | X | per path: Z A dA dX dW db */
+            size_t per = 3 * nz + nx + nw + (size_t)out;
+            ck_assert_int_eq(nf_alloc_floats(&buf, nw + (size_t)out + nx + 2 * per), NF_OK);
+            float *W = buf, *b = W + nw, *X = b + out;
+            fill(W, nw + (size_t)out + nx, &rng);
+            float *res[2][6];
+            for (int p = 0; p < 2; p++) {
+                float *q = X + nx + (size_t)p * per;
+                res[p][0] = q;              /* Z */
+                res[p][1] = q + nz;         /* A */
+                res[p][2] = q + 2 * nz;     /* dA → dZ */
+                res[p][3] = q + 3 * nz;     /* dX */
+                res[p][4] = res[p][3] + nx; /* dW */
+                res[p][5] = res[p][4] + nw; /* db */
+            }
+            fill(res[0][2], nz, &rng);
+            memcpy(res[1][2], res[0][2], nz * sizeof(float));
+            nf_act_spec spec = {acts[a], nf_act_default_param(acts[a])};
+            int needs_z = nf_act_needs_z(spec.kind);
+            for (int p = 0; p < 2; p++) {
+                int prev = nf_dense_set_small_max(p == 0 ? 16 : 0);
+                nf_dense L = {in, out, spec, W, b, res[p][4], res[p][5]};
+                float *A = needs_z ? res[p][1] : res[p][0];
+                ck_assert_int_eq(nf_dense_forward(&L, X, batch, res[p][0], A), NF_OK);
+                if (!needs_z) memcpy(res[p][1], res[p][0], nz * sizeof(float));
+                /* dW/db accumulate onto a known start */
+                for (size_t k = 0; k < nw; k++) res[p][4][k] = 0.5f;
+                for (int k = 0; k < out; k++) res[p][5][k] = -0.25f;
+                ck_assert_int_eq(nf_dense_backward(&L, X, needs_z ? res[p][0] : NULL, A, res[p][2],
+                                                   batch, 1, res[p][3]),
+                                 NF_OK);
+                nf_dense_set_small_max(prev);
+            }
+            const char *what[6] = {"Z", "A", "dZ", "dX", "dW", "db"};
+            for (int k = 0; k < 6; k++) {
+                size_t n = k <= 2 ? nz : k == 3 ? nx : k == 4 ? nw : (size_t)out;
+                if (k == 0 && !needs_z) n = nz; /* Z holds A there: compared as A */
+                double d = max_rel_diff(res[0][k], res[1][k], n);
+                /* sums of up to 4097 products in float, different order */
+                double tol = k >= 4 ? 2e-4 : 1e-5;
+                ck_assert_msg(d <= tol, "%d→%d %s batch %d: %s differs by %.3g (tol %.1g)", in,
+                              out, nf_act_name(spec.kind), batch, what[k], d, tol);
+            }
+            /* and it is the small path that ran: nonzero work happened */
+            double mag = 0.0;
+            for (size_t k = 0; k < nw; k++) mag += fabs(res[0][4][k] - 0.5);
+            if (batch == 4097) ck_assert(mag > 0.0);
+            nf_free(buf);
+        }
+}
+END_TEST
+
+/* Whole model: the fused MSE path against forward + nf_loss_grad + backward, with the small
+ * path on and off. */
+START_TEST(fused_mse_matches_plain)
+{
+    static const struct {
+        int n_layers, sizes[4];
+        nf_act_kind out;
+    } nets[] = {{2, {2, 3, 1}, NF_ACT_LINEAR}, {1, {64, 66}, NF_ACT_LINEAR},
+                {2, {8, 16, 5}, NF_ACT_LINEAR}, {3, {7, 9, 4, 3}, NF_ACT_LINEAR},
+                {2, {6, 5, 4}, NF_ACT_TANH}};
+    for (int small = 0; small < 2; small++)
+        for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
+            int prev = nf_dense_set_small_max(small ? 16 : 0);
+            nf_act_spec hid = {NF_ACT_RELU, 0.0f}, out = {nets[k].out, 0.0f};
+            nf_model *m;
+            ck_assert_int_eq(nf_model_create_mlp(&m, nets[k].n_layers, nets[k].sizes, &hid, &out),
+                             NF_OK);
+            nf_rng rng;
+            nf_rng_seed(&rng, 11 + k);
+            nf_init_spec is = {NF_INIT_GLOROT_UNIFORM, NF_BIAS_CONST, 0.1f};
+            ck_assert_int_eq(nf_init_model(m, &is, &rng), NF_OK);
+            const int batch = 1031;
+            ck_assert_int_eq(nf_model_reserve(m, batch), NF_OK);
+            size_t nx = (size_t)batch * (size_t)nf_model_n_in(m);
+            size_t ny = (size_t)batch * (size_t)nf_model_n_out(m);
+            float *X, *Y, *g_plain, *out_plain;
+            ck_assert_int_eq(nf_alloc_floats(&X, nx), NF_OK);
+            ck_assert_int_eq(nf_alloc_floats(&Y, ny), NF_OK);
+            ck_assert_int_eq(nf_alloc_floats(&g_plain, m->n_params), NF_OK);
+            ck_assert_int_eq(nf_alloc_floats(&out_plain, ny), NF_OK);
+            fill(X, nx, &rng);
+            fill(Y, ny, &rng);
+            nf_loss_spec mse = {NF_LOSS_MSE, 1.0f};
+            /* plain */
+            ck_assert_int_eq(nf_model_forward(m, X, batch), NF_OK);
+            memcpy(out_plain, nf_model_output(m), ny * sizeof(float));
+            double l_plain = nf_loss_grad(&mse, nf_model_output(m), Y, ny, 2 * ny, nf_model_dout(m));
+            ck_assert_int_eq(nf_model_backward(m, X, batch), NF_OK);
+            memcpy(g_plain, m->grads, m->n_params * sizeof(float));
+            /* fused (denominator 2·n to check it is honoured) */
+            memset(m->grads, 0xff, m->n_params * sizeof(float)); /* NaN: all must be rewritten */
+            double l_fused = -1.0;
+            ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &mse, 2 * ny, &l_fused), NF_OK);
+            ck_assert(tu_rel(l_fused, l_plain, 1e-12) < 1e-6);
+            double dg = max_rel_diff(m->grads, g_plain, m->n_params);
+            ck_assert_msg(dg < 1e-5, "net %zu small %d: grads differ by %.3g", k, small, dg);
+            ck_assert(max_rel_diff(nf_model_output(m), out_plain, ny) < 1e-6);
+            /* the loss value against a double reference */
+            double ref = 0.0;
+            for (size_t i = 0; i < ny; i++) {
+                double e = (double)out_plain[i] - (double)Y[i];
+                ref += e * e;
+            }
+            ref /= (double)(2 * ny);
+            ck_assert(tu_rel(l_fused, ref, 1e-12) < 1e-5);
+            nf_free(X);
+            nf_free(Y);
+            nf_free(g_plain);
+            nf_free(out_plain);
+            nf_model_free(m);
+            nf_dense_set_small_max(prev);
+        }
+}
+END_TEST
+
+/* The model's backward (dX as an NT sgemm on a transposed copy of W) against a chain of
+ * public nf_dense_forward / nf_dense_backward calls (dX as the NN sgemm). */
+START_TEST(model_nt_dx_matches_dense_chain)
+{
+    const int sizes[4] = {7, 33, 20, 5}, batch = 301;
+    nf_act_spec hid = {NF_ACT_TANH, 0.0f}, out = {NF_ACT_SIGMOID, 0.0f};
+    nf_model *m;
+    ck_assert_int_eq(nf_model_create_mlp(&m, 3, sizes, &hid, &out), NF_OK);
+    nf_rng rng;
+    nf_rng_seed(&rng, 99);
+    nf_init_spec is = {NF_INIT_GLOROT_UNIFORM, NF_BIAS_CONST, 0.05f};
+    ck_assert_int_eq(nf_init_model(m, &is, &rng), NF_OK);
+    ck_assert_int_eq(nf_model_reserve(m, batch), NF_OK);
+    float *X, *Y, *grads, *buf;
+    ck_assert_int_eq(nf_alloc_floats(&X, (size_t)batch * 7), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&Y, (size_t)batch * 5), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&grads, m->n_params), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&buf, (size_t)batch * (33 + 20 + 5) * 2 + (size_t)batch * 66),
+                     NF_OK);
+    fill(X, (size_t)batch * 7, &rng);
+    fill(Y, (size_t)batch * 5, &rng);
+    nf_loss_spec loss = {NF_LOSS_HUBER, 0.5f};
+    ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &loss, 0, NULL), NF_OK);
+    /* the chain, with its own buffers; layers share W/b with the model, grads go elsewhere */
+    float *Zs[3], *As[3], *d0 = buf + (size_t)batch * (33 + 20 + 5) * 2, *d1 = d0 + (size_t)batch * 33;
+    float *p = buf;
+    nf_dense L[3];
+    size_t off = 0;
+    for (int i = 0; i < 3; i++) {
+        L[i] = m->layers[i];
+        L[i].dW = grads + off;
+        off += (size_t)sizes[i] * (size_t)sizes[i + 1];
+        L[i].db = grads + off;
+        off += (size_t)sizes[i + 1];
+        Zs[i] = p;
+        p += (size_t)batch * (size_t)sizes[i + 1];
+        As[i] = p;
+        p += (size_t)batch * (size_t)sizes[i + 1];
+        ck_assert_int_eq(nf_dense_forward(&L[i], i ? As[i - 1] : X, batch, Zs[i], As[i]), NF_OK);
+    }
+    nf_loss_grad(&loss, As[2], Y, (size_t)batch * 5, (size_t)batch * 5, d0);
+    float *cur = d0, *nxt = d1;
+    for (int i = 2; i >= 0; i--) {
+        ck_assert_int_eq(nf_dense_backward(&L[i], i ? As[i - 1] : X, Zs[i], As[i], cur, batch, 0,
+                                           i ? nxt : NULL),
+                         NF_OK);
+        float *t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    double d = max_rel_diff(m->grads, grads, m->n_params);
+    ck_assert_msg(d < 1e-5, "model grads differ from the dense chain by %.3g", d);
+    nf_free(X);
+    nf_free(Y);
+    nf_free(grads);
+    nf_free(buf);
+    nf_model_free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("test_fastpath");
+    TCase *tc = tcase_create("fastpath");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, small_path_matches_sgemm, 0, (int)(sizeof shapes / sizeof shapes[0]));
+    tcase_add_test(tc, fused_mse_matches_plain);
+    tcase_add_test(tc, model_nt_dx_matches_dense_chain);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
