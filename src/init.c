@@ -90,7 +90,7 @@ static nf_status orthogonal(int in, int out, float gain, float *W, nf_rng *rng)
     return NF_OK;
 }
 
-/* Lu et al. 2019 (arXiv:1903.06733, Section 5): row [W_j, b_j] from N(0, σ²), σ = 0.6007/√fan_in,
+/* Lu et al. 2019 (arXiv:1903.06733, RAI): row [W_j, b_j] from N(0, σ²), σ = 0.6007/√fan_in,
  * then one uniformly chosen entry replaced by a Beta(2, 1) draw (√U: its CDF is x²). */
 static void rai(int in, int out, float *W, float *b, nf_rng *rng)
 {

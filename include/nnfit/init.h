@@ -9,7 +9,7 @@
  * of diag(R), transposed back and scaled by gain: WᵀW = gain²·I for tall W, WWᵀ for wide.
  *
  * rai is the randomized asymmetric initialisation of Lu, Shin, Su & Karniadakis, "Dying ReLU
- * and Initialization: Theory and Numerical Examples" (arXiv:1903.06733, Section 5): per
+ * and Initialization: Theory and Numerical Examples" (arXiv:1903.06733, its RAI section): per
  * neuron j the row V_j = [W_j, b_j] (fan_in + 1 values) is drawn from the symmetric
  * Q = N(0, σ²), σ = 0.6007/√fan_in, and then one entry chosen uniformly among the fan_in + 1
  * is replaced by a draw from the asymmetric P = Beta(2, 1) (positive, mean 2/3).  A constant
