@@ -66,6 +66,46 @@ START_TEST(orthogonal_is_orthogonal)
 }
 END_TEST
 
+/* torch's rule exactly: with A the Gaussian draw ([out, in], in the order orthogonal_ fills
+ * it), R = Wᵀ·A (tall) or W·Aᵀ (wide) must be upper triangular with a positive diagonal:
+ * A = QR with Q's columns sign-fixed so that diag(R) > 0. */
+static void check_orthogonal_sign_rule(int in, int out, uint64_t seed)
+{
+    float *W = malloc((size_t)in * out * sizeof(float)), *b = malloc((size_t)out * sizeof(float));
+    float *A = malloc((size_t)in * out * sizeof(float));
+    nf_rng rng;
+    nf_rng_seed(&rng, seed);
+    nf_init_spec is = {NF_INIT_ORTHOGONAL, NF_BIAS_DEFAULT, 0.0f};
+    ck_assert_int_eq(nf_init_layer_spec(&is, NULL, in, out, W, b, &rng), NF_OK);
+    nf_rng_seed(&rng, seed);
+    for (int i = 0; i < in * out; i++) A[i] = (float)nf_rng_normal(&rng);
+    const int tall = out >= in, k = tall ? in : out;
+    for (int r = 0; r < k; r++)
+        for (int c = 0; c < k; c++) {
+            double s = 0.0; /* tall: (WᵀA)[r][c] = Σ_o W[o][r]·A[o][c]; wide: (WAᵀ)[r][c] = Σ_i W[r][i]·A[c][i] */
+            if (tall)
+                for (int o = 0; o < out; o++) s += (double)W[o * in + r] * A[o * in + c];
+            else
+                for (int i = 0; i < in; i++) s += (double)W[r * in + i] * A[c * in + i];
+            if (r > c) ck_assert_msg(fabs(s) < 1e-4, "%dx%d: R[%d][%d] = %g below the diagonal", out, in, r, c, s);
+            if (r == c) ck_assert_msg(s > 1e-3, "%dx%d: R[%d][%d] = %g not positive", out, in, r, r, s);
+        }
+    free(W);
+    free(b);
+    free(A);
+}
+
+START_TEST(orthogonal_follows_torch_sign_rule)
+{
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        check_orthogonal_sign_rule(2, 3, seed);
+        check_orthogonal_sign_rule(3, 1, seed);
+        check_orthogonal_sign_rule(7, 5, seed);
+        check_orthogonal_sign_rule(4, 9, seed);
+    }
+}
+END_TEST
+
 /* Row sign rule: torch multiplies Q's columns by sign(diag R), so the draws are a
  * deterministic function of the Gaussian matrix: reseeding gives the same W. */
 START_TEST(orthogonal_deterministic_and_model_init)
@@ -614,6 +654,7 @@ int main(void)
     Suite *s = suite_create("train_aids");
     TCase *ti = tcase_create("init");
     tcase_add_test(ti, orthogonal_is_orthogonal);
+    tcase_add_test(ti, orthogonal_follows_torch_sign_rule);
     tcase_add_test(ti, orthogonal_deterministic_and_model_init);
     tcase_add_test(ti, rai_statistics);
     tcase_add_test(ti, data_kink_half_active);
