@@ -69,7 +69,62 @@ void nf_model_free(nf_model *m)
     nf_free(m->params);
     nf_free(m->grads);
     nf_free(m->work);
+    nf_free(m->drop_work);
     free(m);
+}
+
+/* Dropout buffers for the reserved batch: mask and masked output per hidden layer. */
+static nf_status drop_alloc(nf_model *m)
+{
+    nf_free(m->drop_work);
+    m->drop_work = NULL;
+    if (!(m->drop_p > 0.0f) || !m->work || m->n_layers < 2) return NF_OK;
+    size_t total = 0, block[NF_MAX_LAYERS];
+    for (int i = 0; i < m->n_layers - 1; i++) {
+        block[i] = ((size_t)m->batch_cap * (size_t)m->sizes[i + 1] + 15) / 16 * 16;
+        total += 2 * block[i];
+    }
+    nf_status st = nf_alloc_floats(&m->drop_work, total);
+    if (st) return nf_fail(NF_ENOMEM, "dropout buffers for batch %d could not be allocated", m->batch_cap);
+    float *p = m->drop_work;
+    for (int i = 0; i < m->n_layers - 1; i++) {
+        m->drop_mask[i] = p;
+        m->drop_A[i] = p + block[i];
+        p += 2 * block[i];
+        for (size_t k = 0; k < block[i]; k++) m->drop_mask[i][k] = 1.0f;
+    }
+    return NF_OK;
+}
+
+nf_status nf_model_set_dropout(nf_model *m, float p, uint64_t seed)
+{
+    if (!(p >= 0.0f && p < 1.0f)) return nf_fail(NF_EINVAL, "dropout must be in [0, 1), got %g", (double)p);
+    m->drop_p = p;
+    nf_rng_seed(&m->drop_rng, seed);
+    return drop_alloc(m);
+}
+
+void nf_model_set_training(nf_model *m, int on) { m->drop_train = on; }
+void nf_model_freeze_dropout(nf_model *m, int frozen) { m->drop_frozen = frozen; }
+
+static int drop_active(const nf_model *m, int layer)
+{
+    return m->drop_train && m->drop_p > 0.0f && m->drop_work && layer < m->n_layers - 1;
+}
+
+/* Masks hidden layer i's output into drop_A[i] (drawing a new mask unless frozen). */
+static const float *dropout_forward(nf_model *m, int i, int batch)
+{
+    const size_t n = (size_t)batch * (size_t)m->sizes[i + 1];
+    float *mask = m->drop_mask[i], *out = m->drop_A[i];
+    const float *a = m->A[i];
+    if (!m->drop_frozen) {
+        const double p = m->drop_p;
+        const float keep = 1.0f / (1.0f - m->drop_p);
+        for (size_t k = 0; k < n; k++) mask[k] = nf_rng_uniform(&m->drop_rng) < p ? 0.0f : keep;
+    }
+    for (size_t k = 0; k < n; k++) out[k] = a[k] * mask[k];
+    return out;
 }
 
 nf_status nf_model_reserve(nf_model *m, int batch)
@@ -105,6 +160,8 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     if (st)
         return nf_fail(NF_ENOMEM, "workspace for batch %d needs %.1f MiB and could not be allocated",
                        batch, (double)total * sizeof(float) / 1048576.0);
+    nf_free(m->drop_work);
+    m->drop_work = NULL;
     float *p = m->work;
     for (int i = 0; i < m->n_layers; i++) {
         m->Z[i] = p;
@@ -120,7 +177,7 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     m->dbuf[1] = p + dblock;
     m->wt = wt_size ? p + 2 * dblock : NULL;
     m->batch_cap = batch;
-    return NF_OK;
+    return drop_alloc(m);
 }
 
 static nf_status check_batch(const nf_model *m, int batch)
@@ -139,7 +196,7 @@ nf_status nf_model_forward(nf_model *m, const float *X, int batch)
     for (int i = 0; i < m->n_layers; i++) {
         st = nf_dense_forward(&m->layers[i], in, batch, m->Z[i], m->A[i]);
         if (st) return st;
-        in = m->A[i];
+        in = drop_active(m, i) ? dropout_forward(m, i, batch) : m->A[i];
     }
     return NF_OK;
 }
@@ -156,10 +213,16 @@ static void backward_layers(nf_model *m, const float *X, int batch, int dz_ready
     int cur = 0;
     for (int i = m->n_layers - 1; i >= 0; i--) {
         nf_dense *L = &m->layers[i];
-        const float *in = i ? m->A[i - 1] : X;
+        const int dropped = i && drop_active(m, i - 1);
+        const float *in = i ? (dropped ? m->drop_A[i - 1] : m->A[i - 1]) : X;
         float *dX = i ? m->dbuf[cur ^ 1] : NULL;
         nf_dense_backward_ex(L, in, nf_act_needs_z(L->act.kind) ? m->Z[i] : NULL, m->A[i],
                              m->dbuf[cur], batch, 0, dX, dz_ready && i == m->n_layers - 1, m->wt);
+        if (dropped) {
+            const float *mask = m->drop_mask[i - 1];
+            const size_t n = (size_t)batch * (size_t)L->in;
+            for (size_t k = 0; k < n; k++) dX[k] *= mask[k];
+        }
         cur ^= 1;
     }
 }
@@ -250,7 +313,7 @@ nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
         for (int i = 0; i < last; i++) {
             st = nf_dense_forward(&m->layers[i], in, batch, m->Z[i], m->A[i]);
             if (st) return st;
-            in = m->A[i];
+            in = drop_active(m, i) ? dropout_forward(m, i, batch) : m->A[i];
         }
         nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 1);
         double sum = fused_mse_db(&m->layers[last], m->Z[last], Y, m->dbuf[0], batch,

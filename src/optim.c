@@ -401,6 +401,21 @@ void nf_optim_free(nf_optim *o)
 
 void nf_optim_reset(nf_optim *o) { init_state(o); }
 
+void nf_optim_reset_range(nf_optim *o, size_t start, size_t count)
+{
+    if (start >= o->n) return;
+    if (count > o->n - start) count = o->n - start;
+    const nf_opt_config *c = &o->cfg;
+    for (int i = 0; i < o->n_state; i++) {
+        float fill = 0.0f;
+        if (i == 0 && (c->kind == NF_OPT_ADAGRAD || c->kind == NF_OPT_FTRL))
+            fill = (float)c->initial_accumulator_value;
+        else if (i == 1 && c->kind == NF_OPT_RPROP)
+            fill = (float)c->lr;
+        for (size_t k = start; k < start + count; k++) o->state[i][k] = fill;
+    }
+}
+
 void nf_optim_set_lr(nf_optim *o, double lr) { o->cfg.lr = lr; }
 double nf_optim_lr(const nf_optim *o) { return o->cfg.lr; }
 long nf_optim_steps(const nf_optim *o) { return o->step; }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "nnfit/rng.h"
+#include "train_aids_internal.h"
 
 double nf_seconds(void)
 {
@@ -194,6 +195,9 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     if (cfg->batch < 0) return nf_fail(NF_EINVAL, "batch must be >= 0, got %d", cfg->batch);
     if ((unsigned)cfg->loss.kind >= NF_LOSS_COUNT) return nf_fail(NF_EINVAL, "bad loss");
     if ((unsigned)cfg->opt.kind >= NF_OPT_COUNT) return nf_fail(NF_EINVAL, "bad optimizer");
+    if (cfg->aids && nf_opt_is_full_batch(cfg->opt.kind))
+        return nf_fail(NF_EINVAL, "training aids (schedules, dropout, revival, ...) need a mini-batch "
+                                  "optimizer, not %s", nf_opt_name(cfg->opt.kind));
     if (nf_opt_is_full_batch(cfg->opt.kind)) {
         nf_status fst = train_full_batch(m, X, Y, cfg, hist);
         if (hist == &local) nf_history_free(hist);
@@ -208,6 +212,8 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     st = nf_optim_create(&opt, &cfg->opt, m->n_params);
     if (st) return st;
     st = set_tensor_shapes(opt, m);
+    nf_aids_rt *aids = NULL;
+    if (!st && cfg->aids) st = nf_aids_begin(&aids, cfg->aids, m, opt, n, cfg->epochs, VX != NULL, cfg->seed);
 
     int *perm = NULL;
     float *Xb = NULL, *Yb = NULL, *backup = NULL;
@@ -241,6 +247,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
             }
         double sum = 0.0;
         int bad = 0;
+        if (aids) nf_aids_epoch_start(aids, epoch);
         for (int r = 0; r < n && !st; r += batch) {
             int b = n - r < batch ? n - r : batch;
             const float *xb = X->data + (size_t)r * nin, *yb = Y->data + (size_t)r * nout;
@@ -258,9 +265,11 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
                 break;
             }
             sum += loss * (double)b;
+            if (aids) nf_aids_after_grad(aids);
             nf_optim_step(opt, m->params, m->grads);
             hist->steps++;
         }
+        nf_model_set_training(m, 0);
         if (st) break;
         if (bad) {
             memcpy(m->params, backup, m->n_params * sizeof(float));
@@ -288,7 +297,11 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         if (reached && !hist->target_epoch) hist->target_epoch = epoch;
         if (reached && cfg->stop_at_target) break;
         if (cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now)) break;
+        if (aids && nf_aids_epoch_end(aids, epoch, eloss, VX ? hist->val_loss[epoch - 1] : NAN, X->data,
+                                      n, hist, &st))
+            break;
     }
+    if (aids) nf_aids_finish(aids, hist);
     hist->seconds_total = nf_seconds() - t0;
     if (!st || st == NF_EDIVERGED) {
         nf_status saved = st;
@@ -307,6 +320,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     nf_free(Xb);
     nf_free(Yb);
     nf_free(backup);
+    nf_aids_free(aids);
     nf_optim_free(opt);
     if (hist == &local) nf_history_free(hist);
     return st;

@@ -12,6 +12,7 @@
 #include "nnfit/act.h"
 #include "nnfit/dense.h"
 #include "nnfit/loss.h"
+#include "nnfit/rng.h"
 #include "nnfit/status.h"
 
 #ifdef __cplusplus
@@ -32,6 +33,13 @@ typedef struct {
     float *dbuf[2];        /* ping-pong [batch_cap, max width] for dA/dX */
     float *work;           /* the one workspace allocation */
     float *wt;             /* [max in·out of layers 1..] scratch for Wᵀ (dX = dZ·W as NT sgemm) */
+    /* inverted dropout on hidden-layer outputs (nf_model_set_dropout); applied only while
+     * drop_train is set, so evaluation and prediction never drop */
+    float drop_p;
+    int drop_train, drop_frozen;
+    float *drop_mask[NF_MAX_LAYERS], *drop_A[NF_MAX_LAYERS]; /* [batch_cap, sizes[i+1]] */
+    float *drop_work;
+    nf_rng drop_rng;
 } nf_model;
 
 /* Creates a model with n_layers dense layers of sizes[0] → … → sizes[n_layers]; acts[i] is
@@ -71,6 +79,16 @@ nf_status nf_model_eval(nf_model *m, const float *X, const float *Y, int n,
 
 /* Predictions for n rows of X into out [n, n_out], in chunks of batch_cap. */
 nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out);
+
+/* Inverted dropout with drop probability p (0 <= p < 1) on every hidden layer's output: while
+ * training mode is on (nf_model_set_training), each forward draws a mask of 0 and 1/(1−p) per
+ * element from the stream `seed`, the next layer reads A ⊙ mask and backward multiplies the
+ * gradient by the same mask.  Allocates the mask buffers (now, or at nf_model_reserve). */
+nf_status nf_model_set_dropout(nf_model *m, float p, uint64_t seed);
+/* Training mode on/off (dropout active); evaluation helpers never turn it on. */
+void nf_model_set_training(nf_model *m, int on);
+/* While frozen, forward reuses the last mask instead of drawing (for gradient checks). */
+void nf_model_freeze_dropout(nf_model *m, int frozen);
 
 /* Copies architecture and parameters into a new model (workspace not copied; reserve again). */
 nf_status nf_model_clone(nf_model **out, const nf_model *src);

@@ -17,6 +17,7 @@
 #include "nnfit/data.h"
 #include "nnfit/model_io.h"
 #include "nnfit/train.h"
+#include "nnfit/train_aids.h"
 #include "nnfit/diag.h"
 #include "nnfit/blas.h"
 

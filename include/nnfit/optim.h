@@ -118,6 +118,11 @@ nf_status nf_optim_create(nf_optim **out, const nf_opt_config *cfg, size_t n);
 void nf_optim_free(nf_optim *opt);
 /* Zeroes the state as if freshly created. */
 void nf_optim_reset(nf_optim *opt);
+/* Resets the per-parameter state of parameters [start, start + count) to its fresh value
+ * (0; adagrad/ftrl accumulators to initial_accumulator_value, rprop step sizes to lr).  The
+ * step counter (bias correction) is shared and unchanged; adafactor's factored statistics and
+ * L-BFGS history are not per-parameter and are left alone.  Never allocates. */
+void nf_optim_reset_range(nf_optim *opt, size_t start, size_t count);
 
 /* Tells the optimizer how the n floats split into tensors, in order: tensor i has rows[i] ×
  * cols[i] floats (cols 1 for a vector).  Only adafactor uses it (factored second moment and

@@ -16,6 +16,7 @@
 #include "nnfit/model.h"
 #include "nnfit/optim.h"
 #include "nnfit/status.h"
+#include "nnfit/train_aids.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,8 @@ typedef struct {
     /* Optional validation set (both NULL: none).  Its loss is evaluated after every epoch,
      * before on_epoch runs, into hist->val_loss[epoch - 1]. */
     const nf_mat *val_X, *val_Y;
+    /* Optional training aids (train_aids.h); NULL: none.  Mini-batch optimizers only. */
+    const nf_aids_config *aids;
 } nf_train_config;
 
 typedef struct {
@@ -55,6 +58,11 @@ typedef struct {
     double seconds_total;
     double *val_loss;      /* [epochs_run] validation losses when cfg->val_X is set, else NULL */
     double final_val_loss; /* validation loss of the final parameters (NaN without a val set) */
+    /* training aids */
+    int revivals;          /* hidden units revived (dead or duplicate), summed over checks */
+    int stopped_epoch;     /* epoch where early stopping stopped training, 0 if it did not */
+    int restored_epoch;    /* early stopping: epoch whose parameters were restored, 0 none */
+    double final_lr;       /* learning rate of the last epoch (with aids; else 0) */
 } nf_history;
 
 /* Fills cfg with defaults: 100 epochs, batch 32, shuffle, MSE, Adam(lr 1e-3), seed 0. */

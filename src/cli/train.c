@@ -190,6 +190,9 @@ int cmd_train(int argc, char **argv)
         rc = cli_usage_error("training on your data needs --layers (e.g. --layers %d,16,1) or --init-model FILE",
                              d.inputs ? d.inputs : 1);
     if (!rc && !file_data) task_defaults(&o);
+    if (!rc && o.val_n && file_data) rc = cli_usage_error("--val-n is for built-in tasks; with files use --val or --val-split");
+    if (!rc && o.aids.early_stop && !o.val_n && !d.val && !(d.val_split > 0))
+        rc = cli_usage_error("--early-stop needs a validation set: --val FILE, --val-split F or (tasks) --val-n N");
     if (!rc) rc = train_opts_finish(&o);
     if (!rc && save_path) {
         /* fail before training, not after, when the model cannot be saved there */
@@ -246,6 +249,12 @@ int cmd_train(int argc, char **argv)
         }
     } else {
         st = nf_task_generate(&o.task, &X, &Y);
+        if (!st && o.val_n) { /* validation rows: same task, another stream of the data seed */
+            nf_task_config vt = o.task;
+            vt.n_samples = o.val_n;
+            vt.seed = nf_rng_derive(o.task.seed, 1);
+            st = nf_task_generate(&vt, &Xv, &Yv);
+        }
         if (!st && m && (nf_model_n_in(m) != X.cols || nf_model_n_out(m) != Y.cols)) {
             char a[256];
             shape_of(m->sizes, m->n_layers + 1, a, sizeof a);
@@ -259,7 +268,7 @@ int cmd_train(int argc, char **argv)
         if (!st) {
             nf_rng rng;
             nf_rng_seed(&rng, nf_rng_derive(o.train.seed, 0));
-            st = nf_init_model(m, &o.init, &rng);
+            st = nf_init_model_data(m, &o.init, &o.init_opts, X.data, X.rows, &rng);
         }
     }
     if (st) { rc = cli_status_error(st); goto done; }
@@ -299,6 +308,12 @@ int cmd_train(int argc, char **argv)
     printf("final_loss: %.6e\nbest_epoch_loss: %.6e\n", h.final_loss, h.best_loss);
     if (h.val_loss) printf("val_rows: %d\nfinal_val_loss: %.6e\n", Xv.rows, h.final_val_loss);
     if (o.train.target_loss > 0) printf("target_epoch: %d\n", h.target_epoch);
+    if (o.train.aids) {
+        printf("final_lr: %.6g\n", h.final_lr);
+        if (o.aids.revive_every) printf("revivals: %d\n", h.revivals);
+        if (o.aids.early_stop)
+            printf("stopped_epoch: %d\nrestored_epoch: %d\n", h.stopped_epoch, h.restored_epoch);
+    }
     double samples = (double)h.epochs_run * (double)X.rows;
     printf("seconds: %.3f\nsamples_per_second: %.4g\n", h.seconds_total,
            h.seconds_total > 0 ? samples / h.seconds_total : 0.0);

@@ -10,6 +10,10 @@ enum {
     OPT_ORTHONORMAL, OPT_DATA_SEED, OPT_LAYERS, OPT_ACT, OPT_ACT_PARAM, OPT_OUT_ACT, OPT_LOSS,
     OPT_DELTA, OPT_OPT, OPT_INIT, OPT_BIAS_INIT, OPT_BATCH, OPT_EPOCHS, OPT_SEED,
     OPT_NO_SHUFFLE, OPT_THREADS, OPT_LOG, OPT_TARGET, OPT_STOP_AT_TARGET,
+    OPT_AID_BASE = 1100, OPT_INIT_GAIN, OPT_INIT_BASE, OPT_REVIVE_EVERY, OPT_DUP_COS, OPT_REPEL,
+    OPT_REPEL_ANNEAL, OPT_DROPOUT, OPT_DECOUPLED_WD, OPT_CLIP_NORM, OPT_SCHEDULE, OPT_WARMUP,
+    OPT_STEP_SIZE, OPT_GAMMA, OPT_T_MAX, OPT_ETA_MIN, OPT_PLATEAU_PATIENCE, OPT_PLATEAU_FACTOR,
+    OPT_PLATEAU_THRESHOLD, OPT_PLATEAU_COOLDOWN, OPT_MIN_LR, OPT_EARLY_STOP, OPT_VAL_N,
     OPT_HP = 1200, /* OPT_HP + i: hyperparameter option i of hp_options */
 };
 
@@ -107,6 +111,29 @@ static const struct option train_options[] = {
     {"log", required_argument, 0, OPT_LOG},
     {"target", required_argument, 0, OPT_TARGET},
     {"stop-at-target", no_argument, 0, OPT_STOP_AT_TARGET},
+    /* training aids (train_aids.h) */
+    {"init-gain", required_argument, 0, OPT_INIT_GAIN},
+    {"init-base", required_argument, 0, OPT_INIT_BASE},
+    {"revive-every", required_argument, 0, OPT_REVIVE_EVERY},
+    {"dup-cos", required_argument, 0, OPT_DUP_COS},
+    {"repel", required_argument, 0, OPT_REPEL},
+    {"repel-anneal", no_argument, 0, OPT_REPEL_ANNEAL},
+    {"dropout", required_argument, 0, OPT_DROPOUT},
+    {"decoupled-weight-decay", required_argument, 0, OPT_DECOUPLED_WD},
+    {"clip-norm", required_argument, 0, OPT_CLIP_NORM},
+    {"schedule", required_argument, 0, OPT_SCHEDULE},
+    {"warmup", required_argument, 0, OPT_WARMUP},
+    {"step-size", required_argument, 0, OPT_STEP_SIZE},
+    {"gamma", required_argument, 0, OPT_GAMMA},
+    {"t-max", required_argument, 0, OPT_T_MAX},
+    {"eta-min", required_argument, 0, OPT_ETA_MIN},
+    {"plateau-patience", required_argument, 0, OPT_PLATEAU_PATIENCE},
+    {"plateau-factor", required_argument, 0, OPT_PLATEAU_FACTOR},
+    {"plateau-threshold", required_argument, 0, OPT_PLATEAU_THRESHOLD},
+    {"plateau-cooldown", required_argument, 0, OPT_PLATEAU_COOLDOWN},
+    {"min-lr", required_argument, 0, OPT_MIN_LR},
+    {"early-stop", required_argument, 0, OPT_EARLY_STOP},
+    {"val-n", required_argument, 0, OPT_VAL_N},
 };
 
 #define N_TRAIN_OPTIONS (int)(sizeof train_options / sizeof train_options[0])
@@ -226,6 +253,9 @@ void train_opts_init(train_opts *o)
     o->act.kind = NF_ACT_RELU;
     o->out_act.kind = NF_ACT_LINEAR;
     o->init.kind = NF_INIT_GLOROT_UNIFORM;
+    o->init_opts.gain = 1.0f;
+    o->init_opts.base = NF_INIT_GLOROT_UNIFORM;
+    nf_aids_defaults(&o->aids);
     nf_train_defaults(&o->train);
 }
 
@@ -284,7 +314,26 @@ void train_opts_help(FILE *f)
             "  --target LOSS       report the first epoch whose loss <= LOSS\n"
             "  --stop-at-target    stop there\n"
             "  --threads N         BLAS threads (default: OpenBLAS's)\n"
-            "  --log FILE.csv      epoch, loss, seconds per epoch\n",
+            "  --log FILE.csv      epoch, loss, seconds per epoch\n"
+            "initialisation and training aids (README: Making three ReLUs converge):\n"
+            "  --init-gain X       orthogonal/data_kink weight scale (default 1)\n"
+            "  --init-base NAME    data_kink: initialiser of the later layers (glorot_uniform)\n"
+            "  --revive-every K    every K epochs re-initialise dead/duplicate hidden units\n"
+            "  --dup-cos X         duplicate if cos of normalised [w,b] > X (default 0.999)\n"
+            "  --repel X           penalty X * sum cos^2 between hidden units' weight vectors\n"
+            "  --repel-anneal      --repel falls linearly to 0 by the last epoch\n"
+            "  --dropout P         inverted dropout on hidden layers (training only)\n"
+            "  --decoupled-weight-decay X  p -= lr*X*p before each step (AdamW style)\n"
+            "  --clip-norm X       clip the global gradient norm to X\n"
+            "  --schedule NAME     none|step|exp|cosine|plateau (epoch-wise, as PyTorch)\n"
+            "  --warmup N          linear warm-up over the first N epochs\n"
+            "  --step-size N --gamma X        step (30, 0.1) and exp (gamma) schedules\n"
+            "  --t-max N --eta-min X          cosine (default t-max: --epochs, eta-min 0)\n"
+            "  --plateau-patience N --plateau-factor X --plateau-threshold X --plateau-cooldown N\n"
+            "  --min-lr X          plateau (torch defaults 10, 0.1, 1e-4 rel, 0, 0)\n"
+            "  --early-stop N      stop after N epochs without a better validation loss and\n"
+            "                      restore the best weights (needs --val/--val-split/--val-n)\n"
+            "  --val-n N           built-in task: N validation rows (data seed stream 1)\n",
             nf_task_names(), nf_act_names(), nf_init_names(), nf_loss_names(), nf_opt_names(),
             hp_help());
 }
@@ -370,7 +419,48 @@ int train_opts_handle(train_opts *o, int c, const char *arg)
         o->train.target_loss = d;
         return 0;
     case OPT_STOP_AT_TARGET: o->train.stop_at_target = 1; return 0;
+    case OPT_INIT_GAIN:
+        if (cli_double("init-gain", arg, 1e-6, 1e6, &d)) return 2;
+        o->init_opts.gain = (float)d;
+        return 0;
+    case OPT_INIT_BASE:
+        if (nf_init_parse(arg, &o->init_opts.base) || o->init_opts.base == NF_INIT_DATA_KINK)
+            return cli_usage_error("--init-base: '%s' is not an initialiser other than data_kink", arg), 2;
+        return 0;
+    case OPT_VAL_N: return cli_int("val-n", arg, 1, 1 << 26, &o->val_n) ? 2 : 0;
     default:
+        if (c > OPT_AID_BASE && c < OPT_HP) {
+            o->have_aids = 1;
+            nf_aids_config *a = &o->aids;
+            nf_sched_config *s = &a->sched;
+            switch (c) {
+            case OPT_REVIVE_EVERY: return cli_int("revive-every", arg, 1, 1 << 30, &a->revive_every) ? 2 : 0;
+            case OPT_DUP_COS: return cli_double("dup-cos", arg, 0.0, 1.0, &a->dup_cos) ? 2 : 0;
+            case OPT_REPEL: return cli_double("repel", arg, 0.0, 1e6, &a->repel) ? 2 : 0;
+            case OPT_REPEL_ANNEAL: a->repel_anneal = 1; return 0;
+            case OPT_DROPOUT:
+                if (cli_double("dropout", arg, 0.0, 0.99, &d)) return 2;
+                a->dropout = (float)d;
+                return 0;
+            case OPT_DECOUPLED_WD: return cli_double("decoupled-weight-decay", arg, 0.0, 1e6, &a->decoupled_wd) ? 2 : 0;
+            case OPT_CLIP_NORM: return cli_double("clip-norm", arg, 1e-30, 1e30, &a->clip_norm) ? 2 : 0;
+            case OPT_SCHEDULE:
+                if (nf_sched_parse(arg, &s->kind)) return cli_usage_error("--schedule: %s", nf_last_error()), 2;
+                return 0;
+            case OPT_WARMUP: return cli_int("warmup", arg, 0, 1 << 30, &s->warmup) ? 2 : 0;
+            case OPT_STEP_SIZE: return cli_int("step-size", arg, 1, 1 << 30, &s->step_size) ? 2 : 0;
+            case OPT_GAMMA: return cli_double("gamma", arg, 1e-30, 1.0, &s->gamma) ? 2 : 0;
+            case OPT_T_MAX: return cli_int("t-max", arg, 1, 1 << 30, &s->t_max) ? 2 : 0;
+            case OPT_ETA_MIN: return cli_double("eta-min", arg, 0.0, 1e6, &s->eta_min) ? 2 : 0;
+            case OPT_PLATEAU_PATIENCE: return cli_int("plateau-patience", arg, 0, 1 << 30, &s->patience) ? 2 : 0;
+            case OPT_PLATEAU_FACTOR: return cli_double("plateau-factor", arg, 1e-9, 1.0 - 1e-9, &s->factor) ? 2 : 0;
+            case OPT_PLATEAU_THRESHOLD: return cli_double("plateau-threshold", arg, 0.0, 1.0, &s->threshold) ? 2 : 0;
+            case OPT_PLATEAU_COOLDOWN: return cli_int("plateau-cooldown", arg, 0, 1 << 30, &s->cooldown) ? 2 : 0;
+            case OPT_MIN_LR: return cli_double("min-lr", arg, 0.0, 1e6, &s->min_lr) ? 2 : 0;
+            case OPT_EARLY_STOP: return cli_int("early-stop", arg, 1, 1 << 30, &a->early_stop) ? 2 : 0;
+            default: break;
+            }
+        }
         (void)i;
         if (c >= OPT_HP && c < OPT_HP + N_HP) return handle_hp(o, c - OPT_HP, arg);
         return 1;
@@ -401,5 +491,14 @@ int train_opts_finish(train_opts *o)
     }
     o->task.seed = o->data_seed;
     if (nf_task_validate(&o->task)) return cli_status_error(NF_EINVAL);
+    if (o->have_aids) {
+        if (nf_opt_is_full_batch(oc->kind))
+            return cli_usage_error("training aids (--schedule, --dropout, --revive-every, ...) need a "
+                                   "mini-batch optimizer, not --opt %s", nf_opt_name(oc->kind));
+        o->aids.revive_init = o->init;
+        o->aids.revive_opts = o->init_opts;
+        if (nf_aids_validate(&o->aids)) return cli_usage_error("%s", nf_last_error());
+        o->train.aids = &o->aids;
+    }
     return 0;
 }

@@ -18,6 +18,10 @@ typedef struct {
     nf_act_spec act, out_act;
     int have_act;
     nf_init_spec init;
+    nf_init_opts init_opts;   /* --init-gain, --init-base */
+    nf_aids_config aids;      /* training aids; train.aids points here when any is given */
+    int have_aids;
+    int val_n;                /* --val-n: task validation rows (0 none) */
     nf_train_config train;
     int threads; /* 0: OpenBLAS default */
     const char *log_path;

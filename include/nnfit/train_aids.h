@@ -1,0 +1,110 @@
+/* train_aids.h — optional training aids for nf_train: learning-rate schedules with warm-up,
+ * early stopping with best-weights restore, gradient clipping, decoupled weight decay, a
+ * repulsion penalty between hidden units, dropout, and dead/duplicate unit revival.
+ *
+ * nf_train_config.aids points to an nf_aids_config (NULL: none of them).  The aids apply to
+ * the mini-batch optimizers; nf_train refuses them with lbfgs and lm.  Everything is allocated
+ * when training starts; the per-batch step stays allocation-free (only revival of an
+ * orthogonal-initialised layer calls LAPACK, which allocates, once per revival check).
+ *
+ * Order inside one step: forward/backward (with dropout) → + repulsion gradient → clip by
+ * global norm → decoupled weight decay p −= lr·wd·p → optimizer step.  Once per epoch, before
+ * its first step, the schedule sets the learning rate; after the epoch (and its validation
+ * loss) plateau/early-stop bookkeeping and, every revive_every epochs, revival run. */
+#ifndef NNFIT_TRAIN_AIDS_H
+#define NNFIT_TRAIN_AIDS_H
+
+#include <stddef.h>
+
+#include "nnfit/init.h"
+#include "nnfit/model.h"
+#include "nnfit/optim.h"
+#include "nnfit/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    NF_SCHED_NONE = 0,
+    NF_SCHED_STEP,    /* torch StepLR: lr0 · gamma^⌊e/step_size⌋ */
+    NF_SCHED_EXP,     /* torch ExponentialLR: lr0 · gamma^e */
+    NF_SCHED_COSINE,  /* torch CosineAnnealingLR: η_min + (lr0 − η_min)(1 + cos(πe/T_max))/2 */
+    NF_SCHED_PLATEAU, /* torch ReduceLROnPlateau (mode min) on the val loss, else the train loss */
+    NF_SCHED_COUNT
+} nf_sched_kind;
+
+typedef struct {
+    nf_sched_kind kind;
+    int warmup;          /* N > 0: factor (e+1)/(N+1) for e < N, as torch LinearLR(start_factor
+                            1/(N+1), total_iters N) chained with the schedule */
+    int step_size;       /* step (default 30 in the CLI; required > 0) */
+    double gamma;        /* step, exp */
+    int t_max;           /* cosine (0: the number of epochs) */
+    double eta_min;      /* cosine */
+    /* plateau, torch defaults: factor 0.1, patience 10, threshold 1e-4 (rel), cooldown 0,
+     * min_lr 0, eps 1e-8 */
+    double factor, threshold, min_lr, eps;
+    int patience, cooldown;
+} nf_sched_config;
+
+/* e is the 0-based epoch (number of scheduler steps taken); base the initial lr. */
+const char *nf_sched_name(nf_sched_kind kind);
+nf_status nf_sched_parse(const char *name, nf_sched_kind *kind);
+void nf_sched_defaults(nf_sched_config *s);
+
+/* Closed-form lr of the non-plateau schedules at epoch e, warm-up included. */
+double nf_sched_lr(const nf_sched_config *s, double base, int e, int epochs);
+
+/* ReduceLROnPlateau state. */
+typedef struct {
+    double best, scale; /* scale: product of the reductions so far */
+    int num_bad, cooldown_counter;
+} nf_plateau;
+void nf_plateau_init(nf_plateau *p);
+/* One torch ReduceLROnPlateau.step(metric) on an lr of base·scale (before warm-up); returns
+ * 1 when it reduced. */
+int nf_plateau_step(nf_plateau *p, const nf_sched_config *s, double base, double metric);
+
+typedef struct {
+    nf_sched_config sched;
+    int early_stop;        /* patience in epochs on the validation loss; 0 off (needs val set) */
+    double clip_norm;      /* > 0: torch.nn.utils.clip_grad_norm_(max_norm) on all parameters */
+    double decoupled_wd;   /* > 0: p −= lr·wd·p before each optimizer step (AdamW style) */
+    double repel;          /* λ of the repulsion penalty, 0 off */
+    int repel_anneal;      /* λ decreases linearly to 0 at the last epoch */
+    float dropout;         /* hidden-layer dropout probability, 0 off */
+    int revive_every;      /* K > 0: revive dead/duplicate hidden units after every K-th epoch */
+    double dup_cos;        /* duplicate threshold on the cosine of normalised [w, b] (0: 0.999) */
+    nf_init_spec revive_init; /* incoming weights of revived units (data_kink: the data rule) */
+    nf_init_opts revive_opts;
+} nf_aids_config;
+
+void nf_aids_defaults(nf_aids_config *a);
+nf_status nf_aids_validate(const nf_aids_config *a);
+
+/* Repulsion penalty λ·Σ_{layers}Σ_{i<j} cos²θ_ij over the incoming weight vectors W[i,:]
+ * (bias excluded) of every hidden layer (not the output layer); units with ‖w‖ < 1e-12 are
+ * skipped.  Returns the penalty and, when grads is not NULL, adds its exact gradient. */
+double nf_repel_penalty(const nf_model *m, double lambda, float *grads);
+
+/* Global L2 norm of g and torch's clip_grad_norm_: g *= max_norm/(norm + 1e-6) when that is
+ * below 1.  Returns the norm before clipping. */
+double nf_clip_grad_norm(float *g, size_t n, double max_norm);
+
+/* Dead / duplicate detection and revival on the training inputs X [n, n_in]. A hidden unit is
+ * dead when its pre-activation is ≤ 0 on every row (for in-place activations the sign of the
+ * output is used, which is the same); unit j is a duplicate when the cosine of its normalised
+ * [w_j, b_j] with an earlier live unit's exceeds dup_cos.  Revived units get fresh incoming
+ * weights and bias from the init rule, zero outgoing weights, and (opt not NULL) fresh optimizer
+ * state for every one of those parameters.  Uses m's reserved workspace for the forward passes
+ * and `scratch` (nf_revive_scratch_floats(m, n) floats).  Returns the number revived in *count. */
+size_t nf_revive_scratch_floats(const nf_model *m, int n);
+nf_status nf_revive_units(nf_model *m, nf_optim *opt, const float *X, int n, double dup_cos,
+                          const nf_init_spec *spec, const nf_init_opts *opts, float *scratch,
+                          nf_rng *rng, int *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
