@@ -89,6 +89,7 @@ void nf_lm_free(nf_lm *lm)
 }
 
 double nf_lm_mu(const nf_lm *lm) { return lm->mu; }
+void nf_lm_reset(nf_lm *lm) { lm->mu = lm->cfg.mu; }
 double nf_lm_grad_norm(const nf_lm *lm) { return lm->grad_norm; }
 int nf_lm_block_rows(const nf_lm *lm) { return lm->blk; }
 

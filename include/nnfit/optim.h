@@ -186,6 +186,8 @@ typedef enum {
 nf_status nf_lm_step(nf_lm *lm, nf_model *m, const float *X, const float *Y, int n,
                      double *loss_before, double *loss_after, nf_lm_result *result);
 double nf_lm_mu(const nf_lm *lm);
+/* Back to the starting μ, as if freshly created. */
+void nf_lm_reset(nf_lm *lm);
 /* ‖∇ MSE‖ at the parameters the last step started from. */
 double nf_lm_grad_norm(const nf_lm *lm);
 /* Rows of data per Jacobian block. */
