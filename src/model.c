@@ -1,6 +1,8 @@
 /* model.c — MLP over flat buffers: forward, backward, evaluation. */
 #include "nnfit/model.h"
 
+#include "model_small.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -158,6 +160,12 @@ nf_status nf_model_backward(nf_model *m, const float *X, int batch)
 nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
                         const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
+    /* tiny 1-hidden-layer nets: fused loops instead of sgemm (model_small.c) */
+    if (nf_model_small_ok(m)) {
+        nf_status cst = check_batch(m, batch);
+        if (cst) return cst;
+        return nf_model_grad_small(m, X, Y, batch, loss, denom, loss_out);
+    }
     nf_status st = nf_model_forward(m, X, batch);
     if (st) return st;
     size_t n = (size_t)batch * (size_t)nf_model_n_out(m);
