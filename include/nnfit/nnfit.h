@@ -17,5 +17,6 @@
 #include "nnfit/train.h"
 #include "nnfit/diag.h"
 #include "nnfit/blas.h"
+#include "nnfit/sweep.h"
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sweep_cli.h"
 
 static const struct {
     const char *name;
@@ -10,6 +11,8 @@ static const struct {
     const char *what;
 } commands[] = {
     {"train", cmd_train, "train a model on a built-in task or your data"},
+    {"sweep", cmd_sweep, "many restarts over a grid of settings: success rates, pictures"},
+    {"plot", cmd_plot, "render the pictures of a sweep --plot directory"},
 };
 
 static void usage(FILE *f)
