@@ -82,7 +82,9 @@ static int strlist_split(strlist *l, const char *text, char sep, const char *opt
         const char *e = strchr(p, sep);
         size_t len = e ? (size_t)(e - p) : strlen(p);
         if (len == 0) return cli_usage_error("--%s: empty item in '%s'", opt, text);
-        if (strlist_add(l, p, len)) return cli_usage_error("out of memory");
+        int seen = 0; /* a value given twice is one grid point */
+        for (int i = 0; i < l->n; i++) seen |= strlen(l->v[i]) == len && !strncmp(l->v[i], p, len);
+        if (!seen && strlist_add(l, p, len)) return cli_usage_error("out of memory");
         if (!e) return 0;
         p = e + 1;
     }
