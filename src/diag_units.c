@@ -26,6 +26,23 @@ static double unit_angle(const nf_dense *L, int a, int b)
     return acos(c) * (180.0 / 3.14159265358979323846);
 }
 
+/* Angle in degrees between the lines w_a·x = 0 and w_b·x = 0 (0..90). */
+static double kink_angle(const nf_dense *L, int a, int b)
+{
+    const int in = L->in;
+    double dot = 0.0, na = 0.0, nb = 0.0;
+    for (int k = 0; k < in; k++) {
+        double x = L->W[a * in + k], y = L->W[b * in + k];
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if (na == 0.0 || nb == 0.0) return 90.0;
+    double c = fabs(dot) / sqrt(na * nb);
+    if (c > 1.0) c = 1.0;
+    return acos(c) * (180.0 / 3.14159265358979323846);
+}
+
 nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_options *opts,
                         nf_unit_diag **out, int *n_units)
 {
@@ -94,6 +111,7 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
             d->dead = active[base + j] == 0;
             d->always_on = active[base + j] == n;
             d->duplicate_of = -1;
+            d->parallel_of = -1;
             d->dup_angle_deg = 180.0;
             double s = 0.0;
             for (int o = 0; o < next->out; o++) {
@@ -110,6 +128,7 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
                 double a = unit_angle(L, j, k);
                 if (a < d->dup_angle_deg) d->dup_angle_deg = a;
                 if (k < j && d->duplicate_of < 0 && a < opts->dup_angle_deg) d->duplicate_of = k;
+                if (k < j && d->parallel_of < 0 && kink_angle(L, j, k) < opts->dup_angle_deg) d->parallel_of = k;
             }
         }
         base += L->out;
@@ -122,13 +141,14 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
 
 nf_diag_counts nf_diag_count(const nf_unit_diag *units, int n_units, int layer)
 {
-    nf_diag_counts c = {0, 0, 0, 0};
+    nf_diag_counts c = {0, 0, 0, 0, 0};
     for (int i = 0; i < n_units; i++) {
         if (layer >= 0 && units[i].layer != layer) continue;
         c.units++;
         c.dead += units[i].dead;
         c.always_on += units[i].always_on;
         c.duplicate += units[i].duplicate_of >= 0;
+        c.parallel += units[i].parallel_of >= 0;
     }
     return c;
 }

@@ -98,6 +98,7 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
             t->dead = c.dead;
             t->always_on = c.always_on;
             t->duplicate = c.duplicate;
+            t->parallel = c.parallel;
         }
         free(u);
     }
@@ -259,6 +260,7 @@ nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restart
             o->mean_dead += t->dead;
             o->mean_always_on += t->always_on;
             o->mean_duplicate += t->duplicate;
+            o->mean_parallel += t->parallel;
             o->seconds += t->seconds;
             if (o->best < 0 || fl < (isnan(trials[o->best].final_loss) ? INFINITY : trials[o->best].final_loss)) o->best = i;
             if (o->worst < 0 || fl > (isnan(trials[o->worst].final_loss) ? INFINITY : trials[o->worst].final_loss)) o->worst = i;
@@ -268,6 +270,7 @@ nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restart
             o->mean_dead /= (double)n;
             o->mean_always_on /= (double)n;
             o->mean_duplicate /= (double)n;
+            o->mean_parallel /= (double)n;
         }
         o->rate = n ? (double)o->successes / (double)n : 0.0;
         nf_wilson(o->successes, n, 1.959963984540054, &o->rate_lo, &o->rate_hi);

@@ -91,6 +91,11 @@ START_TEST(diag_hand_built)
     ck_assert_int_eq(c.dead, 1);
     ck_assert_int_eq(c.always_on, 1);
     ck_assert_int_eq(c.duplicate, 1);
+    /* parallel kinks (w only): u1 ∥ u0 (0.29°); u3 ∥ u2 (same w); u4 is 2.9° off */
+    ck_assert_int_eq(u[1].parallel_of, 0);
+    ck_assert_int_eq(u[3].parallel_of, -1); /* u2 is dead, so it does not count */
+    ck_assert_int_eq(u[4].parallel_of, -1);
+    ck_assert_int_eq(c.parallel, 1);
     free(u);
     /* a looser rule (5°) also merges u4 into u0 */
     nf_diag_options o = {5.0};

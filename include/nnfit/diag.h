@@ -28,6 +28,11 @@ void nf_diff_stats(const float *a, const float *b, size_t n, double *max_abs, do
  *              unit's in the same layer (the two kinks coincide and face the same way, so
  *              the pair acts as one unit).  The later unit of the pair is flagged, so the
  *              count is the number of redundant units.  Dead units are never duplicates.
+ *   parallel   its kink is parallel to an earlier live unit's: the incoming weight vectors w
+ *              alone (without b) lie within dup_angle_deg of each other or of each other's
+ *              negative.  When every live unit of a layer is parallel to one other, the layer
+ *              sees one direction of the input only (the "valley" that fits |x| but not
+ *              √(x²+y²)).  A duplicate is also parallel.
  * The default rule and threshold: angle < 1 degree (cos > 0.99985). */
 
 typedef struct {
@@ -43,11 +48,12 @@ typedef struct {
     int dead, always_on;
     int duplicate_of;       /* unit index of the earlier twin, -1 if none */
     double dup_angle_deg;   /* angle to the nearest other live unit of the layer (180 if none) */
+    int parallel_of;        /* unit index of an earlier live unit with a parallel kink, -1 if none */
     double out_norm;        /* L2 norm of the unit's outgoing weights (next layer's column) */
 } nf_unit_diag;
 
 typedef struct {
-    int units, dead, always_on, duplicate;
+    int units, dead, always_on, duplicate, parallel;
 } nf_diag_counts;
 
 /* Diagnoses every hidden unit (all layers but the last) of m over X [n, n_in].  *out gets

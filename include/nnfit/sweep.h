@@ -43,6 +43,7 @@ typedef struct {
     int target_epoch;               /* first epoch with epoch loss <= target, 0 if never */
     int epochs_run, diverged_epoch;
     int dead, always_on, duplicate; /* hidden-unit counts over the training data */
+    int parallel;                   /* units whose kink is parallel to an earlier unit's (diag.h) */
     double seconds;                 /* wall time of the trial */
     float *curve;                   /* [epochs_run] epoch losses when keep_curves, else NULL */
 } nf_trial;
@@ -92,7 +93,7 @@ typedef struct {
     double rate, rate_lo, rate_hi;  /* success rate and its 95% Wilson interval */
     double median, p10, p90;        /* of the final loss */
     double median_epochs;           /* median target epoch over successes (NAN if none) */
-    double mean_dead, mean_always_on, mean_duplicate;
+    double mean_dead, mean_always_on, mean_duplicate, mean_parallel;
     double seconds;                 /* summed trial wall time */
     double trials_per_second;       /* n / seconds (per worker) */
     long best, worst;               /* trial indices with the lowest / highest final loss */

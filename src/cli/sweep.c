@@ -230,7 +230,7 @@ static int write_csv(const char *path, const grid *g, const nf_trial *t, long to
     FILE *f = fopen(path, "w");
     if (!f) return cli_usage_error("--out %s: cannot open for writing: %s", path, strerror(errno));
     fprintf(f, "setting,opt,act,init,layers,lr,restart,seed,done,success,final_loss,best_loss,"
-               "target_epoch,epochs_run,diverged_epoch,dead,always_on,duplicate,seconds,command\n");
+               "target_epoch,epochs_run,diverged_epoch,dead,always_on,duplicate,parallel,seconds,command\n");
     char cmd[2048];
     for (long i = 0; i < total; i++) {
         if (!t[i].done) continue;
@@ -238,10 +238,10 @@ static int write_csv(const char *path, const grid *g, const nf_trial *t, long to
         const nf_sweep_setting *s = &g->settings[t[i].setting];
         fprintf(f, "%d,%s,%s,%s,", t[i].setting, p->opt, p->act, p->init);
         csv_quoted(f, p->layers);
-        fprintf(f, ",%.9g,%d,%llu,%d,%d,%.9e,%.9e,%d,%d,%d,%d,%d,%d,%.6f,", s->train.opt.lr, t[i].restart,
+        fprintf(f, ",%.9g,%d,%llu,%d,%d,%.9e,%.9e,%d,%d,%d,%d,%d,%d,%d,%.6f,", s->train.opt.lr, t[i].restart,
                 (unsigned long long)t[i].seed, t[i].done, t[i].success, t[i].final_loss, t[i].best_loss,
                 t[i].target_epoch, t[i].epochs_run, t[i].diverged_epoch, t[i].dead, t[i].always_on,
-                t[i].duplicate, t[i].seconds);
+                t[i].duplicate, t[i].parallel, t[i].seconds);
         rerun_command(g, t[i].setting, t[i].seed, cmd, sizeof cmd);
         csv_quoted(f, cmd);
         fputc('\n', f);
@@ -282,6 +282,7 @@ static int write_json(const char *path, const grid *g, const nf_sweep_config *cf
         cJSON_AddNumberToObject(o, "mean_dead", x->mean_dead);
         cJSON_AddNumberToObject(o, "mean_always_on", x->mean_always_on);
         cJSON_AddNumberToObject(o, "mean_duplicate", x->mean_duplicate);
+        cJSON_AddNumberToObject(o, "mean_parallel", x->mean_parallel);
         cJSON_AddNumberToObject(o, "trials_per_second", x->trials_per_second);
         if (x->best >= 0) {
             rerun_command(g, s, t[x->best].seed, cmd, sizeof cmd);
@@ -309,6 +310,7 @@ static int write_json(const char *path, const grid *g, const nf_sweep_config *cf
         cJSON_AddNumberToObject(o, "dead", t[i].dead);
         cJSON_AddNumberToObject(o, "always_on", t[i].always_on);
         cJSON_AddNumberToObject(o, "duplicate", t[i].duplicate);
+        cJSON_AddNumberToObject(o, "parallel", t[i].parallel);
         cJSON_AddNumberToObject(o, "seconds", t[i].seconds);
         cJSON_AddItemToArray(trials, o);
     }
@@ -346,17 +348,17 @@ static void print_summary(const grid *g, const nf_sweep_config *cfg, const nf_tr
     qsort(order, (size_t)g->n, sizeof(int), cmp_rate);
     printf("# target: final loss <= %g; %d restarts per setting; seed %llu\n", cfg->target,
            cfg->restarts, (unsigned long long)cfg->seed);
-    printf("%3s  %-44s %5s %7s %15s %10s %10s %10s %7s %5s %5s %5s %8s\n", "#", "setting", "n", "success",
-           "95% Wilson", "median", "p10", "p90", "ep_med", "dead", "alw", "dup", "trials/s");
+    printf("%3s  %-44s %5s %7s %15s %10s %10s %10s %7s %5s %5s %5s %5s %8s\n", "#", "setting", "n", "success",
+           "95% Wilson", "median", "p10", "p90", "ep_med", "dead", "alw", "dup", "par", "trials/s");
     for (int k = 0; k < g->n; k++) {
         const nf_sweep_summary *x = &sum[order[k]];
         char iv[32], ep[16];
         snprintf(iv, sizeof iv, "[%4.1f,%5.1f]%%", 100 * x->rate_lo, 100 * x->rate_hi);
         if (isnan(x->median_epochs)) snprintf(ep, sizeof ep, "-");
         else snprintf(ep, sizeof ep, "%.0f", x->median_epochs);
-        printf("%3d  %-44s %5ld %6.1f%% %15s %10.3e %10.3e %10.3e %7s %5.2f %5.2f %5.2f %8.1f\n",
+        printf("%3d  %-44s %5ld %6.1f%% %15s %10.3e %10.3e %10.3e %7s %5.2f %5.2f %5.2f %5.2f %8.1f\n",
                order[k], g->names[order[k]].label, x->n, 100 * x->rate, iv, x->median, x->p10, x->p90, ep,
-               x->mean_dead, x->mean_always_on, x->mean_duplicate, x->trials_per_second);
+               x->mean_dead, x->mean_always_on, x->mean_duplicate, x->mean_parallel, x->trials_per_second);
     }
     printf("\n# rerun one trial alone (reproduces its final loss exactly):\n");
     char cmd[2048];

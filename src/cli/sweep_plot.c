@@ -18,6 +18,7 @@ void cli_print_units(FILE *f, const nf_unit_diag *u, int n)
         char state[24];
         if (u[i].dead) snprintf(state, sizeof state, "dead");
         else if (u[i].duplicate_of >= 0) snprintf(state, sizeof state, "dup(%d)", u[i].duplicate_of);
+        else if (u[i].parallel_of >= 0) snprintf(state, sizeof state, "par(%d)", u[i].parallel_of);
         else if (u[i].always_on) snprintf(state, sizeof state, "always-on");
         else snprintf(state, sizeof state, "ok");
         fprintf(f, "%5d %5d %8.2f %11.4g %11.4g %-9s %9.3g %9.4g\n", u[i].layer, u[i].unit,
@@ -26,8 +27,8 @@ void cli_print_units(FILE *f, const nf_unit_diag *u, int n)
     int layers = n ? u[n - 1].layer + 1 : 0;
     for (int l = 0; l < layers; l++) {
         nf_diag_counts c = nf_diag_count(u, n, l);
-        fprintf(f, "layer %d: %d units, %d dead, %d always-on, %d duplicate (angle < 1 deg)\n", l, c.units,
-                c.dead, c.always_on, c.duplicate);
+        fprintf(f, "layer %d: %d units, %d dead, %d always-on, %d duplicate, %d parallel (angle < 1 deg)\n", l,
+                c.units, c.dead, c.always_on, c.duplicate, c.parallel);
     }
 }
 
@@ -242,11 +243,11 @@ static int surface_plot(const char *dir, const nf_sweep_config *cfg, const nf_tr
         nf_unit_diag *u = NULL;
         int nu = 0;
         nf_diag_units(ms[w], cfg->X->data, cfg->X->rows, &cfg->diag, &u, &nu);
-        fprintf(f, "# kink line w0 x + w1 y + b = 0 of each hidden unit inside the square; x y state(0 ok,1 dead,2 always-on,3 dup)\n");
+        fprintf(f, "# kink line w0 x + w1 y + b = 0 of each hidden unit inside the square; x y state(0 ok,1 dead,2 always-on,3 dup,4 parallel)\n");
         for (int j = 0; j < ms[w]->sizes[1]; j++) {
             double w0, w1, b, x0, y0, x1, y1;
             if (!nf_diag_kink_line(ms[w], j, &w0, &w1, &b) || !clip_line(w0, w1, b, &x0, &y0, &x1, &y1)) continue;
-            int state = !u ? 0 : u[j].dead ? 1 : u[j].always_on ? 2 : u[j].duplicate_of >= 0 ? 3 : 0;
+            int state = !u ? 0 : u[j].dead ? 1 : u[j].always_on ? 2 : u[j].duplicate_of >= 0 ? 3 : u[j].parallel_of >= 0 ? 4 : 0;
             fprintf(f, "%.5f %.5f %d\n%.5f %.5f %d\n\n", x0, y0, state, x1, y1, state);
             nk[w]++;
         }
@@ -257,7 +258,7 @@ static int surface_plot(const char *dir, const nf_sweep_config *cfg, const nf_tr
         const nf_trial *tb = &trials[sum[s].best], *tw = &trials[sum[s].worst];
         char body[4096] = "";
         append(body, sizeof body,
-               "set multiplot layout 1,3 title \"%s    (lines: kink of each hidden unit; white live, red dead, green duplicate)\" noenhanced\nset size ratio -1\nset xrange [-1:1]\nset yrange [-1:1]\n"
+               "set multiplot layout 1,3 title \"%s    (lines: kink of each hidden unit; white live, red dead, green duplicate, cyan parallel)\" noenhanced\nset size ratio -1\nset xrange [-1:1]\nset yrange [-1:1]\n"
                "set cbrange [0:1.45]\nset xtics -1,0.5,1\nset ytics -1,0.5,1\nset grid noxtics noytics\n"
                "set palette defined (0 '#0d0887', 0.25 '#6a00a8', 0.5 '#b12a90', 0.75 '#e16462', 1 '#fca636', 1.2 '#f0f921')\n"
                "set xlabel 'x'\nset ylabel 'y'\nset contour base\nunset key\n"
@@ -266,12 +267,12 @@ static int surface_plot(const char *dir, const nf_sweep_config *cfg, const nf_tr
         for (int w = 0; w < 2; w++) {
             const nf_trial *t = w ? tw : tb;
             append(body, sizeof body,
-                   "set title \"%s trial (seed %llu)\\nMSE %.3e, dead %d, dup %d, always-on %d\" noenhanced\n"
+                   "set title \"%s trial (seed %llu)\\nMSE %.3e, dead %d, dup %d, parallel %d, always-on %d\" noenhanced\n"
                    "plot '%s_surface.dat' using 1:2:%d with image", w ? "worst" : "best",
-                   (unsigned long long)t->seed, t->final_loss, t->dead, t->duplicate, t->always_on, nm[s].file, 4 + w);
+                   (unsigned long long)t->seed, t->final_loss, t->dead, t->duplicate, t->parallel, t->always_on, nm[s].file, 4 + w);
             if (nk[w])
                 append(body, sizeof body,
-                       ", '%s_kinks_%s.dat' using 1:2:($3==1 ? 0xFF5555 : $3==3 ? 0x55FF55 : 0xFFFFFF) with lines lw 2.5 lc rgb variable",
+                       ", '%s_kinks_%s.dat' using 1:2:($3==1 ? 0xFF5555 : $3==3 ? 0x55FF55 : $3==4 ? 0x66CCFF : 0xFFFFFF) with lines lw 2.5 lc rgb variable",
                        nm[s].file, w ? "worst" : "best");
             append(body, sizeof body, "\n");
         }
