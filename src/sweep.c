@@ -133,8 +133,12 @@ static void *worker(void *arg)
         long i = p->error || (cfg->cancel && atomic_load(cfg->cancel)) ? p->total : p->next++;
         pthread_mutex_unlock(&p->lock);
         if (i >= p->total) break;
+        /* queue order is restart-major, so a cancelled sweep has the same number of trials
+         * in every setting and the ETA does not depend on which settings are slow */
+        const int setting = (int)(i % cfg->n_settings), restart = (int)(i / cfg->n_settings);
+        i = (long)setting * cfg->restarts + restart;
         nf_trial t;
-        nf_status st = nf_sweep_trial(cfg, (int)(i / cfg->restarts), (int)(i % cfg->restarts), &t, NULL);
+        nf_status st = nf_sweep_trial(cfg, setting, restart, &t, NULL);
         pthread_mutex_lock(&p->lock);
         if (st == NF_EINTERRUPTED) {
             /* dropped */

@@ -110,6 +110,32 @@ START_TEST(diag_hand_built)
 }
 END_TEST
 
+/* The "valley": two units with anti-parallel kinks (w and −w) are parallel, not duplicates. */
+START_TEST(diag_antiparallel_valley)
+{
+    int sizes[] = {2, 2, 1};
+    nf_act_spec relu = {NF_ACT_RELU, 0}, lin = {NF_ACT_LINEAR, 0};
+    nf_model *m = NULL;
+    ck_assert_int_eq(nf_model_create_mlp(&m, 2, sizes, &relu, &lin), NF_OK);
+    const float W1[] = {1, 0.002f, -1, 0}, b1[] = {0.3f, 0.2f};
+    memcpy(m->layers[0].W, W1, sizeof W1);
+    memcpy(m->layers[0].b, b1, sizeof b1);
+    const float X[] = {-1, -1, -0.5f, 0.5f, 0, 0, 0.5f, -0.5f, 1, 1};
+    nf_unit_diag *u;
+    int n;
+    ck_assert_int_eq(nf_diag_units(m, X, 5, NULL, &u, &n), NF_OK);
+    ck_assert_int_eq(u[1].parallel_of, 0);
+    ck_assert_int_eq(u[1].duplicate_of, -1);
+    ck_assert(u[1].dup_angle_deg > 150.0);
+    ck_assert_close(u[0].active_frac, 0.8, 1e-12); /* z = x + 0.3 + 0.002y > 0 except at x = -1 */
+    ck_assert_close(u[1].active_frac, 0.6, 1e-12); /* z = 0.2 − x > 0 for x <= 0 */
+    nf_diag_counts c = nf_diag_count(u, n, -1);
+    ck_assert(c.parallel == 1 && c.duplicate == 0 && c.dead == 0 && c.always_on == 0);
+    free(u);
+    nf_model_free(m);
+}
+END_TEST
+
 /* ---- the fused small-net gradient agrees with the sgemm path ---- */
 START_TEST(small_kernel_matches_sgemm)
 {
@@ -301,7 +327,8 @@ START_TEST(cancel_keeps_finished_trials)
     long done;
     ck_assert_int_eq(nf_sweep_run(&c, t, &done), NF_EINTERRUPTED);
     ck_assert_int_eq(done, 3);
-    for (int i = 0; i < 10; i++) ck_assert_int_eq(t[i].done, i < 3);
+    /* restart-major order: restart 0 of both settings, then restart 1 of setting 0 */
+    for (int i = 0; i < 10; i++) ck_assert_int_eq(t[i].done, i == 0 || i == 1 || i == 5);
     nf_trials_free(t, 10);
     free_fixture(&f);
 }
@@ -380,6 +407,7 @@ int main(void)
     tcase_add_test(tc, wilson_numbers);
     tcase_add_test(tc, quantiles_match_numpy);
     tcase_add_test(tc, diag_hand_built);
+    tcase_add_test(tc, diag_antiparallel_valley);
     tcase_add_test(tc, small_kernel_matches_sgemm);
     tcase_add_test(tc, results_independent_of_jobs);
     tcase_add_test(tc, trial_equals_plain_training);

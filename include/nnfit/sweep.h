@@ -73,7 +73,8 @@ uint64_t nf_sweep_seed(uint64_t seed, int restart);
 void nf_sweep_defaults(nf_sweep_config *cfg);
 
 /* Runs all n_settings × restarts trials into trials[setting * restarts + restart] (the caller
- * allocates that many).  *n_done gets the number finished.  Returns NF_EINTERRUPTED when
+ * allocates that many), taking them restart by restart (every setting's restart 0, then
+ * restart 1, ...).  *n_done gets the number finished.  Returns NF_EINTERRUPTED when
  * cancelled (finished trials are valid), another error when a trial could not run at all
  * (bad setting, out of memory); a diverged trial is a failed trial, not an error. */
 nf_status nf_sweep_run(const nf_sweep_config *cfg, nf_trial *trials, long *n_done);
