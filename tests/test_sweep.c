@@ -127,7 +127,7 @@ START_TEST(diag_antiparallel_valley)
     ck_assert_int_eq(u[1].parallel_of, 0);
     ck_assert_int_eq(u[1].duplicate_of, -1);
     ck_assert(u[1].dup_angle_deg > 150.0);
-    ck_assert_close(u[0].active_frac, 0.8, 1e-12); /* z = x + 0.3 + 0.002y > 0 except at x = -1 */
+    ck_assert_close(u[0].active_frac, 0.6, 1e-12); /* z = x + 0.002y + 0.3 > 0 for x >= 0 */
     ck_assert_close(u[1].active_frac, 0.6, 1e-12); /* z = 0.2 − x > 0 for x <= 0 */
     nf_diag_counts c = nf_diag_count(u, n, -1);
     ck_assert(c.parallel == 1 && c.duplicate == 0 && c.dead == 0 && c.always_on == 0);
