@@ -381,6 +381,49 @@ START_TEST(cli_rerun_command_reproduces)
 }
 END_TEST
 
+static int exists(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+START_TEST(cli_plot_files)
+{
+    char cmd[2048], *out = NULL, *err = NULL;
+    const char *dir = "test_sweep_plots";
+    snprintf(cmd, sizeof cmd,
+             "rm -rf %s && %s sweep --task abs --n 512 --batch 0 --lr 0.02 --epochs 40 --opt adam --act relu,elu "
+             "--restarts 3 --jobs 2 --quiet --out %s/../test_sweep_plot.csv --plot %s",
+             dir, tu_nnfit(), dir, dir);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    free(out), free(err);
+    const char *files[] = {"final_loss.gp", "final_loss.dat", "s00_adam_relu_glorot_uniform_2-3-1_lr0.02_loss.gp",
+                           "s01_adam_elu_glorot_uniform_2-3-1_lr0.02_surface.gp",
+                           "s01_adam_elu_glorot_uniform_2-3-1_lr0.02_kinks_best.dat"};
+    char path[512];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        ck_assert_msg(exists(path), "%s missing", path);
+    }
+    int gp = tu_run_cmd("command -v gnuplot", &out, &err) == 0;
+    free(out), free(err);
+    if (gp) {
+        snprintf(path, sizeof path, "%s/final_loss.png", dir);
+        ck_assert_msg(exists(path), "gnuplot is installed but %s was not rendered", path);
+    }
+    /* nnfit plot RESULTS.csv --out DIR */
+    snprintf(cmd, sizeof cmd, "%s plot test_sweep_plot.csv --out %s/again", tu_nnfit(), dir);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    free(out), free(err);
+    snprintf(path, sizeof path, "%s/again/final_loss.dat", dir);
+    ck_assert(exists(path));
+    snprintf(cmd, sizeof cmd, "rm -rf %s test_sweep_plot.csv", dir);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    free(out), free(err);
+}
+END_TEST
+
 START_TEST(cli_bad_input)
 {
     char cmd[1024], *out = NULL, *err = NULL;
@@ -413,6 +456,7 @@ int main(void)
     tcase_add_test(tc, trial_equals_plain_training);
     tcase_add_test(tc, cancel_keeps_finished_trials);
     tcase_add_test(tc, cli_rerun_command_reproduces);
+    tcase_add_test(tc, cli_plot_files);
     tcase_add_test(tc, cli_bad_input);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -225,12 +225,12 @@ static void rerun_command(const grid *g, int s, uint64_t seed, char *buf, size_t
 /* ---- output ---- */
 static void csv_quoted(FILE *f, const char *s) { fprintf(f, "\"%s\"", s); }
 
-static int write_csv(const char *path, const grid *g, const nf_trial *t, long total)
+static int write_csv(const char *path, const grid *g, const nf_trial *t, long total, double target)
 {
     FILE *f = fopen(path, "w");
     if (!f) return cli_usage_error("--out %s: cannot open for writing: %s", path, strerror(errno));
     fprintf(f, "setting,opt,act,init,layers,lr,restart,seed,done,success,final_loss,best_loss,"
-               "target_epoch,epochs_run,diverged_epoch,dead,always_on,duplicate,parallel,seconds,command\n");
+               "target_epoch,epochs_run,diverged_epoch,dead,always_on,duplicate,parallel,seconds,target,command\n");
     char cmd[2048];
     for (long i = 0; i < total; i++) {
         if (!t[i].done) continue;
@@ -242,6 +242,7 @@ static int write_csv(const char *path, const grid *g, const nf_trial *t, long to
                 (unsigned long long)t[i].seed, t[i].done, t[i].success, t[i].final_loss, t[i].best_loss,
                 t[i].target_epoch, t[i].epochs_run, t[i].diverged_epoch, t[i].dead, t[i].always_on,
                 t[i].duplicate, t[i].parallel, t[i].seconds);
+        fprintf(f, "%g,", target);
         rerun_command(g, t[i].setting, t[i].seed, cmd, sizeof cmd);
         csv_quoted(f, cmd);
         fputc('\n', f);
@@ -589,7 +590,7 @@ int cmd_sweep(int argc, char **argv)
             fprintf(stderr, "%s: interrupted: %ld of %ld trials finished; writing those\n", cli_prog, n_done, total);
         nf_sweep_summarize(trials, g.n, restarts, sum);
         print_summary(&g, &cfg, trials, sum);
-        if (out_path && !rc) rc = write_csv(out_path, &g, trials, total);
+        if (out_path && !rc) rc = write_csv(out_path, &g, trials, total, cfg.target);
         if (json_path && !rc) rc = write_json(json_path, &g, &cfg, trials, total, sum);
         if ((want_diag || plot_dir) && !interrupted) {
             nf_model **best = calloc((size_t)g.n, sizeof *best), **worst = calloc((size_t)g.n, sizeof *worst);

@@ -321,17 +321,124 @@ int cli_sweep_plots(const char *dir, const nf_sweep_config *cfg, const nf_trial 
     return rc;
 }
 
+/* Splits one CSV line in place (double quotes group, no escaped quotes); returns the count. */
+static int split_csv(char *line, char **fields, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (n < max) {
+        if (*p == '"') {
+            fields[n++] = ++p;
+            while (*p && *p != '"') p++;
+            if (*p) *p++ = '\0';
+        } else {
+            fields[n++] = p;
+            while (*p && *p != ',' && *p != '\n' && *p != '\r') p++;
+        }
+        if (*p != ',') {
+            *p = '\0';
+            break;
+        }
+        *p++ = '\0';
+    }
+    return n;
+}
+
+/* `nnfit plot results.csv --out DIR`: the final-loss strip/box plot of a saved sweep. */
+static int plot_csv(const char *path, const char *dir)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return cli_usage_error("%s: cannot open: %s", path, strerror(errno));
+    char line[8192];
+    char *fl[32];
+    static const char head[] = "setting,opt,act,init,layers,lr,restart,seed,done,success,final_loss";
+    if (!fgets(line, sizeof line, f) || strncmp(line, head, sizeof head - 1)) {
+        fclose(f);
+        return cli_usage_error("%s:1: not a results file of `nnfit sweep --out` (header differs)", path);
+    }
+    long cap = 0, n = 0;
+    int n_settings = 0, restarts = 0;
+    double target = 0;
+    nf_trial *t = NULL;
+    cli_setting_name *names = NULL;
+    int rc = 0;
+    for (long lineno = 2; !rc && fgets(line, sizeof line, f); lineno++) {
+        int nf = split_csv(line, fl, 32);
+        if (nf < 22) { rc = cli_usage_error("%s:%ld: %d fields, expected 22", path, lineno, nf); break; }
+        char *end;
+        long s = strtol(fl[0], &end, 10);
+        if (*end || s < 0 || s > 100000) { rc = cli_usage_error("%s:%ld: bad setting index '%s'", path, lineno, fl[0]); break; }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            nf_trial *nt = realloc(t, (size_t)cap * sizeof *t);
+            if (!nt) { rc = cli_usage_error("out of memory"); break; }
+            t = nt;
+        }
+        memset(&t[n], 0, sizeof t[n]);
+        t[n].setting = (int)s;
+        t[n].restart = atoi(fl[6]);
+        t[n].seed = strtoull(fl[7], NULL, 10);
+        t[n].done = 1;
+        t[n].success = atoi(fl[9]);
+        t[n].final_loss = strtod(fl[10], NULL);
+        t[n].dead = atoi(fl[15]);
+        t[n].always_on = atoi(fl[16]);
+        t[n].duplicate = atoi(fl[17]);
+        t[n].parallel = atoi(fl[18]);
+        target = strtod(fl[20], NULL);
+        if (s >= n_settings) {
+            cli_setting_name *nn = realloc(names, (size_t)(s + 1) * sizeof *names);
+            if (!nn) { rc = cli_usage_error("out of memory"); break; }
+            names = nn;
+            for (long k = n_settings; k <= s; k++) snprintf(names[k].label, sizeof names[k].label, "setting %ld", k);
+            n_settings = (int)s + 1;
+        }
+        snprintf(names[s].label, sizeof names[s].label, "%s %s %s %s lr=%g", fl[1], fl[2], fl[3], fl[4], strtod(fl[5], NULL));
+        if (t[n].restart + 1 > restarts) restarts = t[n].restart + 1;
+        n++;
+    }
+    fclose(f);
+    if (!rc && n == 0) rc = cli_usage_error("%s: no trials", path);
+    nf_trial *grid = NULL;
+    nf_sweep_summary *sum = NULL;
+    if (!rc) {
+        grid = calloc((size_t)n_settings * (size_t)restarts, sizeof *grid);
+        sum = calloc((size_t)n_settings, sizeof *sum);
+        if (!grid || !sum) rc = cli_usage_error("out of memory");
+    }
+    for (long i = 0; !rc && i < n; i++) grid[(long)t[i].setting * restarts + t[i].restart] = t[i];
+    if (!rc) nf_sweep_summarize(grid, n_settings, restarts, sum);
+    if (!rc && mkdir(dir, 0777) && errno != EEXIST) rc = cli_usage_error("--out %s: cannot create: %s", dir, strerror(errno));
+    if (!rc) {
+        nf_sweep_config cfg;
+        nf_sweep_defaults(&cfg);
+        cfg.n_settings = n_settings;
+        cfg.restarts = restarts;
+        cfg.target = target;
+        rc = final_plot(dir, &cfg, grid, sum, names);
+        if (!rc) rc = cli_render_dir(dir);
+    }
+    free(t);
+    free(grid);
+    free(sum);
+    free(names);
+    return rc;
+}
+
 int cmd_plot(int argc, char **argv)
 {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: nnfit plot DIR\n\nRenders the gnuplot scripts that `nnfit sweep --plot DIR` wrote "
-               "(e.g. after installing gnuplot, or after editing a script) to PNG and SVG.\n");
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: nnfit plot DIR\n       nnfit plot RESULTS.csv --out DIR\n\n"
+               "DIR: renders the gnuplot scripts that `nnfit sweep --plot DIR` wrote (after installing\n"
+               "gnuplot, or after editing a script) to PNG and SVG.\n"
+               "RESULTS.csv (from `nnfit sweep --out`): draws the final loss of every trial per setting.\n");
         return 0;
     }
-    if (argc != 2) return cli_usage_error("expected one directory written by `nnfit sweep --plot DIR`");
+    if (argc == 4 && !strcmp(argv[2], "--out")) return plot_csv(argv[1], argv[3]);
+    if (argc != 2) return cli_usage_error("expected DIR, or RESULTS.csv --out DIR (see --help)");
     struct stat sb;
-    if (stat(argv[1], &sb) || !S_ISDIR(sb.st_mode))
-        return cli_usage_error("%s: not a directory (give the DIR of `nnfit sweep --plot DIR`)", argv[1]);
+    if (stat(argv[1], &sb)) return cli_usage_error("%s: %s", argv[1], strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) return cli_usage_error("%s: a results file needs --out DIR (see --help)", argv[1]);
     char probe[1024];
     snprintf(probe, sizeof probe, "%s/final_loss.gp", argv[1]);
     if (stat(probe, &sb)) return cli_usage_error("%s: no final_loss.gp: not written by `nnfit sweep --plot`", argv[1]);
