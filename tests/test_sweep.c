@@ -394,8 +394,8 @@ START_TEST(cli_plot_files)
     const char *dir = "test_sweep_plots";
     snprintf(cmd, sizeof cmd,
              "rm -rf %s && %s sweep --task abs --n 512 --batch 0 --lr 0.02 --epochs 40 --opt adam --act relu,elu "
-             "--restarts 3 --jobs 2 --quiet --out %s/../test_sweep_plot.csv --plot %s",
-             dir, tu_nnfit(), dir, dir);
+             "--restarts 3 --jobs 2 --quiet --out test_sweep_plot.csv --plot %s",
+             dir, tu_nnfit(), dir);
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
     free(out), free(err);
     const char *files[] = {"final_loss.gp", "final_loss.dat", "s00_adam_relu_glorot_uniform_2-3-1_lr0.02_loss.gp",
