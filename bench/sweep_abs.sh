@@ -21,7 +21,7 @@ t0=$(now)
   --layers 2,3,1 --restarts "$TRIALS" --jobs "$JOBS" --quiet > /tmp/nnfit_sweep_bench.$$ 
 t1=$(now)
 nn=$(echo "$t1 - $t0" | bc -l)
-nn_ok=$(awk '$2=="adam" {print $5}' /tmp/nnfit_sweep_bench.$$)
+nn_ok=$(awk '$2=="adam" {print $8}' /tmp/nnfit_sweep_bench.$$)
 rm -f /tmp/nnfit_sweep_bench.$$
 
 out=$(OMP_NUM_THREADS=$JOBS "$PYTHON" "$ROOT/bench/peers/torch_sweep.py" --trials "$TRIALS" --steps "$STEPS" \
