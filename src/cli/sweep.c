@@ -330,6 +330,12 @@ static int write_json(const char *path, const grid *g, const nf_sweep_config *cf
     return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static const nf_sweep_summary *g_sort_sum;
 static int cmp_rate(const void *a, const void *b)
 {
@@ -593,36 +599,50 @@ int cmd_sweep(int argc, char **argv)
         if (out_path && !rc) rc = write_csv(out_path, &g, trials, total, cfg.target);
         if (json_path && !rc) rc = write_json(json_path, &g, &cfg, trials, total, sum);
         if ((want_diag || plot_dir) && !interrupted) {
-            nf_model **best = calloc((size_t)g.n, sizeof *best), **worst = calloc((size_t)g.n, sizeof *worst);
-            for (int s = 0; best && worst && s < g.n; s++) {
+            cli_pick (*picks)[CLI_PICKS] = calloc((size_t)g.n, sizeof *picks);
+            double *fl = malloc((size_t)restarts * sizeof(double));
+            cfg.keep_curves = 0;
+            cfg.on_trial = NULL;
+            for (int s = 0; picks && fl && s < g.n; s++) {
                 if (sum[s].best < 0) continue;
-                nf_trial tb, tw;
-                cfg.keep_curves = 0;
-                cfg.on_trial = NULL;
-                if (nf_sweep_trial(&cfg, s, trials[sum[s].best].restart, &tb, &best[s])) best[s] = NULL;
-                if (nf_sweep_trial(&cfg, s, trials[sum[s].worst].restart, &tw, &worst[s])) worst[s] = NULL;
-                if (want_diag) {
-                    for (int w = 0; w < 2; w++) {
-                        nf_model *m = w ? worst[s] : best[s];
-                        if (!m) continue;
-                        nf_unit_diag *u = NULL;
-                        int nu = 0;
-                        if (nf_diag_units(m, X.data, X.rows, &cfg.diag, &u, &nu)) continue;
-                        printf("\n# setting %d (%s), %s trial, final loss %.6e:\n", s, g.names[s].label,
-                               w ? "worst" : "best", w ? tw.final_loss : tb.final_loss);
-                        cli_print_units(stdout, u, nu);
-                        free(u);
+                /* typical failure: the failed trial with the median final loss among failures */
+                long mid = -1;
+                int nfail = 0;
+                for (int r = 0; r < restarts; r++) {
+                    const nf_trial *t = &trials[(long)s * restarts + r];
+                    if (t->done && !t->success) fl[nfail++] = t->final_loss;
+                }
+                if (nfail) {
+                    qsort(fl, (size_t)nfail, sizeof(double), cmp_double);
+                    double med = fl[(nfail - 1) / 2];
+                    for (int r = 0; r < restarts && mid < 0; r++) {
+                        const nf_trial *t = &trials[(long)s * restarts + r];
+                        if (t->done && !t->success && t->final_loss == med) mid = (long)s * restarts + r;
                     }
                 }
+                const long which[CLI_PICKS] = {sum[s].best, mid, sum[s].worst};
+                for (int k = 0; k < CLI_PICKS; k++) {
+                    if (which[k] < 0 || (k == 2 && which[2] == which[0]) || (k == 2 && which[2] == mid)) continue;
+                    nf_trial tr;
+                    picks[s][k].trial = which[k];
+                    if (nf_sweep_trial(&cfg, s, trials[which[k]].restart, &tr, &picks[s][k].model))
+                        picks[s][k].model = NULL;
+                    if (!want_diag || !picks[s][k].model) continue;
+                    nf_unit_diag *u = NULL;
+                    int nu = 0;
+                    if (nf_diag_units(picks[s][k].model, X.data, X.rows, &cfg.diag, &u, &nu)) continue;
+                    printf("\n# setting %d (%s), %s trial (seed %llu), final loss %.6e:\n", s, g.names[s].label,
+                           k == 0 ? "best" : k == 1 ? "typical failed" : "worst", (unsigned long long)tr.seed,
+                           tr.final_loss);
+                    cli_print_units(stdout, u, nu);
+                    free(u);
+                }
             }
-            if (plot_dir && best && worst && !rc)
-                rc = cli_sweep_plots(plot_dir, &cfg, trials, sum, g.names, best, worst);
-            for (int s = 0; best && worst && s < g.n; s++) {
-                nf_model_free(best[s]);
-                nf_model_free(worst[s]);
-            }
-            free(best);
-            free(worst);
+            if (plot_dir && picks && !rc) rc = cli_sweep_plots(plot_dir, &cfg, trials, sum, g.names, picks);
+            for (int s = 0; picks && s < g.n; s++)
+                for (int k = 0; k < CLI_PICKS; k++) nf_model_free(picks[s][k].model);
+            free(picks);
+            free(fl);
         }
         if (!rc && interrupted) rc = EXIT_RUN_FAILED;
     done_run:

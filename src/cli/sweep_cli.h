@@ -15,13 +15,21 @@ typedef struct {
     char file[96];   /* file-name stem "s03_adam_relu_glorot_uniform_2-3-1_lr0.01" */
 } cli_setting_name;
 
+/* Trials drawn as surfaces: best, a typical failure (the failed trial with the median final
+ * loss among failures), worst.  model NULL: no such trial / not drawn. */
+enum { CLI_PICKS = 3 };
+typedef struct {
+    nf_model *model;
+    long trial;
+} cli_pick;
+
 /* Writes the pictures of a finished sweep into dir (created if needed): CSV data, gnuplot
- * scripts, and PNG/SVG when gnuplot is installed.  models_best/worst may hold trained models
- * of each setting's best and worst trial (NULL entries skip the surface plot).  Returns 0 or
- * an exit status; messages go to stderr. */
+ * scripts, and PNG/SVG when gnuplot is installed.  picks[s] holds trained models of setting
+ * s's picked trials (the surface plot needs picks[s][0], the best).  Returns 0 or an exit
+ * status; messages go to stderr. */
 int cli_sweep_plots(const char *dir, const nf_sweep_config *cfg, const nf_trial *trials,
                     const nf_sweep_summary *sum, const cli_setting_name *names,
-                    nf_model *const *models_best, nf_model *const *models_worst);
+                    cli_pick (*picks)[CLI_PICKS]);
 
 /* Runs gnuplot on every *.gp script in dir (in dir); 0 or an exit status. */
 int cli_render_dir(const char *dir);

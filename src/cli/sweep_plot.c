@@ -199,91 +199,101 @@ static int clip_line(double w0, double w1, double b, double *x0, double *y0, dou
     return 1;
 }
 
+static const char *pick_name[CLI_PICKS] = {"best", "typical_failure", "worst"};
+static const char *pick_title[CLI_PICKS] = {"best trial", "typical failed trial", "worst trial"};
+
 static int surface_plot(const char *dir, const nf_sweep_config *cfg, const nf_trial *trials,
-                        const nf_sweep_summary *sum, const cli_setting_name *nm, int s, nf_model *best,
-                        nf_model *worst)
+                        const cli_setting_name *nm, int s, const cli_pick *picks)
 {
     enum { G = 161 };
     char path[1024], name[256];
-    nf_model *ms[2] = {best, worst};
-    float *grid = malloc(sizeof(float) * G * G * 2), *pred[2];
-    pred[0] = malloc(sizeof(float) * G * G);
-    pred[1] = malloc(sizeof(float) * G * G);
-    int rc = 0;
-    if (!grid || !pred[0] || !pred[1]) rc = cli_usage_error("out of memory");
+    int use[CLI_PICKS], n_use = 0;
+    for (int k = 0; k < CLI_PICKS; k++)
+        if (picks[k].model) use[n_use++] = k;
+    float *grid = malloc(sizeof(float) * G * G * 2), *pred[CLI_PICKS] = {0};
+    int rc = grid ? 0 : cli_usage_error("out of memory");
+    for (int k = 0; !rc && k < n_use; k++)
+        if (!(pred[k] = malloc(sizeof(float) * G * G))) rc = cli_usage_error("out of memory");
     for (int i = 0; !rc && i < G; i++)
         for (int j = 0; j < G; j++) {
             grid[(i * G + j) * 2] = (float)(-1.0 + 2.0 * i / (G - 1));
             grid[(i * G + j) * 2 + 1] = (float)(-1.0 + 2.0 * j / (G - 1));
         }
-    for (int w = 0; !rc && w < 2; w++)
-        if (nf_model_reserve(ms[w], G * G) || nf_model_predict(ms[w], grid, G * G, pred[w])) rc = cli_status_error(NF_ENOMEM);
+    for (int k = 0; !rc && k < n_use; k++) {
+        nf_model *m = picks[use[k]].model;
+        if (nf_model_reserve(m, G * G) || nf_model_predict(m, grid, G * G, pred[k])) rc = cli_status_error(NF_ENOMEM);
+    }
     if (!rc) {
         snprintf(name, sizeof name, "%s_surface.dat", nm[s].file);
         FILE *f = open_in(dir, name, path, sizeof path);
         if (!f) rc = EXIT_USAGE;
         else {
-            fprintf(f, "# x y target best worst\n");
+            fprintf(f, "# x y target");
+            for (int k = 0; k < n_use; k++) fprintf(f, " %s", pick_name[use[k]]);
+            fputc('\n', f);
             for (int i = 0; i < G; i++) {
                 for (int j = 0; j < G; j++) {
                     double x = grid[(i * G + j) * 2], y = grid[(i * G + j) * 2 + 1];
-                    fprintf(f, "%.4f %.4f %.5f %.5f %.5f\n", x, y, sqrt(x * x + y * y), (double)pred[0][i * G + j],
-                            (double)pred[1][i * G + j]);
+                    fprintf(f, "%.4f %.4f %.5f", x, y, sqrt(x * x + y * y));
+                    for (int k = 0; k < n_use; k++) fprintf(f, " %.5f", (double)pred[k][i * G + j]);
+                    fputc('\n', f);
                 }
                 fputc('\n', f);
             }
             if (fclose(f)) rc = cli_usage_error("--plot: write failed: %s", path);
         }
     }
-    int nk[2] = {0, 0};
-    for (int w = 0; !rc && w < 2; w++) {
-        snprintf(name, sizeof name, "%s_kinks_%s.dat", nm[s].file, w ? "worst" : "best");
+    int nk[CLI_PICKS] = {0};
+    for (int k = 0; !rc && k < n_use; k++) {
+        nf_model *m = picks[use[k]].model;
+        snprintf(name, sizeof name, "%s_kinks_%s.dat", nm[s].file, pick_name[use[k]]);
         FILE *f = open_in(dir, name, path, sizeof path);
         if (!f) { rc = EXIT_USAGE; break; }
         nf_unit_diag *u = NULL;
         int nu = 0;
-        nf_diag_units(ms[w], cfg->X->data, cfg->X->rows, &cfg->diag, &u, &nu);
+        nf_diag_units(m, cfg->X->data, cfg->X->rows, &cfg->diag, &u, &nu);
         fprintf(f, "# kink line w0 x + w1 y + b = 0 of each hidden unit inside the square; x y state(0 ok,1 dead,2 always-on,3 dup,4 parallel)\n");
-        for (int j = 0; j < ms[w]->sizes[1]; j++) {
+        for (int j = 0; j < m->sizes[1]; j++) {
             double w0, w1, b, x0, y0, x1, y1;
-            if (!nf_diag_kink_line(ms[w], j, &w0, &w1, &b) || !clip_line(w0, w1, b, &x0, &y0, &x1, &y1)) continue;
+            if (!nf_diag_kink_line(m, j, &w0, &w1, &b) || !clip_line(w0, w1, b, &x0, &y0, &x1, &y1)) continue;
             int state = !u ? 0 : u[j].dead ? 1 : u[j].always_on ? 2 : u[j].duplicate_of >= 0 ? 3 : u[j].parallel_of >= 0 ? 4 : 0;
             fprintf(f, "%.5f %.5f %d\n%.5f %.5f %d\n\n", x0, y0, state, x1, y1, state);
-            nk[w]++;
+            nk[k]++;
         }
         free(u);
         if (fclose(f)) rc = cli_usage_error("--plot: write failed: %s", path);
     }
     if (!rc) {
-        const nf_trial *tb = &trials[sum[s].best], *tw = &trials[sum[s].worst];
-        char body[4096] = "";
+        char body[6144] = "";
         append(body, sizeof body,
-               "set multiplot layout 1,3 title \"%s    (lines: kink of each hidden unit; white live, red dead, green duplicate, cyan parallel)\" noenhanced\nset size ratio -1\nset xrange [-1:1]\nset yrange [-1:1]\n"
+               "set multiplot layout 1,%d title \"%s\\nlines: kink of each hidden unit (white live, red dead, green duplicate, cyan parallel)\" noenhanced\n"
+               "set size ratio -1\nset xrange [-1:1]\nset yrange [-1:1]\n"
                "set cbrange [0:1.45]\nset xtics -1,0.5,1\nset ytics -1,0.5,1\nset grid noxtics noytics\n"
                "set palette defined (0 '#0d0887', 0.25 '#6a00a8', 0.5 '#b12a90', 0.75 '#e16462', 1 '#fca636', 1.2 '#f0f921')\n"
-               "set xlabel 'x'\nset ylabel 'y'\nset contour base\nunset key\n"
+               "set xlabel 'x'\nset ylabel 'y'\nunset key\n"
                "set title \"target √(x²+y²)\\n \"\nplot '%s_surface.dat' using 1:2:3 with image\n",
-               nm[s].label, nm[s].file);
-        for (int w = 0; w < 2; w++) {
-            const nf_trial *t = w ? tw : tb;
+               n_use + 1, nm[s].label, nm[s].file);
+        for (int k = 0; k < n_use; k++) {
+            const nf_trial *t = &trials[picks[use[k]].trial];
             append(body, sizeof body,
-                   "set title \"%s trial (seed %llu)\\nMSE %.3e, dead %d, dup %d, parallel %d, always-on %d\" noenhanced\n"
-                   "plot '%s_surface.dat' using 1:2:%d with image", w ? "worst" : "best",
-                   (unsigned long long)t->seed, t->final_loss, t->dead, t->duplicate, t->parallel, t->always_on, nm[s].file, 4 + w);
-            if (nk[w])
+                   "set title \"%s (seed %llu)\\nMSE %.3e: %d dead, %d dup, %d parallel, %d always-on\" noenhanced\n"
+                   "plot '%s_surface.dat' using 1:2:%d with image", pick_title[use[k]],
+                   (unsigned long long)t->seed, t->final_loss, t->dead, t->duplicate, t->parallel, t->always_on, nm[s].file,
+                   4 + k);
+            if (nk[k])
                 append(body, sizeof body,
                        ", '%s_kinks_%s.dat' using 1:2:($3==1 ? 0xFF5555 : $3==3 ? 0x55FF55 : $3==4 ? 0x66CCFF : 0xFFFFFF) with lines lw 2.5 lc rgb variable",
-                       nm[s].file, w ? "worst" : "best");
+                       nm[s].file, pick_name[use[k]]);
             append(body, sizeof body, "\n");
         }
         append(body, sizeof body, "unset multiplot\n");
-        char stem[160];
+        char stem[160], size[32];
         snprintf(stem, sizeof stem, "%s_surface", nm[s].file);
-        rc = write_script(dir, stem, "1500,560", body);
+        snprintf(size, sizeof size, "%d,580", 500 * (n_use + 1));
+        rc = write_script(dir, stem, size, body);
     }
     free(grid);
-    free(pred[0]);
-    free(pred[1]);
+    for (int k = 0; k < CLI_PICKS; k++) free(pred[k]);
     return rc;
 }
 
@@ -307,15 +317,15 @@ int cli_render_dir(const char *dir)
 
 int cli_sweep_plots(const char *dir, const nf_sweep_config *cfg, const nf_trial *trials,
                     const nf_sweep_summary *sum, const cli_setting_name *names,
-                    nf_model *const *models_best, nf_model *const *models_worst)
+                    cli_pick (*picks)[CLI_PICKS])
 {
     if (mkdir(dir, 0777) && errno != EEXIST) return cli_usage_error("--plot %s: cannot create: %s", dir, strerror(errno));
     int rc = final_plot(dir, cfg, trials, sum, names);
     for (int s = 0; !rc && s < cfg->n_settings; s++) {
         if (sum[s].n == 0) continue;
         rc = curves_plot(dir, cfg, trials, sum, names, s);
-        if (!rc && models_best[s] && models_worst[s] && models_best[s]->sizes[0] == 2 && models_best[s]->n_layers == 2)
-            rc = surface_plot(dir, cfg, trials, sum, names, s, models_best[s], models_worst[s]);
+        const nf_model *m0 = picks[s][0].model;
+        if (!rc && m0 && m0->sizes[0] == 2 && m0->n_layers == 2) rc = surface_plot(dir, cfg, trials, names, s, picks[s]);
     }
     if (!rc) rc = cli_render_dir(dir);
     return rc;
