@@ -149,20 +149,36 @@ static int final_plot(const char *dir, const nf_sweep_config *cfg, const nf_tria
     size_t cap = 8192 + (size_t)cfg->n_settings * 256;
     char *body = calloc(cap, 1);
     if (!body) return cli_usage_error("out of memory");
+    /* labels are "opt act init layers lr=X": tic labels show the words that vary between
+     * settings (one per line), the title the ones all settings share */
+    enum { WORDS = 8 };
+    char words[WORDS][64], first[WORDS][64];
+    int n_words = 0, varies[WORDS] = {0};
+    for (int s = 0; s < cfg->n_settings; s++) {
+        int n = sscanf(nm[s].label, "%63s %63s %63s %63s %63s %63s %63s %63s", words[0], words[1], words[2],
+                       words[3], words[4], words[5], words[6], words[7]);
+        if (s == 0) {
+            n_words = n;
+            memcpy(first, words, sizeof words);
+        }
+        for (int w = 0; w < n_words; w++) varies[w] |= w >= n || strcmp(words[w], first[w]) != 0;
+    }
+    char common[256] = "";
+    for (int w = 0; w < n_words; w++)
+        if (!varies[w]) append(common, sizeof common, "%s%s", *common ? " " : "", first[w]);
     append(body, cap,
            "set logscale y\nset format y '10^{%%L}'\nset ylabel 'final training loss (MSE)'\n"
-           "set title 'final loss of every trial (box: quartiles; line: target %g)'\n"
+           "set title \"final loss of every trial%s%s (box: quartiles; dashed: target %g)\" noenhanced\n"
            "set xrange [-0.7:%d.7]\nset style fill empty\nset style boxplot nooutliers\nset key outside top center horizontal\n"
-           "set bmargin 8\nset lmargin 12\nset xtics norotate noenhanced font ',10' (", cfg->target, cfg->n_settings - 1);
+           "set bmargin 7\nset lmargin 12\nset xtics norotate noenhanced font ',10' (",
+           *common ? ": " : "", common, cfg->target, cfg->n_settings - 1);
     for (int s = 0; s < cfg->n_settings; s++) {
-        char lab[200];
-        size_t k = 0;
-        for (const char *q = nm[s].label; *q && k + 3 < sizeof lab; q++) {
-            if (*q == ' ') lab[k++] = '\\', lab[k++] = 'n';
-            else lab[k++] = *q;
-        }
-        lab[k] = '\0';
-        append(body, cap, "%s\"%s\\n%.0f%%%% ok\" %d", s ? ", " : "", lab, 100 * sum[s].rate, s);
+        int n = sscanf(nm[s].label, "%63s %63s %63s %63s %63s %63s %63s %63s", words[0], words[1], words[2],
+                       words[3], words[4], words[5], words[6], words[7]);
+        char lab[256] = "";
+        for (int w = 0; w < n && w < n_words; w++)
+            if (varies[w]) append(lab, sizeof lab, "%s\\n", words[w]);
+        append(body, cap, "%s\"%s%.0f%%%% ok\" %d", s ? ", " : "", lab, 100 * sum[s].rate, s);
     }
     append(body, cap, ")\nset arrow from graph 0, first %g to graph 1, first %g nohead dt 2 lc rgb '#404040'\n", cfg->target,
            cfg->target);
@@ -172,7 +188,7 @@ static int final_plot(const char *dir, const nf_sweep_config *cfg, const nf_tria
            "  'final_loss.dat' using ($4==1 ? $1+$2 : NaN):3 with points pt 7 ps 0.7 lc rgb '#901F77B4' title 'succeeded'\n",
            cfg->n_settings - 1);
     char size[32];
-    snprintf(size, sizeof size, "%d,620", 300 + 130 * cfg->n_settings > 4000 ? 4000 : 300 + 130 * cfg->n_settings);
+    snprintf(size, sizeof size, "%d,600", 300 + 110 * cfg->n_settings > 4000 ? 4000 : 300 + 110 * cfg->n_settings < 800 ? 800 : 300 + 110 * cfg->n_settings);
     int rc = write_script(dir, "final_loss", size, body);
     free(body);
     return rc;
