@@ -1,6 +1,8 @@
 /* model.c — MLP over flat buffers: forward, backward, evaluation. */
 #include "nnfit/model.h"
 
+#include "model_small.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -303,6 +305,13 @@ static double fused_mse_db(const nf_dense *L, const float *restrict Z, const flo
 nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
                         const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
+    /* tiny 1-hidden-layer nets: one fused kernel instead of sgemm (model_small.c); it has no
+     * dropout, so a net training with dropout takes the general path */
+    if (nf_model_small_ok(m) && !drop_active(m, 0)) {
+        nf_status cst = check_batch(m, batch);
+        if (cst) return cst;
+        return nf_model_grad_small(m, X, Y, batch, loss, denom, loss_out);
+    }
     const int last = m->n_layers - 1;
     const size_t n = (size_t)batch * (size_t)nf_model_n_out(m);
     if (!denom) denom = n;

@@ -20,5 +20,6 @@
 #include "nnfit/train_aids.h"
 #include "nnfit/diag.h"
 #include "nnfit/blas.h"
+#include "nnfit/sweep.h"
 
 #endif

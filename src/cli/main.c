@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sweep_cli.h"
 
 static const struct {
     const char *name;
@@ -15,6 +16,8 @@ static const struct {
     {"data", cmd_data, "export a built-in task's dataset as CSV or .npy"},
     {"predict", cmd_predict, "run a saved model over a CSV or .npy file"},
     {"inspect", cmd_inspect, "show a saved model's architecture, metadata and weights"},
+    {"sweep", cmd_sweep, "many restarts over a grid of settings: success rates, pictures"},
+    {"plot", cmd_plot, "render the pictures of a sweep --plot directory"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,119 @@
+/* sweep.h — many training trials over a grid of settings × seeds, in parallel, with statistics.
+ *
+ * Trial (setting s, restart r) uses the seed  S_r = nf_rng_derive(sweep seed, r)  — the same
+ * S_r for restart r of every setting (common random numbers: settings are compared on the same
+ * seeds).  A trial does exactly what `nnfit train --seed S_r` does: it initialises the model
+ * from nf_rng_derive(S_r, 0) and shuffles from nf_rng_derive(S_r, 1), on the shared data, so
+ * `nnfit train ... --seed S_r --threads 1` reproduces the trial's final loss bit for bit.
+ * Trials are independent and stored by index, so results do not depend on the number of
+ * worker threads.  The library never prints; progress goes through the on_trial callback. */
+#ifndef NNFIT_SWEEP_H
+#define NNFIT_SWEEP_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "nnfit/diag.h"
+#include "nnfit/init.h"
+#include "nnfit/mat.h"
+#include "nnfit/model.h"
+#include "nnfit/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One grid point: everything a trial needs except its seed. */
+typedef struct {
+    int n_sizes;                    /* sizes[0] inputs ... sizes[n_sizes-1] outputs */
+    int sizes[NF_MAX_LAYERS + 1];
+    nf_act_spec act, out_act;       /* hidden and output activation */
+    nf_init_spec init;
+    nf_train_config train;          /* opt, epochs, batch, loss, shuffle (seed, callbacks ignored) */
+} nf_sweep_setting;
+
+/* One trial's result. */
+typedef struct {
+    int setting, restart;
+    uint64_t seed;                  /* S_r: the --seed of the equivalent `nnfit train` */
+    int done;                       /* 1 when the trial finished (0: cancelled / not run) */
+    int success;                    /* finished, not diverged, final_loss <= target */
+    nf_status status;               /* NF_OK or NF_EDIVERGED */
+    double final_loss, best_loss;
+    int target_epoch;               /* first epoch with epoch loss <= target, 0 if never */
+    int epochs_run, diverged_epoch;
+    int dead, always_on, duplicate; /* hidden-unit counts over the training data */
+    int parallel;                   /* units whose kink is parallel to an earlier unit's (diag.h) */
+    double seconds;                 /* wall time of the trial */
+    float *curve;                   /* [epochs_run] epoch losses when keep_curves, else NULL */
+} nf_trial;
+
+/* Called after each finished trial, serialised by a lock, in completion order. */
+typedef void (*nf_trial_callback)(void *ctx, const nf_trial *trial, long done, long total);
+
+typedef struct {
+    const nf_mat *X, *Y;            /* training data shared by all trials (read only) */
+    const nf_sweep_setting *settings;
+    int n_settings;
+    int restarts;                   /* trials per setting, >= 1 */
+    uint64_t seed;
+    int jobs;                       /* worker threads, >= 1 (each uses one BLAS thread) */
+    double target;                  /* success threshold on the final loss, > 0 */
+    int keep_curves;
+    nf_diag_options diag;
+    atomic_int *cancel;             /* may be NULL; nonzero stops the sweep (unfinished trials dropped) */
+    nf_trial_callback on_trial;
+    void *ctx;
+} nf_sweep_config;
+
+/* Seed of restart r. */
+uint64_t nf_sweep_seed(uint64_t seed, int restart);
+
+/* Fills cfg with defaults: 1 restart, seed 0, 1 job, target 1e-3, default diag options. */
+void nf_sweep_defaults(nf_sweep_config *cfg);
+
+/* Runs all n_settings × restarts trials into trials[setting * restarts + restart] (the caller
+ * allocates that many), taking them restart by restart (every setting's restart 0, then
+ * restart 1, ...).  *n_done gets the number finished.  Returns NF_EINTERRUPTED when
+ * cancelled (finished trials are valid), another error when a trial could not run at all
+ * (bad setting, out of memory); a diverged trial is a failed trial, not an error. */
+nf_status nf_sweep_run(const nf_sweep_config *cfg, nf_trial *trials, long *n_done);
+
+/* Runs one trial on the calling thread.  When model_out is not NULL it receives the trained
+ * model (caller frees). */
+nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, nf_trial *t,
+                         nf_model **model_out);
+
+/* Frees the curves of n trials. */
+void nf_trials_free(nf_trial *trials, long n);
+
+/* Statistics of one setting over its finished trials. */
+typedef struct {
+    int setting;
+    long n, successes;
+    double rate, rate_lo, rate_hi;  /* success rate and its 95% Wilson interval */
+    double median, p10, p90;        /* of the final loss */
+    double median_epochs;           /* median target epoch over successes (NAN if none) */
+    double mean_dead, mean_always_on, mean_duplicate, mean_parallel;
+    double seconds;                 /* summed trial wall time */
+    double trials_per_second;       /* n / seconds (per worker) */
+    long best, worst;               /* trial indices with the lowest / highest final loss */
+} nf_sweep_summary;
+
+/* Summaries of every setting (out has n_settings entries), from trials laid out as by
+ * nf_sweep_run. */
+nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restarts,
+                             nf_sweep_summary *out);
+
+/* Wilson score interval for k successes in n trials at normal quantile z (1.959964 for 95%).
+ * n = 0 gives [0, 1]. */
+void nf_wilson(long k, long n, double z, double *lo, double *hi);
+
+/* Quantile q in [0, 1] of n sorted values, linear interpolation between order statistics
+ * (NumPy's default).  NAN when n = 0. */
+double nf_quantile_sorted(const double *sorted, long n, double q);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,164 @@
+/* diag_units.c — per-unit health of hidden layers: dead, always-on, duplicate units. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfit/diag.h"
+
+void nf_diag_defaults(nf_diag_options *opts) { opts->dup_angle_deg = 1.0; }
+
+/* Angle in degrees between [w_a, b_a] and [w_b, b_b] of layer L (inputs `in`). */
+static double unit_angle(const nf_dense *L, int a, int b)
+{
+    const int in = L->in;
+    double dot = 0.0, na = 0.0, nb = 0.0;
+    for (int k = 0; k <= in; k++) {
+        double x = k < in ? (double)L->W[a * in + k] : (double)L->b[a];
+        double y = k < in ? (double)L->W[b * in + k] : (double)L->b[b];
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if (na == 0.0 || nb == 0.0) return 180.0;
+    double c = dot / sqrt(na * nb);
+    if (c > 1.0) c = 1.0;
+    if (c < -1.0) c = -1.0;
+    return acos(c) * (180.0 / 3.14159265358979323846);
+}
+
+/* Angle in degrees between the lines w_a·x = 0 and w_b·x = 0 (0..90). */
+static double kink_angle(const nf_dense *L, int a, int b)
+{
+    const int in = L->in;
+    double dot = 0.0, na = 0.0, nb = 0.0;
+    for (int k = 0; k < in; k++) {
+        double x = L->W[a * in + k], y = L->W[b * in + k];
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if (na == 0.0 || nb == 0.0) return 90.0;
+    double c = fabs(dot) / sqrt(na * nb);
+    if (c > 1.0) c = 1.0;
+    return acos(c) * (180.0 / 3.14159265358979323846);
+}
+
+nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_options *opts,
+                        nf_unit_diag **out, int *n_units)
+{
+    *out = NULL;
+    *n_units = 0;
+    if (n < 1) return nf_fail(NF_EINVAL, "diag: no samples");
+    nf_diag_options def;
+    if (!opts) {
+        nf_diag_defaults(&def);
+        opts = &def;
+    }
+    int total = 0;
+    for (int l = 0; l + 1 < m->n_layers; l++) total += m->sizes[l + 1];
+    if (total == 0) return NF_OK;
+    nf_unit_diag *u = calloc((size_t)total, sizeof *u);
+    long *active = calloc((size_t)total, sizeof *active);
+    if (!u || !active) {
+        free(u);
+        free(active);
+        return nf_fail(NF_ENOMEM, "diag: cannot allocate %d unit records", total);
+    }
+    nf_status st = NF_OK;
+    if (!m->work) st = nf_model_reserve(m, n < 1024 ? n : 1024);
+    for (int i = 0; i < total; i++) {
+        u[i].z_min = INFINITY;
+        u[i].z_max = -INFINITY;
+    }
+    const size_t nin = (size_t)nf_model_n_in(m);
+    for (int r = 0; !st && r < n; r += m->batch_cap) {
+        int b = n - r < m->batch_cap ? n - r : m->batch_cap;
+        const float *xb = X + (size_t)r * nin;
+        st = nf_model_forward(m, xb, b);
+        if (st) break;
+        /* recompute z per layer from the layer input (A may overwrite Z in place) */
+        int base = 0;
+        for (int l = 0; l + 1 < m->n_layers; l++) {
+            const nf_dense *L = &m->layers[l];
+            const float *in = l ? m->A[l - 1] : xb;
+            for (int s = 0; s < b; s++) {
+                const float *x = in + (size_t)s * (size_t)L->in;
+                for (int j = 0; j < L->out; j++) {
+                    double z = L->b[j];
+                    for (int k = 0; k < L->in; k++) z += (double)L->W[j * L->in + k] * (double)x[k];
+                    nf_unit_diag *d = &u[base + j];
+                    if (z > 0.0) active[base + j]++;
+                    if (z < d->z_min) d->z_min = z;
+                    if (z > d->z_max) d->z_max = z;
+                }
+            }
+            base += L->out;
+        }
+    }
+    if (st) {
+        free(u);
+        free(active);
+        return st;
+    }
+    int base = 0;
+    for (int l = 0; l + 1 < m->n_layers; l++) {
+        const nf_dense *L = &m->layers[l], *next = &m->layers[l + 1];
+        for (int j = 0; j < L->out; j++) {
+            nf_unit_diag *d = &u[base + j];
+            d->layer = l;
+            d->unit = j;
+            d->active_frac = (double)active[base + j] / (double)n;
+            d->dead = active[base + j] == 0;
+            d->always_on = active[base + j] == n;
+            d->duplicate_of = -1;
+            d->parallel_of = -1;
+            d->dup_angle_deg = 180.0;
+            double s = 0.0;
+            for (int o = 0; o < next->out; o++) {
+                double w = next->W[o * next->in + j];
+                s += w * w;
+            }
+            d->out_norm = sqrt(s);
+        }
+        for (int j = 0; j < L->out; j++) {
+            nf_unit_diag *d = &u[base + j];
+            if (d->dead) continue;
+            for (int k = 0; k < L->out; k++) {
+                if (k == j || u[base + k].dead) continue;
+                double a = unit_angle(L, j, k);
+                if (a < d->dup_angle_deg) d->dup_angle_deg = a;
+                if (k < j && d->duplicate_of < 0 && a < opts->dup_angle_deg) d->duplicate_of = k;
+                if (k < j && d->parallel_of < 0 && kink_angle(L, j, k) < opts->dup_angle_deg) d->parallel_of = k;
+            }
+        }
+        base += L->out;
+    }
+    free(active);
+    *out = u;
+    *n_units = total;
+    return NF_OK;
+}
+
+nf_diag_counts nf_diag_count(const nf_unit_diag *units, int n_units, int layer)
+{
+    nf_diag_counts c = {0, 0, 0, 0, 0};
+    for (int i = 0; i < n_units; i++) {
+        if (layer >= 0 && units[i].layer != layer) continue;
+        c.units++;
+        c.dead += units[i].dead;
+        c.always_on += units[i].always_on;
+        c.duplicate += units[i].duplicate_of >= 0;
+        c.parallel += units[i].parallel_of >= 0;
+    }
+    return c;
+}
+
+int nf_diag_kink_line(const nf_model *m, int unit, double *w0, double *w1, double *b)
+{
+    const nf_dense *L = &m->layers[0];
+    if (L->in != 2 || unit < 0 || unit >= L->out) return 0;
+    *w0 = L->W[unit * 2];
+    *w1 = L->W[unit * 2 + 1];
+    *b = L->b[unit];
+    return *w0 != 0.0 || *w1 != 0.0;
+}

@@ -1,0 +1,292 @@
+/* sweep.c — trials over a grid of settings × seeds on a pool of pthreads. */
+#include "nnfit/sweep.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfit/blas.h"
+#include "nnfit/init.h"
+#include "nnfit/rng.h"
+
+uint64_t nf_sweep_seed(uint64_t seed, int restart) { return nf_rng_derive(seed, (uint64_t)restart); }
+
+void nf_sweep_defaults(nf_sweep_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->restarts = 1;
+    cfg->jobs = 1;
+    cfg->target = 1e-3;
+    nf_diag_defaults(&cfg->diag);
+}
+
+void nf_trials_free(nf_trial *trials, long n)
+{
+    for (long i = 0; trials && i < n; i++) {
+        free(trials[i].curve);
+        trials[i].curve = NULL;
+    }
+}
+
+static int cancel_cb(void *ctx, int epoch, double loss, double seconds)
+{
+    (void)epoch, (void)loss, (void)seconds;
+    return atomic_load((atomic_int *)ctx) != 0;
+}
+
+nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, nf_trial *t,
+                         nf_model **model_out)
+{
+    memset(t, 0, sizeof *t);
+    if (model_out) *model_out = NULL;
+    if (setting < 0 || setting >= cfg->n_settings || restart < 0)
+        return nf_fail(NF_EINVAL, "sweep: no trial (setting %d, restart %d)", setting, restart);
+    const nf_sweep_setting *s = &cfg->settings[setting];
+    t->setting = setting;
+    t->restart = restart;
+    t->seed = nf_sweep_seed(cfg->seed, restart);
+    const double t0 = nf_seconds();
+
+    nf_model *m = NULL;
+    nf_status st = nf_model_create_mlp(&m, s->n_sizes - 1, s->sizes, &s->act, &s->out_act);
+    if (st) return st;
+    /* exactly as `nnfit train --seed S`: init from derive(S, 0), shuffling from derive(S, 1) */
+    nf_rng rng;
+    nf_rng_seed(&rng, nf_rng_derive(t->seed, 0));
+    st = nf_init_model(m, &s->init, &rng);
+    nf_train_config tc = s->train;
+    tc.seed = nf_rng_derive(t->seed, 1);
+    tc.target_loss = cfg->target;
+    tc.stop_at_target = 0;
+    tc.on_epoch = cfg->cancel ? cancel_cb : NULL;
+    tc.ctx = cfg->cancel;
+    nf_history h;
+    memset(&h, 0, sizeof h);
+    if (!st) st = nf_train(m, cfg->X, cfg->Y, &tc, &h);
+    if (st && st != NF_EDIVERGED) {
+        nf_history_free(&h);
+        nf_model_free(m);
+        return st;
+    }
+    if (cfg->cancel && atomic_load(cfg->cancel) && h.epochs_run < tc.epochs) {
+        nf_history_free(&h);
+        nf_model_free(m);
+        return nf_fail(NF_EINTERRUPTED, "sweep: trial cancelled");
+    }
+    t->status = st;
+    t->final_loss = h.final_loss;
+    t->best_loss = h.best_loss;
+    t->target_epoch = h.target_epoch;
+    t->epochs_run = h.epochs_run;
+    t->diverged_epoch = h.diverged_epoch;
+    t->success = st == NF_OK && isfinite(h.final_loss) && h.final_loss <= cfg->target;
+    if (cfg->keep_curves && h.epochs_run > 0) {
+        t->curve = malloc((size_t)h.epochs_run * sizeof(float));
+        if (!t->curve) st = nf_fail(NF_ENOMEM, "sweep: cannot store the loss curve");
+        for (int e = 0; t->curve && e < h.epochs_run; e++) t->curve[e] = (float)h.loss[e];
+    }
+    nf_history_free(&h);
+    if (!st || st == NF_EDIVERGED) {
+        nf_unit_diag *u = NULL;
+        int nu = 0;
+        nf_status dst = nf_diag_units(m, cfg->X->data, cfg->X->rows, &cfg->diag, &u, &nu);
+        if (dst) {
+            st = dst;
+        } else {
+            nf_diag_counts c = nf_diag_count(u, nu, -1);
+            t->dead = c.dead;
+            t->always_on = c.always_on;
+            t->duplicate = c.duplicate;
+            t->parallel = c.parallel;
+        }
+        free(u);
+    }
+    t->seconds = nf_seconds() - t0;
+    if (st && st != NF_EDIVERGED) {
+        free(t->curve);
+        t->curve = NULL;
+        nf_model_free(m);
+        return st;
+    }
+    t->done = 1;
+    if (model_out) *model_out = m;
+    else nf_model_free(m);
+    return NF_OK;
+}
+
+typedef struct {
+    const nf_sweep_config *cfg;
+    nf_trial *trials;
+    long total, next, done;
+    nf_status error;
+    char error_text[256];
+    pthread_mutex_t lock;
+} pool;
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    const nf_sweep_config *cfg = p->cfg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        long i = p->error || (cfg->cancel && atomic_load(cfg->cancel)) ? p->total : p->next++;
+        pthread_mutex_unlock(&p->lock);
+        if (i >= p->total) break;
+        /* queue order is restart-major, so a cancelled sweep has the same number of trials
+         * in every setting and the ETA does not depend on which settings are slow */
+        const int setting = (int)(i % cfg->n_settings), restart = (int)(i / cfg->n_settings);
+        i = (long)setting * cfg->restarts + restart;
+        nf_trial t;
+        nf_status st = nf_sweep_trial(cfg, setting, restart, &t, NULL);
+        pthread_mutex_lock(&p->lock);
+        if (st == NF_EINTERRUPTED) {
+            /* dropped */
+        } else if (st) {
+            if (!p->error) {
+                p->error = st;
+                strncpy(p->error_text, nf_last_error(), sizeof p->error_text - 1);
+            }
+        } else {
+            p->trials[i] = t;
+            p->done++;
+            if (cfg->on_trial) cfg->on_trial(cfg->ctx, &p->trials[i], p->done, p->total);
+        }
+        pthread_mutex_unlock(&p->lock);
+    }
+    return NULL;
+}
+
+nf_status nf_sweep_run(const nf_sweep_config *cfg, nf_trial *trials, long *n_done)
+{
+    *n_done = 0;
+    if (!cfg->X || !cfg->Y || !cfg->settings || cfg->n_settings < 1)
+        return nf_fail(NF_EINVAL, "sweep: no data or no settings");
+    if (cfg->restarts < 1) return nf_fail(NF_EINVAL, "sweep: restarts must be >= 1, got %d", cfg->restarts);
+    if (cfg->jobs < 1 || cfg->jobs > 1024) return nf_fail(NF_EINVAL, "sweep: jobs must be 1..1024, got %d", cfg->jobs);
+    if (!(cfg->target > 0.0)) return nf_fail(NF_EINVAL, "sweep: target must be > 0, got %g", cfg->target);
+    for (int s = 0; s < cfg->n_settings; s++) {
+        const nf_sweep_setting *x = &cfg->settings[s];
+        if (x->n_sizes < 2 || x->sizes[0] != cfg->X->cols || x->sizes[x->n_sizes - 1] != cfg->Y->cols)
+            return nf_fail(NF_ESHAPE, "sweep: setting %d maps %d -> %d but the data is %d -> %d", s,
+                           x->sizes[0], x->sizes[x->n_sizes > 0 ? x->n_sizes - 1 : 0], cfg->X->cols,
+                           cfg->Y->cols);
+        nf_status st = nf_opt_validate(&x->train.opt);
+        if (st) return st;
+    }
+    pool p;
+    memset(&p, 0, sizeof p);
+    p.cfg = cfg;
+    p.trials = trials;
+    p.total = (long)cfg->n_settings * cfg->restarts;
+    for (long i = 0; i < p.total; i++) memset(&trials[i], 0, sizeof trials[i]);
+    pthread_mutex_init(&p.lock, NULL);
+    int blas_before = nf_blas_threads();
+    nf_blas_set_threads(1); /* parallel across trials, never inside one */
+    pthread_t tid[1024];
+    int started = 0;
+    for (int j = 1; j < cfg->jobs; j++) {
+        if (pthread_create(&tid[started], NULL, worker, &p)) break;
+        started++;
+    }
+    worker(&p); /* the calling thread works too */
+    for (int j = 0; j < started; j++) pthread_join(tid[j], NULL);
+    pthread_mutex_destroy(&p.lock);
+    nf_blas_set_threads(blas_before);
+    *n_done = p.done;
+    if (p.error) return nf_fail(p.error, "%s", p.error_text);
+    if (p.done < p.total) return nf_fail(NF_EINTERRUPTED, "sweep: cancelled after %ld of %ld trials", p.done, p.total);
+    return NF_OK;
+}
+
+void nf_wilson(long k, long n, double z, double *lo, double *hi)
+{
+    if (n <= 0) {
+        *lo = 0.0;
+        *hi = 1.0;
+        return;
+    }
+    const double nn = (double)n, p = (double)k / nn, z2 = z * z;
+    const double denom = 1.0 + z2 / nn;
+    const double centre = (p + z2 / (2.0 * nn)) / denom;
+    const double half = z / denom * sqrt(p * (1.0 - p) / nn + z2 / (4.0 * nn * nn));
+    *lo = centre - half < 0.0 ? 0.0 : centre - half;
+    *hi = centre + half > 1.0 ? 1.0 : centre + half;
+    if (k == 0) *lo = 0.0;
+    if (k == n) *hi = 1.0;
+}
+
+double nf_quantile_sorted(const double *sorted, long n, double q)
+{
+    if (n <= 0) return NAN;
+    double pos = q * (double)(n - 1);
+    long i = (long)floor(pos);
+    if (i >= n - 1) return sorted[n - 1];
+    double f = pos - (double)i;
+    return sorted[i] + f * (sorted[i + 1] - sorted[i]);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    /* NaN sorts last */
+    if (isnan(x)) return isnan(y) ? 0 : 1;
+    if (isnan(y)) return -1;
+    return (x > y) - (x < y);
+}
+
+nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restarts,
+                             nf_sweep_summary *out)
+{
+    double *loss = malloc((size_t)restarts * sizeof(double));
+    double *ep = malloc((size_t)restarts * sizeof(double));
+    if (!loss || !ep) {
+        free(loss);
+        free(ep);
+        return nf_fail(NF_ENOMEM, "sweep: cannot allocate summary buffers");
+    }
+    for (int s = 0; s < n_settings; s++) {
+        nf_sweep_summary *o = &out[s];
+        memset(o, 0, sizeof *o);
+        o->setting = s;
+        o->best = o->worst = -1;
+        long n = 0, ne = 0;
+        for (int r = 0; r < restarts; r++) {
+            long i = (long)s * restarts + r;
+            const nf_trial *t = &trials[i];
+            if (!t->done) continue;
+            double fl = isnan(t->final_loss) ? INFINITY : t->final_loss;
+            loss[n++] = fl;
+            if (t->success) {
+                o->successes++;
+                if (t->target_epoch > 0) ep[ne++] = t->target_epoch;
+            }
+            o->mean_dead += t->dead;
+            o->mean_always_on += t->always_on;
+            o->mean_duplicate += t->duplicate;
+            o->mean_parallel += t->parallel;
+            o->seconds += t->seconds;
+            if (o->best < 0 || fl < (isnan(trials[o->best].final_loss) ? INFINITY : trials[o->best].final_loss)) o->best = i;
+            if (o->worst < 0 || fl > (isnan(trials[o->worst].final_loss) ? INFINITY : trials[o->worst].final_loss)) o->worst = i;
+        }
+        o->n = n;
+        if (n) {
+            o->mean_dead /= (double)n;
+            o->mean_always_on /= (double)n;
+            o->mean_duplicate /= (double)n;
+            o->mean_parallel /= (double)n;
+        }
+        o->rate = n ? (double)o->successes / (double)n : 0.0;
+        nf_wilson(o->successes, n, 1.959963984540054, &o->rate_lo, &o->rate_hi);
+        qsort(loss, (size_t)n, sizeof(double), cmp_double);
+        qsort(ep, (size_t)ne, sizeof(double), cmp_double);
+        o->median = nf_quantile_sorted(loss, n, 0.5);
+        o->p10 = nf_quantile_sorted(loss, n, 0.1);
+        o->p90 = nf_quantile_sorted(loss, n, 0.9);
+        o->median_epochs = nf_quantile_sorted(ep, ne, 0.5);
+        o->trials_per_second = o->seconds > 0 ? (double)n / o->seconds : 0.0;
+    }
+    free(loss);
+    free(ep);
+    return NF_OK;
+}
