@@ -2,6 +2,7 @@
 #include "nnfit/train.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,6 +57,68 @@ static nf_status set_tensor_shapes(nf_optim *opt, const nf_model *m)
 }
 
 /* Full-batch loss and gradient in chunks of the reserved batch, for L-BFGS. */
+/* Pieces shared by the mini-batch and the full-batch loops. */
+
+static nf_status history_alloc(nf_history *hist, int epochs, int with_val)
+{
+    hist->loss = malloc((size_t)epochs * sizeof(double));
+    hist->seconds = malloc((size_t)epochs * sizeof(double));
+    if (with_val) hist->val_loss = malloc((size_t)epochs * sizeof(double));
+    hist->best_loss = INFINITY;
+    if (!hist->loss || !hist->seconds || (with_val && !hist->val_loss))
+        return nf_fail(NF_ENOMEM, "cannot allocate history");
+    return NF_OK;
+}
+
+/* NaN/Inf in `epoch`: put back the parameters from its start and say so. */
+static nf_status diverged(nf_model *m, const float *backup, nf_history *hist, int epoch)
+{
+    memcpy(m->params, backup, m->n_params * sizeof(float));
+    hist->diverged_epoch = epoch;
+    return nf_fail(NF_EDIVERGED, "loss became NaN/Inf in epoch %d; parameters from the start of "
+                                 "that epoch kept", epoch);
+}
+
+/* Records a finished epoch (loss, time, best, validation loss, target) and runs the caller's
+ * callback.  Returns 1 when training should stop (target reached with stop_at_target, or the
+ * callback asked); *st gets a validation failure. */
+static int record_epoch(nf_model *m, const nf_train_config *cfg, nf_history *hist, int epoch,
+                        double eloss, double now, nf_status *st)
+{
+    hist->loss[epoch - 1] = eloss;
+    hist->seconds[epoch - 1] = now;
+    hist->epochs_run = epoch;
+    if (eloss < hist->best_loss) {
+        hist->best_loss = eloss;
+        hist->best_epoch = epoch;
+    }
+    if (cfg->val_X) {
+        const nf_mat *VX = cfg->val_X, *VY = cfg->val_Y;
+        *st = nf_model_eval(m, VX->data, VY->data, VX->rows, &cfg->loss, &hist->val_loss[epoch - 1]);
+        if (*st) return 1;
+    }
+    int reached = cfg->target_loss > 0.0 && eloss <= cfg->target_loss;
+    if (reached && !hist->target_epoch) hist->target_epoch = epoch;
+    if (reached && cfg->stop_at_target) return 1;
+    return cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now);
+}
+
+/* Final whole-set losses after training (also after a divergence, of the restored
+ * parameters), keeping the detail text of an earlier failure. */
+static nf_status finish(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train_config *cfg,
+                        nf_history *hist, nf_status st)
+{
+    if (st && st != NF_EDIVERGED) return st;
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", nf_last_error());
+    nf_status est = nf_model_eval(m, X->data, Y->data, X->rows, &cfg->loss, &hist->final_loss);
+    if (!est && cfg->val_X)
+        est = nf_model_eval(m, cfg->val_X->data, cfg->val_Y->data, cfg->val_X->rows, &cfg->loss,
+                            &hist->final_val_loss);
+    if (st) return nf_fail(st, "%s", detail);
+    return est;
+}
+
 typedef struct {
     nf_model *m;
     const float *X, *Y;
@@ -107,11 +170,8 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
         if (!st) st = nf_alloc_floats(&grads, m->n_params);
     }
     if (!st) st = nf_alloc_floats(&backup, m->n_params);
-    hist->loss = malloc((size_t)cfg->epochs * sizeof(double));
-    hist->seconds = malloc((size_t)cfg->epochs * sizeof(double));
-    if (!st && (!hist->loss || !hist->seconds)) st = nf_fail(NF_ENOMEM, "cannot allocate history");
+    if (!st) st = history_alloc(hist, cfg->epochs, cfg->val_X != NULL);
     full_ctx fc = {m, X->data, Y->data, n, &cfg->loss};
-    hist->best_loss = INFINITY;
     const double t0 = nf_seconds();
     for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
         memcpy(backup, m->params, m->n_params * sizeof(float));
@@ -136,36 +196,13 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
         }
         if (st && st != NF_EDIVERGED) break;
         if (st || !isfinite(eloss)) {
-            memcpy(m->params, backup, m->n_params * sizeof(float));
-            hist->diverged_epoch = epoch;
-            st = nf_fail(NF_EDIVERGED, "loss became NaN/Inf in epoch %d; parameters from the start "
-                                       "of that epoch kept", epoch);
+            st = diverged(m, backup, hist, epoch);
             break;
         }
-        double now = nf_seconds() - t0;
-        hist->loss[epoch - 1] = eloss;
-        hist->seconds[epoch - 1] = now;
-        hist->epochs_run = epoch;
-        if (eloss < hist->best_loss) {
-            hist->best_loss = eloss;
-            hist->best_epoch = epoch;
-        }
-        int reached = cfg->target_loss > 0.0 && eloss <= cfg->target_loss;
-        if (reached && !hist->target_epoch) hist->target_epoch = epoch;
-        if (reached && cfg->stop_at_target) break;
-        if (cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now)) break;
-        if (stop) break;
+        if (record_epoch(m, cfg, hist, epoch, eloss, nf_seconds() - t0, &st) || stop) break;
     }
     hist->seconds_total = nf_seconds() - t0;
-    if (!st || st == NF_EDIVERGED) {
-        nf_status saved = st;
-        char detail[512];
-        strncpy(detail, nf_last_error(), sizeof detail - 1);
-        detail[sizeof detail - 1] = '\0';
-        nf_status est = nf_model_eval(m, X->data, Y->data, n, &cfg->loss, &hist->final_loss);
-        if (est && !saved) st = est;
-        if (saved) nf_fail(saved, "%s", detail);
-    }
+    st = finish(m, X, Y, cfg, hist, st);
     nf_free(grads);
     nf_free(backup);
     nf_optim_free(opt);
@@ -217,8 +254,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
 
     int *perm = NULL;
     float *Xb = NULL, *Yb = NULL, *backup = NULL;
-    hist->loss = malloc((size_t)cfg->epochs * sizeof(double));
-    hist->seconds = malloc((size_t)cfg->epochs * sizeof(double));
+    if (!st) st = history_alloc(hist, cfg->epochs, VX != NULL);
     if (!st) st = nf_alloc_floats(&backup, m->n_params);
     if (!st && shuffle) {
         perm = malloc((size_t)n * sizeof(int));
@@ -228,13 +264,9 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         if (perm)
             for (int i = 0; i < n; i++) perm[i] = i;
     }
-    if (VX) hist->val_loss = malloc((size_t)cfg->epochs * sizeof(double));
-    if (!st && VX && !hist->val_loss) st = nf_fail(NF_ENOMEM, "cannot allocate history");
-    if (!st && (!hist->loss || !hist->seconds)) st = nf_fail(NF_ENOMEM, "cannot allocate history");
 
     nf_rng rng;
     nf_rng_seed(&rng, cfg->seed);
-    hist->best_loss = INFINITY;
     const double t0 = nf_seconds();
     for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
         memcpy(backup, m->params, m->n_params * sizeof(float));
@@ -272,50 +304,18 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         nf_model_set_training(m, 0);
         if (st) break;
         if (bad) {
-            memcpy(m->params, backup, m->n_params * sizeof(float));
-            hist->diverged_epoch = epoch;
-            st = nf_fail(NF_EDIVERGED, "loss became NaN/Inf in epoch %d; parameters from the start of "
-                                       "that epoch kept", epoch);
+            st = diverged(m, backup, hist, epoch);
             break;
         }
         double eloss = sum / (double)n;
-        double now = nf_seconds() - t0;
-        hist->loss[epoch - 1] = eloss;
-        hist->seconds[epoch - 1] = now;
-        hist->epochs_run = epoch;
-        if (eloss < hist->best_loss) {
-            hist->best_loss = eloss;
-            hist->best_epoch = epoch;
-        }
-        if (VX) {
-            double vl;
-            st = nf_model_eval(m, VX->data, VY->data, VX->rows, &cfg->loss, &vl);
-            if (st) break;
-            hist->val_loss[epoch - 1] = vl;
-        }
-        int reached = cfg->target_loss > 0.0 && eloss <= cfg->target_loss;
-        if (reached && !hist->target_epoch) hist->target_epoch = epoch;
-        if (reached && cfg->stop_at_target) break;
-        if (cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now)) break;
+        if (record_epoch(m, cfg, hist, epoch, eloss, nf_seconds() - t0, &st)) break;
         if (aids && nf_aids_epoch_end(aids, epoch, eloss, VX ? hist->val_loss[epoch - 1] : NAN, X->data,
                                       n, hist, &st))
             break;
     }
     if (aids) nf_aids_finish(aids, hist);
     hist->seconds_total = nf_seconds() - t0;
-    if (!st || st == NF_EDIVERGED) {
-        nf_status saved = st;
-        char detail[512];
-        strncpy(detail, nf_last_error(), sizeof detail - 1);
-        detail[sizeof detail - 1] = '\0';
-        nf_status est = nf_model_eval(m, X->data, Y->data, n, &cfg->loss, &hist->final_loss);
-        if (est && !saved) st = est;
-        if (!est && VX) {
-            est = nf_model_eval(m, VX->data, VY->data, VX->rows, &cfg->loss, &hist->final_val_loss);
-            if (est && !saved) st = est;
-        }
-        if (saved) nf_fail(saved, "%s", detail);
-    }
+    st = finish(m, X, Y, cfg, hist, st);
     free(perm);
     nf_free(Xb);
     nf_free(Yb);
