@@ -6,21 +6,54 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 static _Atomic size_t alloc_calls;
+static _Atomic size_t live_bytes; /* bytes handed out by nf_alloc and not yet freed */
+
+/* Every nnfit buffer is zero-filled, so its pages are touched at once: a request beyond the
+ * machine's memory would not fail in malloc (overcommit) but get the process killed.  Blocks
+ * carry their size in a 64-byte header so the library can refuse, with a message, a total
+ * that exceeds 80% of physical memory. */
+static size_t physical_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return SIZE_MAX;
+    if ((unsigned long)pages > SIZE_MAX / (unsigned long)page) return SIZE_MAX;
+    return (size_t)pages * (size_t)page;
+}
+
+/* Leave a fifth of the machine to everything else. */
+static size_t budget_bytes(void)
+{
+    size_t phys = physical_bytes();
+    return phys == SIZE_MAX ? phys : phys / 5 * 4;
+}
 
 void *nf_alloc(size_t bytes)
 {
     size_t rounded = (bytes + NF_ALIGN - 1) / NF_ALIGN * NF_ALIGN;
-    if (rounded < bytes) return NULL;
-    if (rounded == 0) rounded = NF_ALIGN;
-    void *p = aligned_alloc(NF_ALIGN, rounded);
-    if (!p) return NULL;
+    if (rounded < bytes || rounded > SIZE_MAX - NF_ALIGN) return NULL;
+    if (rounded + live_bytes > budget_bytes()) return NULL;
+    unsigned char *base = aligned_alloc(NF_ALIGN, rounded + NF_ALIGN);
+    if (!base) return NULL;
+    memcpy(base, &rounded, sizeof rounded);
+    unsigned char *p = base + NF_ALIGN;
     memset(p, 0, rounded);
+    live_bytes += rounded;
     alloc_calls++;
     return p;
 }
 
-void nf_free(void *p) { free(p); }
+void nf_free(void *p)
+{
+    if (!p) return;
+    unsigned char *base = (unsigned char *)p - NF_ALIGN;
+    size_t rounded;
+    memcpy(&rounded, base, sizeof rounded);
+    live_bytes -= rounded;
+    free(base);
+}
 
 size_t nf_alloc_count(void) { return alloc_calls; }
 
@@ -31,8 +64,11 @@ nf_status nf_alloc_floats(float **out, size_t count)
         return nf_fail(NF_ENOMEM, "cannot allocate %zu floats: size overflows", count);
     float *p = nf_alloc(count * sizeof(float));
     if (!p)
-        return nf_fail(NF_ENOMEM, "cannot allocate %zu floats (%.1f MiB)", count,
-                       (double)count * sizeof(float) / 1048576.0);
+        return nf_fail(NF_ENOMEM,
+                       "cannot allocate %.1f MiB: with the %.1f MiB nnfit already holds that is more "
+                       "than 80%% of this machine's %.1f GiB of memory (or malloc failed)",
+                       (double)count * sizeof(float) / 1048576.0, (double)live_bytes / 1048576.0,
+                       (double)physical_bytes() / 1073741824.0);
     *out = p;
     return NF_OK;
 }

@@ -215,6 +215,14 @@ START_TEST(model_rejects_bad_shapes)
     ck_assert_int_eq(nf_parse_sizes("2,-3,1", sizes, 8, &n), NF_EINVAL);
     ck_assert_int_eq(nf_parse_sizes("5", sizes, 8, &n), NF_EINVAL);
     ck_assert_int_eq(nf_parse_sizes("2,3,", sizes, 8, &n), NF_EINVAL);
+    /* more than the machine holds: refused up front with a message, not killed by the OOM killer */
+    const int huge[] = {4096, 1 << 24, 4096};
+    ck_assert_int_eq(nf_model_create_mlp(&m, 2, huge, &r, &r), NF_ENOMEM);
+    ck_assert_ptr_null(m);
+    ck_assert_ptr_nonnull(strstr(nf_last_error(), "memory"));
+    float *p;
+    ck_assert_int_eq(nf_alloc_floats(&p, SIZE_MAX / 8), NF_ENOMEM);
+    ck_assert_ptr_null(p);
 }
 END_TEST
 
