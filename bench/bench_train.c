@@ -308,10 +308,8 @@ static void gemm_forward(const nf_model *m, const float *X, int batch)
     const float *in = X;
     for (int i = 0; i < m->n_layers; i++) {
         const nf_dense *L = &m->layers[i];
-        /* the output layer (linear, MSE) runs on a pre-broadcast bias with beta = 1 */
-        float beta = i == m->n_layers - 1 ? 1.0f : 0.0f;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->out, L->in, 1.0f, in, L->in,
-                    L->W, L->in, beta, m->Z[i], L->out);
+                    L->W, L->in, 0.0f, m->Z[i], L->out);
         in = m->A[i];
     }
 }

@@ -238,21 +238,25 @@ nf_status nf_model_backward(nf_model *m, const float *X, int batch)
 }
 
 /* The MSE loss, its gradient and the last layer's db in one pass over the output (linear
- * output layer; Z already holds X·Wᵀ + b): dZ = 2/denom·(Z − Y), db = column sums of dZ.
- * Returns Σ (Z − Y)² (float lanes within a row or 1024 rows, double across). */
+ * output layer; Z holds X·Wᵀ without the bias, which is added here, so the bias costs no pass
+ * of its own and sgemm runs with beta = 0): e = Z + b − Y, dZ = 2/denom·e, db = column sums
+ * of dZ.  Returns Σ e² (float lanes within a row or 1024 rows, double across).  Z is left
+ * without the bias: after nf_model_grad the output buffer is workspace, not predictions. */
 static double fused_mse_db(const nf_dense *L, const float *restrict Z, const float *restrict Y,
                            float *restrict dZ, int batch, float s2)
 {
     const size_t out = (size_t)L->out;
     float *restrict db = L->db;
+    const float *restrict b = L->b;
     memset(db, 0, out * sizeof(float));
     double total = 0.0;
     if (out == 1) { /* one column: lanes run over rows */
+        const float b0 = b[0];
         float g_lane[8] = {0}, r_lane[8] = {0};
         size_t n = (size_t)batch, r = 0;
         for (; r + 8 <= n; r += 8) {
             for (int l = 0; l < 8; l++) {
-                float e = Z[r + (size_t)l] - Y[r + (size_t)l], g = s2 * e;
+                float e = (Z[r + (size_t)l] + b0) - Y[r + (size_t)l], g = s2 * e;
                 dZ[r + (size_t)l] = g;
                 g_lane[l] += g;
                 r_lane[l] += e * e;
@@ -265,7 +269,7 @@ static double fused_mse_db(const nf_dense *L, const float *restrict Z, const flo
             }
         }
         for (; r < n; r++) {
-            float e = Z[r] - Y[r], g = s2 * e;
+            float e = (Z[r] + b0) - Y[r], g = s2 * e;
             dZ[r] = g;
             g_lane[0] += g;
             r_lane[0] += e * e;
@@ -285,13 +289,13 @@ static double fused_mse_db(const nf_dense *L, const float *restrict Z, const flo
         size_t j = 0;
         for (; j + 8 <= out; j += 8)
             for (size_t l = 0; l < 8; l++) {
-                float e = z[j + l] - y[j + l], g = s2 * e;
+                float e = (z[j + l] + b[j + l]) - y[j + l], g = s2 * e;
                 d[j + l] = g;
                 db[j + l] += g;
                 lane[l] += e * e;
             }
         for (; j < out; j++) {
-            float e = z[j] - y[j], g = s2 * e;
+            float e = (z[j] + b[j]) - y[j], g = s2 * e;
             d[j] = g;
             db[j] += g;
             lane[0] += e * e;
@@ -324,7 +328,7 @@ nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
             if (st) return st;
             in = drop_active(m, i) ? dropout_forward(m, i, batch) : m->A[i];
         }
-        nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 1);
+        nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 0);
         double sum = fused_mse_db(&m->layers[last], m->Z[last], Y, m->dbuf[0], batch,
                                   (float)(2.0 / (double)denom));
         if (loss_out) *loss_out = sum / (double)denom;

@@ -138,7 +138,7 @@ START_TEST(fused_mse_matches_plain)
             ck_assert(tu_rel(l_fused, l_plain, 1e-12) < 1e-6);
             double dg = max_rel_diff(m->grads, g_plain, m->n_params);
             ck_assert_msg(dg < 1e-5, "net %zu small %d: grads differ by %.3g", k, small, dg);
-            ck_assert(max_rel_diff(nf_model_output(m), out_plain, ny) < 1e-6);
+            /* (the output buffer after nf_model_grad is workspace without the bias: not compared) */
             /* the loss value against a double reference */
             double ref = 0.0;
             for (size_t i = 0; i < ny; i++) {

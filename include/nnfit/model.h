@@ -68,7 +68,8 @@ float *nf_model_dout(nf_model *m);
  * overwrites grads with dLoss/dparams. */
 nf_status nf_model_backward(nf_model *m, const float *X, int batch);
 
-/* Forward, loss and backward over one batch.  The loss mean divides by `denom` elements
+/* Forward, loss and backward over one batch (afterwards nf_model_output() is workspace, not
+ * the predictions: use nf_model_forward or nf_model_predict for those).  The loss mean divides by `denom` elements
  * (0 means batch × n_out).  grads are overwritten; *loss gets the loss (may be NULL). */
 nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
                         const nf_loss_spec *loss, size_t denom, double *loss_out);
