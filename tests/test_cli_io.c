@@ -412,6 +412,14 @@ START_TEST(inspect_units)
     ck_assert_int_eq(run("inspect stuck.safetensors --task abs", &out, NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "layer 0: 3 units, 3 dead, 0 always-on, 0 duplicate, 0 parallel"));
     free(out);
+    /* the hexagon's kink lines are 60° apart: a 61° threshold makes them parallel, 59° does not */
+    ck_assert_int_eq(run("inspect good.safetensors --task abs --angle 59", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "0 parallel (angle < 59 deg)"));
+    free(out);
+    ck_assert_int_eq(run("inspect good.safetensors --task abs --angle 61", &out, NULL), 0);
+    ck_assert_ptr_null(strstr(out, " 0 parallel (angle < 61 deg)"));
+    ck_assert_ptr_nonnull(strstr(out, "parallel (angle < 61 deg)"));
+    free(out);
     /* the same through a data file (first 2 of 3 columns) */
     ck_assert_int_eq(run("data --task abs --n 1000 --data-seed 1 --out abs.csv", NULL, NULL), 0);
     ck_assert_int_eq(run("inspect stuck.safetensors --data abs.csv --inputs 2", &out, NULL), 0);

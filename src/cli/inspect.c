@@ -176,7 +176,7 @@ int cmd_inspect(int argc, char **argv)
         if ((st = nf_diag_units(m, X.data, X.rows, &dopt, &u, &nu))) rc = cli_status_error(st);
         else {
             printf("units (on %s):\n", what);
-            cli_print_units(stdout, u, nu);
+            cli_print_units(stdout, u, nu, dopt.dup_angle_deg);
         }
         free(u);
         nf_mat_free(&X);
