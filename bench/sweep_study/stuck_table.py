@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """What the stuck runs of an abs sweep are: groups the trials of a `nnfit sweep --out` CSV by
 final loss (the clusters of the 3-unit abs net) and counts the neuron-diagnostic states of each
-group.  usage: stuck_table.py results.csv [ACT,ACT...] [OPT,OPT...]"""
+group.  usage: stuck_table.py results.csv[.gz] [ACT,ACT...] [OPT,OPT...]"""
 import csv
+import gzip
 import sys
 from collections import Counter, defaultdict
 
@@ -14,7 +15,7 @@ bins = [(0, 2e-3, "< 2e-3 (success)"), (2e-3, 1e-2, "2e-3 - 1e-2"), (1e-2, 4.6e-
 groups = defaultdict(list)
 diverged = Counter()
 n = 0
-for r in csv.DictReader(open(path)):
+for r in csv.DictReader(gzip.open(path, "rt") if path.endswith(".gz") else open(path)):
     if acts and r["act"] not in acts or opts and r["opt"] not in opts or r["done"] != "1":
         continue
     n += 1
