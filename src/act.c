@@ -78,7 +78,7 @@ static inline float sigmoidf(float x) { return nf_vsigmoidf(x); }
 
 static inline float gelu_tanhf(float x)
 {
-    return 0.5f * x * (1.0f + tanhf(GELU_K * (x + GELU_C * x * x * x)));
+    return 0.5f * x * (1.0f + nf_vtanhf(GELU_K * (x + GELU_C * x * x * x)));
 }
 
 static inline float gelu_erff(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
@@ -195,7 +195,7 @@ NF_ACT_CLONES void nf_act_backward(const nf_act_spec *spec, const float *z, cons
     case NF_ACT_GELU:
         for (size_t i = 0; i < n; i++) {
             float x = z[i], x2 = x * x;
-            float t = tanhf(GELU_K * (x + GELU_C * x2 * x));
+            float t = nf_vtanhf(GELU_K * (x + GELU_C * x2 * x));
             float dt = (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * x2);
             d[i] *= 0.5f * (1.0f + t) + 0.5f * x * dt;
         }
