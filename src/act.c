@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "vmath.h"
+
 static const char *const names[NF_ACT_COUNT] = {
     "linear", "relu", "leaky_relu", "elu", "selu", "gelu",
     "gelu_erf", "softplus", "tanh", "sigmoid", "swish", "abs",
@@ -71,18 +73,26 @@ int nf_act_needs_z(nf_act_kind kind)
     }
 }
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-static inline float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+/* exp-based kinds use the branch-free vmath.h functions so their loops vectorise. */
+static inline float sigmoidf(float x) { return nf_vsigmoidf(x); }
 
 static inline float gelu_tanhf(float x)
 {
-    return 0.5f * x * (1.0f + tanhf(GELU_K * (x + GELU_C * x * x * x)));
+    return 0.5f * x * (1.0f + nf_vtanhf(GELU_K * (x + GELU_C * x * x * x)));
 }
 
 static inline float gelu_erff(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 
-void nf_act_forward(const nf_act_spec *spec, const float *z, float *a, size_t n)
+/* The exp-based loops are arithmetic-bound: compiled for AVX-512, AVX2 and baseline like
+ * model_small.c (elementwise, no FMA contraction in C11: every variant gives the same bits). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define NF_ACT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NF_ACT_CLONES
+#endif
+
+NF_ACT_CLONES void nf_act_forward(const nf_act_spec *spec, const float *z, float *a, size_t n)
 {
     const float p = spec->param;
     switch (spec->kind) {
@@ -96,11 +106,11 @@ void nf_act_forward(const nf_act_spec *spec, const float *z, float *a, size_t n)
         for (size_t i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : p * z[i];
         break;
     case NF_ACT_ELU:
-        for (size_t i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : p * expm1f(z[i]);
+        for (size_t i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : p * nf_vexpm1f(z[i] < 0.0f ? z[i] : 0.0f);
         break;
     case NF_ACT_SELU:
         for (size_t i = 0; i < n; i++)
-            a[i] = SELU_SCALE * (z[i] > 0.0f ? z[i] : SELU_ALPHA * expm1f(z[i]));
+            a[i] = SELU_SCALE * (z[i] > 0.0f ? z[i] : SELU_ALPHA * nf_vexpm1f(z[i] < 0.0f ? z[i] : 0.0f));
         break;
     case NF_ACT_GELU:
         for (size_t i = 0; i < n; i++) a[i] = gelu_tanhf(z[i]);
@@ -109,10 +119,10 @@ void nf_act_forward(const nf_act_spec *spec, const float *z, float *a, size_t n)
         for (size_t i = 0; i < n; i++) a[i] = gelu_erff(z[i]);
         break;
     case NF_ACT_SOFTPLUS:
-        for (size_t i = 0; i < n; i++) a[i] = softplusf(z[i]);
+        for (size_t i = 0; i < n; i++) a[i] = nf_vsoftplusf(z[i]);
         break;
     case NF_ACT_TANH:
-        for (size_t i = 0; i < n; i++) a[i] = tanhf(z[i]);
+        for (size_t i = 0; i < n; i++) a[i] = nf_vtanhf(z[i]);
         break;
     case NF_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++) a[i] = sigmoidf(z[i]);
@@ -163,7 +173,7 @@ void nf_act_bias_forward(const nf_act_spec *spec, float *Z, const float *b, int 
     nf_act_forward(spec, Z, A, n);
 }
 
-void nf_act_backward(const nf_act_spec *spec, const float *z, const float *a, float *d, size_t n)
+NF_ACT_CLONES void nf_act_backward(const nf_act_spec *spec, const float *z, const float *a, float *d, size_t n)
 {
     const float p = spec->param;
     switch (spec->kind) {
@@ -185,7 +195,7 @@ void nf_act_backward(const nf_act_spec *spec, const float *z, const float *a, fl
     case NF_ACT_GELU:
         for (size_t i = 0; i < n; i++) {
             float x = z[i], x2 = x * x;
-            float t = tanhf(GELU_K * (x + GELU_C * x2 * x));
+            float t = nf_vtanhf(GELU_K * (x + GELU_C * x2 * x));
             float dt = (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * x2);
             d[i] *= 0.5f * (1.0f + t) + 0.5f * x * dt;
         }
@@ -199,7 +209,7 @@ void nf_act_backward(const nf_act_spec *spec, const float *z, const float *a, fl
         }
         break;
     case NF_ACT_SOFTPLUS:
-        for (size_t i = 0; i < n; i++) d[i] *= z[i] > 20.0f ? 1.0f : sigmoidf(z[i]);
+        for (size_t i = 0; i < n; i++) d[i] *= sigmoidf(z[i]);
         break;
     case NF_ACT_TANH:
         for (size_t i = 0; i < n; i++) d[i] *= 1.0f - a[i] * a[i];

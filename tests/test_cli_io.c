@@ -369,6 +369,82 @@ START_TEST(pipeline_npy_and_inspect)
 }
 END_TEST
 
+/* `nnfit inspect --task/--data`: the neuron table of a converged 3-ReLU abs net (the hexagon:
+ * three live units ~120° apart, each active on ~half the square) and of a stuck one (all three
+ * units dead).  Seeds from the README study (Adam, lr 0.01, 3000 full-batch epochs). */
+START_TEST(inspect_units)
+{
+    char *out;
+    const char *common = "train --task abs --batch 0 --epochs 3000 --opt adam --lr 0.01 --act relu "
+                         "--init glorot_uniform --layers 2,3,1 --threads 1 --quiet";
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s --seed 8219856085974269612 --save good.safetensors", common);
+    ck_assert_int_eq(run(cmd, &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "final_loss: 1.028023e-03"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s --seed 12283248031007207505 --save stuck.safetensors", common);
+    ck_assert_int_eq(run(cmd, &out, NULL), 0);
+    free(out);
+
+    ck_assert_int_eq(run("inspect good.safetensors --task abs", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "layers: 2,3,1\n")); /* the usual report comes first */
+    ck_assert_ptr_nonnull(strstr(out, "units (on task abs, 4096 rows, data seed 1):"));
+    ck_assert_ptr_nonnull(strstr(out, "layer 0: 3 units, 0 dead, 0 always-on, 0 duplicate, 0 parallel"));
+    const char *t = strstr(out, "units (on");
+    int rows = 0;
+    for (int u = 0; u < 3; u++) { /* "    0     u  active%  z_min  z_max  state  angle  |w_out|" */
+        char line[64];
+        snprintf(line, sizeof line, "\n    0     %d ", u);
+        const char *l = strstr(t, line);
+        ck_assert_ptr_nonnull(l);
+        double active, zmin, zmax, angle, wout;
+        char state[16];
+        ck_assert_int_eq(sscanf(l + strlen(line), "%lf %lf %lf %15s %lf %lf", &active, &zmin, &zmax, state, &angle, &wout), 6);
+        ck_assert_str_eq(state, "ok");
+        ck_assert(active > 45.0 && active < 55.0);
+        ck_assert(zmin < 0.0 && zmax > 0.0);
+        ck_assert(angle > 115.0 && angle < 125.0);
+        rows++;
+    }
+    ck_assert_int_eq(rows, 3);
+    free(out);
+
+    ck_assert_int_eq(run("inspect stuck.safetensors --task abs", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "layer 0: 3 units, 3 dead, 0 always-on, 0 duplicate, 0 parallel"));
+    free(out);
+    /* the hexagon's kink lines are 60° apart: a 61° threshold makes them parallel, 59° does not */
+    ck_assert_int_eq(run("inspect good.safetensors --task abs --angle 59", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "0 parallel (angle < 59 deg)"));
+    free(out);
+    ck_assert_int_eq(run("inspect good.safetensors --task abs --angle 61", &out, NULL), 0);
+    ck_assert_ptr_null(strstr(out, " 0 parallel (angle < 61 deg)"));
+    ck_assert_ptr_nonnull(strstr(out, "parallel (angle < 61 deg)"));
+    free(out);
+    /* the same through a data file (first 2 of 3 columns) */
+    ck_assert_int_eq(run("data --task abs --n 1000 --data-seed 1 --out abs.csv", NULL, NULL), 0);
+    ck_assert_int_eq(run("inspect stuck.safetensors --data abs.csv --inputs 2", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "units (on "));
+    ck_assert_ptr_nonnull(strstr(out, "1000 rows, first 2 of 3 columns"));
+    ck_assert_ptr_nonnull(strstr(out, "layer 0: 3 units, 3 dead"));
+    free(out);
+    /* bad input: exit 2, one line naming the problem, nothing on stdout */
+    char *err;
+    ck_assert_int_eq(run("inspect stuck.safetensors --data abs.csv --inputs 3", &out, &err), 2);
+    ck_assert_str_eq(out, "");
+    ck_assert_ptr_nonnull(strstr(err, "--inputs 3 but model"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(run("inspect stuck.safetensors --task fir", &out, &err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--task fir has 64 inputs"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(run("inspect stuck.safetensors --task abs --data abs.csv", &out, &err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "exclude each other"));
+    free(out);
+    free(err);
+}
+END_TEST
+
 START_TEST(torch_fixture_predict)
 {
     char cmd[3000];
@@ -485,6 +561,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, pipeline_abs_csv);
     tcase_add_test(tc, pipeline_npy_and_inspect);
+    tcase_add_test(tc, inspect_units);
     tcase_add_test(tc, torch_fixture_predict);
     tcase_add_test(tc, init_model_roundtrip);
     tcase_add_test(tc, validation_loss_logged);

@@ -634,7 +634,7 @@ int cmd_sweep(int argc, char **argv)
                     printf("\n# setting %d (%s), %s trial (seed %llu), final loss %.6e:\n", s, g.names[s].label,
                            k == 0 ? "best" : k == 1 ? "typical failed" : "worst", (unsigned long long)tr.seed,
                            tr.final_loss);
-                    cli_print_units(stdout, u, nu);
+                    cli_print_units(stdout, u, nu, cfg.diag.dup_angle_deg);
                     free(u);
                 }
             }

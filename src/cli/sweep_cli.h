@@ -6,8 +6,8 @@
 #include "cli.h"
 
 /* Per-unit table of nf_diag_units(): layer, unit, active %, z range, flags, |w_out|, and
- * the per-layer counts. */
-void cli_print_units(FILE *f, const nf_unit_diag *units, int n_units);
+ * the per-layer counts; angle_deg is the duplicate/parallel threshold that was used. */
+void cli_print_units(FILE *f, const nf_unit_diag *units, int n_units, double angle_deg);
 
 /* Grid point description used by plots. */
 typedef struct {

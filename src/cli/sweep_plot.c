@@ -10,7 +10,7 @@
 
 #include "sweep_cli.h"
 
-void cli_print_units(FILE *f, const nf_unit_diag *u, int n)
+void cli_print_units(FILE *f, const nf_unit_diag *u, int n, double angle_deg)
 {
     fprintf(f, "%5s %5s %8s %11s %11s %-9s %9s %9s\n", "layer", "unit", "active%", "z_min", "z_max",
             "state", "angle_deg", "|w_out|");
@@ -27,8 +27,8 @@ void cli_print_units(FILE *f, const nf_unit_diag *u, int n)
     int layers = n ? u[n - 1].layer + 1 : 0;
     for (int l = 0; l < layers; l++) {
         nf_diag_counts c = nf_diag_count(u, n, l);
-        fprintf(f, "layer %d: %d units, %d dead, %d always-on, %d duplicate, %d parallel (angle < 1 deg)\n", l,
-                c.units, c.dead, c.always_on, c.duplicate, c.parallel);
+        fprintf(f, "layer %d: %d units, %d dead, %d always-on, %d duplicate, %d parallel (angle < %g deg)\n", l,
+                c.units, c.dead, c.always_on, c.duplicate, c.parallel, angle_deg);
     }
 }
 
