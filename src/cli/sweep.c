@@ -167,7 +167,7 @@ static void shell_append(char *buf, size_t cap, const char *s)
 
 /* Training-aid options that may be grid axes (a comma-separated value list); "0" (or
  * "none" for --schedule) means the aid is off: the option is left out of that grid point. */
-static const char *const aid_axes[] = {"revive-every", "dup-cos", "repel", "dropout", "clip-norm",
+static const char *const aid_axes[] = {"revive-every", "dup-cos", "revive-parallel", "revive-edge", "repel", "dropout", "clip-norm",
                                        "decoupled-weight-decay", "schedule", "warmup", "bias-init",
                                        "init-gain"};
 enum { N_AID_AXES = (int)(sizeof aid_axes / sizeof aid_axes[0]) };

@@ -14,6 +14,7 @@ enum {
     OPT_REPEL_ANNEAL, OPT_DROPOUT, OPT_DECOUPLED_WD, OPT_CLIP_NORM, OPT_SCHEDULE, OPT_WARMUP,
     OPT_STEP_SIZE, OPT_GAMMA, OPT_T_MAX, OPT_ETA_MIN, OPT_PLATEAU_PATIENCE, OPT_PLATEAU_FACTOR,
     OPT_PLATEAU_THRESHOLD, OPT_PLATEAU_COOLDOWN, OPT_MIN_LR, OPT_EARLY_STOP, OPT_VAL_N,
+    OPT_REVIVE_PARALLEL, OPT_REVIVE_EDGE,
     OPT_HP = 1200, /* OPT_HP + i: hyperparameter option i of hp_options */
 };
 
@@ -116,6 +117,8 @@ static const struct option train_options[] = {
     {"init-base", required_argument, 0, OPT_INIT_BASE},
     {"revive-every", required_argument, 0, OPT_REVIVE_EVERY},
     {"dup-cos", required_argument, 0, OPT_DUP_COS},
+    {"revive-parallel", required_argument, 0, OPT_REVIVE_PARALLEL},
+    {"revive-edge", required_argument, 0, OPT_REVIVE_EDGE},
     {"repel", required_argument, 0, OPT_REPEL},
     {"repel-anneal", no_argument, 0, OPT_REPEL_ANNEAL},
     {"dropout", required_argument, 0, OPT_DROPOUT},
@@ -320,6 +323,8 @@ void train_opts_help(FILE *f)
             "  --init-base NAME    data_kink: initialiser of the later layers (glorot_uniform)\n"
             "  --revive-every K    every K epochs re-initialise dead/duplicate hidden units\n"
             "  --dup-cos X         duplicate if cos of normalised [w,b] > X (default 0.999)\n"
+            "  --revive-parallel X also revive units whose w is parallel (|cos| > X) to another's\n"
+            "  --revive-edge F     also revive units active on <= F or >= 1-F of the samples\n"
             "  --repel X           penalty X * sum cos^2 between hidden units' weight vectors\n"
             "  --repel-anneal      --repel falls linearly to 0 by the last epoch\n"
             "  --dropout P         inverted dropout on hidden layers (training only)\n"
@@ -436,6 +441,9 @@ int train_opts_handle(train_opts *o, int c, const char *arg)
             switch (c) {
             case OPT_REVIVE_EVERY: return cli_int("revive-every", arg, 1, 1 << 30, &a->revive_every) ? 2 : 0;
             case OPT_DUP_COS: return cli_double("dup-cos", arg, 0.0, 1.0, &a->dup_cos) ? 2 : 0;
+            case OPT_REVIVE_PARALLEL:
+                return cli_double("revive-parallel", arg, 0.0, 1.0, &a->revive_parallel) ? 2 : 0;
+            case OPT_REVIVE_EDGE: return cli_double("revive-edge", arg, 0.0, 0.49, &a->revive_edge) ? 2 : 0;
             case OPT_REPEL: return cli_double("repel", arg, 0.0, 1e6, &a->repel) ? 2 : 0;
             case OPT_REPEL_ANNEAL: a->repel_anneal = 1; return 0;
             case OPT_DROPOUT:
