@@ -458,7 +458,21 @@ static int default_jobs(void)
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
+static int sweep_main(int argc, char **argv);
+
+/* --preset NAME expands into its options before parsing (explicit options override it). */
 int cmd_sweep(int argc, char **argv)
+{
+    int n = argc;
+    char **v = NULL;
+    int rc = train_opts_expand_preset(argc, argv, &n, &v);
+    if (rc) return rc;
+    rc = sweep_main(n, v ? v : argv);
+    free(v);
+    return rc;
+}
+
+static int sweep_main(int argc, char **argv)
 {
     static const struct option own[] = {
         {"opt", required_argument, 0, S_OPT},       {"act", required_argument, 0, S_ACT},
