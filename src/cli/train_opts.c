@@ -165,7 +165,8 @@ typedef struct {
 } preset_def;
 
 /* robust: the best single-run setting of the 3-ReLU abs study (issue 6). */
-static const char *const preset_robust[] = {"--init", "data_kink", "--revive-every", "10", NULL};
+static const char *const preset_robust[] = {"--init", "data_kink", "--revive-every", "10", "--revive-edge", "0.1",
+                                            "--lr", "0.003", NULL};
 
 static const preset_def presets[] = {{"robust", preset_robust}};
 #define N_PRESETS (int)(sizeof presets / sizeof presets[0])
