@@ -38,3 +38,5 @@ run warmup_10 "$R1" --warmup 10
 run lr_0.003 "$R1" --lr 0.003
 run preset_robust 1000 --preset robust
 run preset_robust_seed1 1000 --preset robust --seed 1
+# ablation: the edge rule and the learning rate of the preset, 1000 restarts each
+$N sweep $BASE --restarts 1000 --preset robust --revive-edge 0,0.1 --lr 0.001,0.003 > "$D/ablation.txt"
