@@ -54,7 +54,7 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     /* exactly as `nnfit train --seed S`: init from derive(S, 0), shuffling from derive(S, 1) */
     nf_rng rng;
     nf_rng_seed(&rng, nf_rng_derive(t->seed, 0));
-    st = nf_init_model(m, &s->init, &rng);
+    st = nf_init_model_data(m, &s->init, &s->init_opts, cfg->X->data, cfg->X->rows, &rng);
     nf_train_config tc = s->train;
     tc.seed = nf_rng_derive(t->seed, 1);
     tc.target_loss = cfg->target;

@@ -126,6 +126,10 @@ nf_status nf_aids_validate(const nf_aids_config *a)
     if (a->revive_every < 0) return nf_fail(NF_EINVAL, "revive_every must be >= 0");
     if (!(a->dup_cos >= 0.0 && a->dup_cos <= 1.0))
         return nf_fail(NF_EINVAL, "duplicate cosine threshold must be in [0, 1], got %g", a->dup_cos);
+    if (!(a->revive_parallel >= 0.0 && a->revive_parallel <= 1.0))
+        return nf_fail(NF_EINVAL, "parallel revival cosine must be in [0, 1], got %g", a->revive_parallel);
+    if (!(a->revive_edge >= 0.0 && a->revive_edge < 0.5))
+        return nf_fail(NF_EINVAL, "edge revival fraction must be in [0, 0.5), got %g", a->revive_edge);
     if ((unsigned)a->revive_init.kind >= NF_INIT_COUNT || (unsigned)a->revive_opts.base >= NF_INIT_COUNT ||
         a->revive_opts.base == NF_INIT_DATA_KINK)
         return nf_fail(NF_EINVAL, "bad revival initialiser");
@@ -218,10 +222,33 @@ static double unit_cos(const nf_dense *L, int j, int k)
     return dot / sqrt(nj * nk);
 }
 
+/* |cos| of the incoming weight vectors (bias excluded) of units j and k. */
+static double weight_abs_cos(const nf_dense *L, int j, int k)
+{
+    const float *wj = L->W + (size_t)j * (size_t)L->in, *wk = L->W + (size_t)k * (size_t)L->in;
+    double dot = 0.0, nj = 0.0, nk = 0.0;
+    for (int c = 0; c < L->in; c++) {
+        dot += (double)wj[c] * wk[c];
+        nj += (double)wj[c] * wj[c];
+        nk += (double)wk[c] * wk[c];
+    }
+    if (nj <= 0.0 || nk <= 0.0) return 0.0;
+    return fabs(dot) / sqrt(nj * nk);
+}
+
 nf_status nf_revive_units(nf_model *m, nf_optim *opt, const float *X, int n, double dup_cos,
                           const nf_init_spec *spec, const nf_init_opts *opts, float *scratch,
                           nf_rng *rng, int *count)
 {
+    const nf_revive_rule rule = {dup_cos, 0.0, 0.0};
+    return nf_revive_units_rule(m, opt, X, n, &rule, spec, opts, scratch, rng, count);
+}
+
+nf_status nf_revive_units_rule(nf_model *m, nf_optim *opt, const float *X, int n,
+                               const nf_revive_rule *rule, const nf_init_spec *spec,
+                               const nf_init_opts *opts, float *scratch, nf_rng *rng, int *count)
+{
+    const double dup_cos = rule->dup_cos;
     *count = 0;
     if (m->n_layers < 2) return NF_OK;
     if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
@@ -247,7 +274,7 @@ nf_status nf_revive_units(nf_model *m, nf_optim *opt, const float *X, int n, dou
             const float *v = nf_act_needs_z(m->layers[l].act.kind) ? m->Z[l] : m->A[l];
             for (int k = 0; k < b; k++)
                 for (int j = 0; j < w; j++)
-                    if (v[(size_t)k * (size_t)w + (size_t)j] > 0.0f) al[j] = 1.0f;
+                    if (v[(size_t)k * (size_t)w + (size_t)j] > 0.0f) al[j] += 1.0f; /* active count */
             al += w;
         }
     }
@@ -261,8 +288,14 @@ nf_status nf_revive_units(nf_model *m, nf_optim *opt, const float *X, int n, dou
         int drawn = 0;
         for (int j = 0; j < L->out; j++) {
             int revive = al[j] == 0.0f;
+            if (rule->edge > 0.0 && n > 0) {
+                const double frac = (double)al[j] / n;
+                revive |= frac <= rule->edge || frac >= 1.0 - rule->edge;
+            }
             for (int k = 0; k < j && !revive; k++)
-                if (al[k] != 0.0f && unit_cos(L, j, k) > dup_cos) revive = 1;
+                if (al[k] > 0.0f && (unit_cos(L, j, k) > dup_cos ||
+                                     (rule->parallel_cos > 0.0 && weight_abs_cos(L, j, k) > rule->parallel_cos)))
+                    revive = 1;
             if (!revive) continue;
             float *wj = L->W + (size_t)j * (size_t)L->in;
             if (spec->kind == NF_INIT_DATA_KINK && l == 0) {
@@ -285,7 +318,7 @@ nf_status nf_revive_units(nf_model *m, nf_optim *opt, const float *X, int n, dou
                 for (int r = 0; r < next->out; r++)
                     nf_optim_reset_range(opt, (size_t)(next->W - m->params) + (size_t)r * (size_t)next->in + (size_t)j, 1);
             }
-            al[j] = 1.0f; /* a fresh unit is not compared as a duplicate again this round */
+            al[j] = 1.0f; /* a fresh unit counts as live for the later ones this round */
             (*count)++;
         }
         al += L->out;
@@ -384,8 +417,9 @@ int nf_aids_epoch_end(nf_aids_rt *rt, int epoch, double loss, double val_loss, c
     }
     if (!stop && rt->a.revive_every > 0 && epoch % rt->a.revive_every == 0 && epoch < rt->epochs) {
         int count = 0;
-        *st = nf_revive_units(rt->m, rt->opt, X, n, rt->a.dup_cos, &rt->a.revive_init,
-                              &rt->a.revive_opts, rt->scratch, &rt->rng, &count);
+        const nf_revive_rule rule = {rt->a.dup_cos, rt->a.revive_parallel, rt->a.revive_edge};
+        *st = nf_revive_units_rule(rt->m, rt->opt, X, n, &rule, &rt->a.revive_init, &rt->a.revive_opts,
+                                   rt->scratch, &rt->rng, &count);
         hist->revivals += count;
     }
     return stop;

@@ -381,6 +381,163 @@ START_TEST(cli_rerun_command_reproduces)
 }
 END_TEST
 
+/* Final loss (11th field) of a results-CSV line and its rerun command (the first quoted field
+ * that starts with "nnfit train"), copied into cmd with the test's nnfit path. */
+static double csv_final_and_command(char *line, char *cmd, size_t cap)
+{
+    double final = 0;
+    int field = 0;
+    for (int inq = 0, i = 0; line[i]; i++) {
+        if (line[i] == '"') inq = !inq;
+        if (line[i] == ',' && !inq && ++field == 10) final = strtod(line + i + 1, NULL);
+    }
+    char *q = strstr(line, ",\"nnfit train");
+    ck_assert_ptr_nonnull(q);
+    q += 2;
+    q[strcspn(q, "\"")] = '\0';
+    snprintf(cmd, cap, "%s%s", tu_nnfit(), q + strlen("nnfit"));
+    return final;
+}
+
+static void rerun_matches(const char *cmd, double final)
+{
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    char want[64];
+    snprintf(want, sizeof want, "final_loss: %.6e\n", final);
+    ck_assert_msg(strstr(out, want) != NULL, "rerun of '%s' printed\n%s\nexpected %s", cmd, out, want);
+    free(out);
+    free(err);
+}
+
+/* Aid options with value lists are grid axes: labels, CSV columns, and rerun commands that
+ * carry the aids and reproduce the trial (0 / none = off: left out of the command). */
+START_TEST(cli_aid_axes)
+{
+    char cmd[4096], *out = NULL, *err = NULL;
+    const char *csv = "test_sweep_aids.csv";
+    snprintf(cmd, sizeof cmd,
+             "%s sweep --task abs --n 512 --batch 128 --epochs 24 --init data_kink --revive-every 0,5 "
+             "--revive-edge 0.02 --repel 0,0.01 --dropout 0.1 --clip-norm 0,1 --schedule none,cosine "
+             "--bias-init 0.1 --restarts 2 --jobs 2 --seed 9 --quiet --out %s", tu_nnfit(), csv);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "revive-every=5 revive-edge=0.02 repel=0.01 dropout=0.1 clip-norm=1 "
+                                      "schedule=cosine bias-init=0.1"));
+    ck_assert_ptr_nonnull(strstr(out, "revive-every=0 revive-edge=0.02 repel=0 dropout=0.1 clip-norm=0 "
+                                      "schedule=none bias-init=0.1"));
+    ck_assert_ptr_nonnull(strstr(out, "\n 15 "));   /* 16 settings: 2 * 2 * 2 * 2 */
+    ck_assert_ptr_null(strstr(out, "\n 16 "));
+    free(out);
+    free(err);
+    FILE *f = fopen(csv, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_ptr_nonnull(strstr(line, ",command,revive_every,dup_cos,revive_parallel,revive_edge,repel,dropout,"
+                                       "clip_norm,decoupled_weight_decay,schedule,warmup,bias_init,init_gain\n"));
+    int rows = 0, checked = 0;
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        int setting = atoi(line);
+        if (setting != 0 && setting != 15) continue; /* all aids off / all on */
+        char row[4096];
+        memcpy(row, line, sizeof row);
+        ck_assert_ptr_nonnull(strstr(row, setting ? ",5,,,0.02,0.01,0.1,1,,cosine,,0.1,\n"
+                                                  : ",0,,,0.02,0,0.1,0,,none,,0.1,\n"));
+        double final = csv_final_and_command(line, cmd, sizeof cmd);
+        if (setting == 15) {
+            ck_assert_ptr_nonnull(strstr(cmd, " --revive-every 5 --revive-edge 0.02 --repel 0.01 --dropout 0.1 "
+                                              "--clip-norm 1 --schedule cosine --bias-init 0.1 "));
+        } else {
+            ck_assert_ptr_null(strstr(cmd, "--revive-every"));
+            ck_assert_ptr_null(strstr(cmd, "--repel"));
+            ck_assert_ptr_null(strstr(cmd, "--clip-norm"));
+            ck_assert_ptr_null(strstr(cmd, "--schedule"));
+            ck_assert_ptr_nonnull(strstr(cmd, " --dropout 0.1 --bias-init 0.1 "));
+        }
+        rerun_matches(cmd, final);
+        checked++;
+    }
+    fclose(f);
+    ck_assert_int_eq(rows, 32);
+    ck_assert_int_eq(checked, 4);
+    remove(csv);
+}
+END_TEST
+
+static int same_final_loss(const char *a, const char *b)
+{
+    const char *x = strstr(a, "final_loss:"), *y = strstr(b, "final_loss:");
+    if (!x || !y) return 0;
+    size_t n = strcspn(x, "\n");
+    return n == strcspn(y, "\n") && !strncmp(x, y, n);
+}
+
+/* --preset robust: the same trial as its options spelled out; explicit options override it
+ * (in any order); the sweep's rerun command spells the preset out; unknown names exit 2. */
+START_TEST(cli_preset_robust)
+{
+    char cmd[4096], *a = NULL, *b = NULL, *err = NULL;
+    const char *common = "--task abs --n 512 --batch 128 --epochs 30 --seed 4 --threads 1";
+    snprintf(cmd, sizeof cmd, "%s train --help", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 0);
+    char *line = strstr(a, "--preset robust");
+    ck_assert_ptr_nonnull(line);
+    char expanded[512];
+    line += strlen("--preset robust");
+    line += strspn(line, " ");
+    snprintf(expanded, sizeof expanded, "%.*s", (int)strcspn(line, "\n"), line);
+    ck_assert_ptr_nonnull(strstr(expanded, "--init data_kink"));
+    ck_assert_ptr_nonnull(strstr(expanded, "--revive-every"));
+    free(a), free(err);
+
+    snprintf(cmd, sizeof cmd, "%s train %s --preset robust", tu_nnfit(), common);
+    ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 0);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s train %s %s", tu_nnfit(), common, expanded);
+    ck_assert_int_eq(tu_run_cmd(cmd, &b, &err), 0);
+    free(err);
+    ck_assert_int_eq(same_final_loss(a, b), 1);
+    ck_assert_ptr_nonnull(strstr(a, "revivals:"));
+    free(a), free(b);
+
+    /* --init glorot_uniform before --preset still wins */
+    snprintf(cmd, sizeof cmd, "%s train %s --init glorot_uniform --preset=robust", tu_nnfit(), common);
+    ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 0);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s train %s %s --init glorot_uniform", tu_nnfit(), common, expanded);
+    ck_assert_int_eq(tu_run_cmd(cmd, &b, &err), 0);
+    free(err);
+    ck_assert_int_eq(same_final_loss(a, b), 1);
+    free(a), free(b);
+
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --n 512 --batch 128 --epochs 20 --restarts 2 --jobs 1 --quiet "
+                              "--preset robust --out test_sweep_preset.csv", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 0);
+    ck_assert_ptr_nonnull(strstr(a, "data_kink"));
+    free(a), free(err);
+    FILE *f = fopen("test_sweep_preset.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char row[4096];
+    ck_assert_ptr_nonnull(fgets(row, sizeof row, f));
+    ck_assert_ptr_nonnull(fgets(row, sizeof row, f));
+    fclose(f);
+    remove("test_sweep_preset.csv");
+    double final = csv_final_and_command(row, cmd, sizeof cmd);
+    ck_assert_ptr_nonnull(strstr(cmd, "--init data_kink"));
+    ck_assert_ptr_nonnull(strstr(cmd, "--revive-every"));
+    rerun_matches(cmd, final);
+
+    snprintf(cmd, sizeof cmd, "%s train --task abs --preset nosuch", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "nosuch"));
+    free(a), free(err);
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --preset", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 2);
+    free(a), free(err);
+}
+END_TEST
+
 static int exists(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -458,6 +615,8 @@ int main(void)
     tcase_add_test(tc, cli_rerun_command_reproduces);
     tcase_add_test(tc, cli_plot_files);
     tcase_add_test(tc, cli_bad_input);
+    tcase_add_test(tc, cli_aid_axes);
+    tcase_add_test(tc, cli_preset_robust);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -342,6 +342,70 @@ START_TEST(optim_reset_range_restarts_momentum)
 }
 END_TEST
 
+/* The extra revival rules: a unit whose kink is parallel (w antiparallel, other offset) to an
+ * earlier one's, and a unit active on (almost) every sample. */
+START_TEST(revival_parallel_and_edge_rules)
+{
+    nf_task_config tc;
+    nf_task_defaults(NF_TASK_ABS, &tc);
+    tc.n_samples = 2048;
+    nf_mat X, Y;
+    ck_assert_int_eq(nf_task_generate(&tc, &X, &Y), NF_OK);
+    int sizes[] = {2, 3, 1};
+    nf_model *m = make_model(2, sizes, NF_ACT_RELU, 22);
+    nf_dense *L0 = &m->layers[0], *L1 = &m->layers[1];
+    const float w[9] = {0.8f, -0.3f, 0.05f,    /* unit 0: kink through the data */
+                        -1.6f, 0.6f, 0.3f,     /* unit 1: w = -2 w0 (parallel), another offset */
+                        0.5f, 0.7f, 1.3f};     /* unit 2: active on every sample of [-1,1]^2 */
+    nf_init_spec is = {NF_INIT_DATA_KINK, NF_BIAS_DEFAULT, 0.0f};
+    ck_assert_int_eq(nf_model_reserve(m, 256), NF_OK);
+    float *scratch = malloc(nf_revive_scratch_floats(m, X.rows) * sizeof(float));
+    nf_rng rng;
+    nf_rng_seed(&rng, 4);
+    /* rule (dup_cos, parallel_cos, edge) -> which units get revived (bit j) */
+    const struct { nf_revive_rule rule; int want; } cases[] = {
+        {{0.999, 0.0, 0.0}, 0},        /* plain rule: nothing dead or duplicate */
+        {{0.999, 0.99, 0.0}, 1 << 1},  /* parallel: unit 1 */
+        {{0.999, 0.0, 0.02}, 1 << 2},  /* edge: unit 2 (always on) */
+        {{0.999, 0.99, 0.02}, 6},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int j = 0; j < 3; j++) {
+            L0->W[2 * j] = w[3 * j];
+            L0->W[2 * j + 1] = w[3 * j + 1];
+            L0->b[j] = w[3 * j + 2];
+            L1->W[j] = 0.5f;
+        }
+        double frac[3];
+        active_fractions(m, &X, frac);
+        ck_assert_double_eq(frac[2], 1.0);
+        ck_assert(frac[1] > 0.1 && frac[1] < 0.9);
+        int count = -1;
+        ck_assert_int_eq(nf_revive_units_rule(m, NULL, X.data, X.rows, &cases[c].rule, &is, NULL, scratch,
+                                              &rng, &count), NF_OK);
+        int got = 0;
+        for (int j = 0; j < 3; j++) {
+            int changed = L0->W[2 * j] != w[3 * j] || L0->b[j] != w[3 * j + 2];
+            got |= changed << j;
+            ck_assert(changed ? L1->W[j] == 0.0f : L1->W[j] == 0.5f); /* ReDo: outgoing zeroed */
+        }
+        ck_assert_msg(got == cases[c].want, "case %zu: revived mask %d, want %d", c, got, cases[c].want);
+        ck_assert_int_eq(count, __builtin_popcount((unsigned)cases[c].want));
+    }
+    nf_aids_config a;
+    nf_aids_defaults(&a);
+    a.revive_edge = 0.5;
+    ck_assert_int_eq(nf_aids_validate(&a), NF_EINVAL);
+    a.revive_edge = 0.0;
+    a.revive_parallel = 1.5;
+    ck_assert_int_eq(nf_aids_validate(&a), NF_EINVAL);
+    free(scratch);
+    nf_model_free(m);
+    nf_mat_free(&X);
+    nf_mat_free(&Y);
+}
+END_TEST
+
 START_TEST(revival_revives_dead_and_duplicate_units)
 {
     nf_task_config tc;
@@ -666,6 +730,7 @@ int main(void)
     TCase *tr = tcase_create("revival");
     tcase_add_test(tr, optim_reset_range_restarts_momentum);
     tcase_add_test(tr, revival_revives_dead_and_duplicate_units);
+    tcase_add_test(tr, revival_parallel_and_edge_rules);
     suite_add_tcase(s, tr);
     TCase *tt = tcase_create("training");
     tcase_add_test(tt, schedules_match_pytorch);

@@ -18,6 +18,7 @@
 #include "nnfit/mat.h"
 #include "nnfit/model.h"
 #include "nnfit/train.h"
+#include "nnfit/train_aids.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +31,9 @@ typedef struct {
     nf_act_spec act, out_act;       /* hidden and output activation */
     nf_init_spec init;
     nf_train_config train;          /* opt, epochs, batch, loss, shuffle (seed, callbacks ignored) */
+    nf_init_opts init_opts;         /* gain/base of orthogonal and data_kink (zero: defaults) */
+    nf_aids_config aids;            /* storage for training aids: train.aids may point here, so a
+                                       copied setting must re-point it (NULL: no aids) */
 } nf_sweep_setting;
 
 /* One trial's result. */

@@ -76,6 +76,10 @@ typedef struct {
     float dropout;         /* hidden-layer dropout probability, 0 off */
     int revive_every;      /* K > 0: revive dead/duplicate hidden units after every K-th epoch */
     double dup_cos;        /* duplicate threshold on the cosine of normalised [w, b] (0: 0.999) */
+    double revive_parallel; /* > 0: also revive a unit whose w (bias excluded) has |cos| above
+                               this with an earlier live unit's (parallel kinks), 0 off */
+    double revive_edge;    /* > 0: also revive a unit active on a fraction <= edge or >= 1 - edge
+                               of the samples (a kink at the rim of the data), 0 off */
     nf_init_spec revive_init; /* incoming weights of revived units (data_kink: the data rule) */
     nf_init_opts revive_opts;
 } nf_aids_config;
@@ -100,6 +104,19 @@ double nf_clip_grad_norm(float *g, size_t n, double max_norm);
  * state for every one of those parameters.  Uses m's reserved workspace for the forward passes
  * and `scratch` (nf_revive_scratch_floats(m, n) floats).  Returns the number revived in *count. */
 size_t nf_revive_scratch_floats(const nf_model *m, int n);
+
+/* Which units nf_revive_units_rule revives, besides dead ones. */
+typedef struct {
+    double dup_cos;      /* cos of normalised [w, b] with an earlier live unit above this */
+    double parallel_cos; /* > 0: |cos| of w (no bias) with an earlier live unit above this */
+    double edge;         /* > 0: active fraction <= edge or >= 1 - edge */
+} nf_revive_rule;
+
+/* As nf_revive_units with the extra rules; units are tested in order, and an earlier unit
+ * revived this round counts as live (with its fresh weights) for the later ones. */
+nf_status nf_revive_units_rule(nf_model *m, nf_optim *opt, const float *X, int n,
+                               const nf_revive_rule *rule, const nf_init_spec *spec,
+                               const nf_init_opts *opts, float *scratch, nf_rng *rng, int *count);
 nf_status nf_revive_units(nf_model *m, nf_optim *opt, const float *X, int n, double dup_cos,
                           const nf_init_spec *spec, const nf_init_opts *opts, float *scratch,
                           nf_rng *rng, int *count);

@@ -40,6 +40,10 @@ static void help(void)
            "  --hidden 3,4,6      one hidden layer of each width\n"
            "  --layers 'L1;L2'    full size lists, ';'-separated or repeated (e.g. 2,3,1;2,4,4,1)\n"
            "  --lr X,Y            learning rates (default: each optimizer's)\n"
+           "  training aids, each a grid axis too (0, or none for --schedule, = off):\n"
+           "  --revive-every 0,20 --dup-cos X,Y --repel 0,0.01 --dropout 0,0.1 --clip-norm 0,1\n"
+           "  --decoupled-weight-decay 0,1e-4 --schedule none,cosine --warmup 0,10\n"
+           "  --bias-init 0,0.1 --init-gain 1,2   (and --preset robust: see nnfit train --help)\n"
            "sweep:\n"
            "  --restarts N        trials per grid point (default 20)\n"
            "  --seed S            base seed; restart r uses nf_rng_derive(S, r) (default 0)\n"
@@ -161,8 +165,36 @@ static void shell_append(char *buf, size_t cap, const char *s)
     snprintf(buf + pos, cap - pos, "'");
 }
 
+/* Training-aid options that may be grid axes (a comma-separated value list); "0" (or
+ * "none" for --schedule) means the aid is off: the option is left out of that grid point. */
+static const char *const aid_axes[] = {"revive-every", "dup-cos", "revive-parallel", "revive-edge", "repel", "dropout", "clip-norm",
+                                       "decoupled-weight-decay", "schedule", "warmup", "bias-init",
+                                       "init-gain"};
+enum { N_AID_AXES = (int)(sizeof aid_axes / sizeof aid_axes[0]) };
+
+static int aid_axis_index(const char *name)
+{
+    for (int k = 0; k < N_AID_AXES; k++)
+        if (!strcmp(aid_axes[k], name)) return k;
+    return -1;
+}
+
+/* Whether value v of aid axis k switches the aid off. */
+static int aid_off(int k, const char *v)
+{
+    if (!v) return 1;
+    if (!strcmp(aid_axes[k], "schedule")) return !strcmp(v, "none");
+    if (!strcmp(aid_axes[k], "bias-init") || !strcmp(aid_axes[k], "init-gain") ||
+        !strcmp(aid_axes[k], "dup-cos"))
+        return 0;
+    char *end;
+    double d = strtod(v, &end);
+    return *end == '\0' && end != v && d == 0.0;
+}
+
 typedef struct {
     const char *opt, *act, *init, *layers, *lr; /* lr NULL: optimizer default */
+    const char *aid[N_AID_AXES];                /* NULL: axis not given */
 } grid_point;
 
 typedef struct {
@@ -191,6 +223,9 @@ static int build_setting(const grid *g, const grid_point *p, train_opts *o)
     const char *vals[] = {p->opt, p->act, p->init, p->layers, p->lr};
     for (int i = 0; i < 5; i++)
         if (vals[i] && train_opts_handle(o, find_val(g->table, names[i]) , vals[i])) return EXIT_USAGE;
+    for (int k = 0; k < N_AID_AXES; k++)
+        if (!aid_off(k, p->aid[k]) && train_opts_handle(o, find_val(g->table, aid_axes[k]), p->aid[k]))
+            return EXIT_USAGE;
     if (train_opts_finish(o)) return EXIT_USAGE;
     return 0;
 }
@@ -214,6 +249,12 @@ static void rerun_command(const grid *g, int s, uint64_t seed, char *buf, size_t
     if (p->lr) { pos = strlen(buf); snprintf(buf + pos, cap - pos, " --lr %s", p->lr); }
     pos = strlen(buf);
     snprintf(buf + pos, cap - pos, " --act %s --init %s --layers %s", p->act, p->init, p->layers);
+    for (int k = 0; k < N_AID_AXES; k++) {
+        if (aid_off(k, p->aid[k])) continue;
+        pos = strlen(buf);
+        snprintf(buf + pos, cap - pos, " --%s", aid_axes[k]);
+        shell_append(buf, cap, p->aid[k]);
+    }
     pos = strlen(buf);
     if (!have_batch) snprintf(buf + pos, cap - pos, " --batch %d", st->train.batch);
     pos = strlen(buf);
@@ -230,7 +271,12 @@ static int write_csv(const char *path, const grid *g, const nf_trial *t, long to
     FILE *f = fopen(path, "w");
     if (!f) return cli_usage_error("--out %s: cannot open for writing: %s", path, strerror(errno));
     fprintf(f, "setting,opt,act,init,layers,lr,restart,seed,done,success,final_loss,best_loss,"
-               "target_epoch,epochs_run,diverged_epoch,dead,always_on,duplicate,parallel,seconds,target,command\n");
+               "target_epoch,epochs_run,diverged_epoch,dead,always_on,duplicate,parallel,seconds,target,command");
+    for (int k = 0; k < N_AID_AXES; k++) { /* aid axes: empty when not given, 0/none when off */
+        fputc(',', f);
+        for (const char *q = aid_axes[k]; *q; q++) fputc(*q == '-' ? '_' : *q, f);
+    }
+    fputc('\n', f);
     char cmd[2048];
     for (long i = 0; i < total; i++) {
         if (!t[i].done) continue;
@@ -245,6 +291,7 @@ static int write_csv(const char *path, const grid *g, const nf_trial *t, long to
         fprintf(f, "%g,", target);
         rerun_command(g, t[i].setting, t[i].seed, cmd, sizeof cmd);
         csv_quoted(f, cmd);
+        for (int k = 0; k < N_AID_AXES; k++) fprintf(f, ",%s", p->aid[k] ? p->aid[k] : "");
         fputc('\n', f);
     }
     if (fclose(f)) return cli_usage_error("--out %s: write failed", path);
@@ -271,6 +318,14 @@ static int write_json(const char *path, const grid *g, const nf_sweep_config *cf
         cJSON_AddStringToObject(o, "init", g->points[s].init);
         cJSON_AddStringToObject(o, "layers", g->points[s].layers);
         cJSON_AddNumberToObject(o, "lr", g->settings[s].train.opt.lr);
+        for (int k = 0; k < N_AID_AXES; k++) {
+            if (!g->points[s].aid[k]) continue;
+            char key[40];
+            size_t j = 0;
+            for (const char *q = aid_axes[k]; *q && j + 1 < sizeof key; q++) key[j++] = *q == '-' ? '_' : *q;
+            key[j] = '\0';
+            cJSON_AddStringToObject(o, key, g->points[s].aid[k]);
+        }
         cJSON_AddNumberToObject(o, "trials", (double)x->n);
         cJSON_AddNumberToObject(o, "successes", (double)x->successes);
         cJSON_AddItemToObject(o, "success_rate", num_or_null(x->rate));
@@ -355,7 +410,9 @@ static void print_summary(const grid *g, const nf_sweep_config *cfg, const nf_tr
     qsort(order, (size_t)g->n, sizeof(int), cmp_rate);
     printf("# target: final loss <= %g; %d restarts per setting; seed %llu\n", cfg->target,
            cfg->restarts, (unsigned long long)cfg->seed);
-    printf("%3s  %-44s %5s %7s %15s %10s %10s %10s %7s %5s %5s %5s %5s %8s\n", "#", "setting", "n", "success",
+    int w = 44;
+    for (int s = 0; s < g->n; s++) w = (int)strlen(g->names[s].label) > w ? (int)strlen(g->names[s].label) : w;
+    printf("%3s  %-*s %5s %7s %15s %10s %10s %10s %7s %5s %5s %5s %5s %8s\n", "#", w, "setting", "n", "success",
            "95% Wilson", "median", "p10", "p90", "ep_med", "dead", "alw", "dup", "par", "trials/s");
     for (int k = 0; k < g->n; k++) {
         const nf_sweep_summary *x = &sum[order[k]];
@@ -363,8 +420,8 @@ static void print_summary(const grid *g, const nf_sweep_config *cfg, const nf_tr
         snprintf(iv, sizeof iv, "[%4.1f,%5.1f]%%", 100 * x->rate_lo, 100 * x->rate_hi);
         if (isnan(x->median_epochs)) snprintf(ep, sizeof ep, "-");
         else snprintf(ep, sizeof ep, "%.0f", x->median_epochs);
-        printf("%3d  %-44s %5ld %6.1f%% %15s %10.3e %10.3e %10.3e %7s %5.2f %5.2f %5.2f %5.2f %8.1f\n",
-               order[k], g->names[order[k]].label, x->n, 100 * x->rate, iv, x->median, x->p10, x->p90, ep,
+        printf("%3d  %-*s %5ld %6.1f%% %15s %10.3e %10.3e %10.3e %7s %5.2f %5.2f %5.2f %5.2f %8.1f\n",
+               order[k], w, g->names[order[k]].label, x->n, 100 * x->rate, iv, x->median, x->p10, x->p90, ep,
                x->mean_dead, x->mean_always_on, x->mean_duplicate, x->mean_parallel, x->trials_per_second);
     }
     printf("\n# rerun one trial alone (reproduces its final loss exactly):\n");
@@ -401,7 +458,21 @@ static int default_jobs(void)
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
+static int sweep_main(int argc, char **argv);
+
+/* --preset NAME expands into its options before parsing (explicit options override it). */
 int cmd_sweep(int argc, char **argv)
+{
+    int n = argc;
+    char **v = NULL;
+    int rc = train_opts_expand_preset(argc, argv, &n, &v);
+    if (rc) return rc;
+    rc = sweep_main(n, v ? v : argv);
+    free(v);
+    return rc;
+}
+
+static int sweep_main(int argc, char **argv)
 {
     static const struct option own[] = {
         {"opt", required_argument, 0, S_OPT},       {"act", required_argument, 0, S_ACT},
@@ -421,6 +492,8 @@ int cmd_sweep(int argc, char **argv)
     table[count] = (struct option){0, 0, 0, 0};
 
     strlist opts = {0}, acts = {0}, inits = {0}, layers = {0}, lrs = {0}, hidden = {0};
+    strlist aidl[N_AID_AXES];
+    memset(aidl, 0, sizeof aidl);
     fixed_opt *fixed = calloc((size_t)argc + 1, sizeof *fixed);
     int n_fixed = 0, restarts = 20, jobs = default_jobs(), want_diag = 0, rc = 0;
     uint64_t seed = 0;
@@ -458,6 +531,14 @@ int cmd_sweep(int argc, char **argv)
             if (!strcmp(name, "log") || !strcmp(name, "stop-at-target") || !strcmp(name, "threads")) {
                 rc = cli_usage_error("--%s does not apply to sweep (each worker uses one BLAS thread; "
                                      "use --out/--plot for per-trial data)", name);
+                break;
+            }
+            if (!strcmp(name, "early-stop") || !strcmp(name, "val-n")) {
+                rc = cli_usage_error("--%s does not apply to sweep (trials have no validation set)", name);
+                break;
+            }
+            if (aid_axis_index(name) >= 0) {
+                rc = strlist_split(&aidl[aid_axis_index(name)], optarg, ',', name);
                 break;
             }
             fixed[n_fixed++] = (fixed_opt){c, name, optarg};
@@ -509,7 +590,9 @@ int cmd_sweep(int argc, char **argv)
 
     grid g = {.table = table + n_own, .fixed = fixed, .n_fixed = n_fixed};
     int n_lr = lrs.n ? lrs.n : 1;
-    long n_points = (long)opts.n * acts.n * inits.n * layers.n * n_lr;
+    long n_aid = 1;
+    for (int k = 0; k < N_AID_AXES; k++) n_aid *= aidl[k].n ? aidl[k].n : 1;
+    long n_points = (long)opts.n * acts.n * inits.n * layers.n * n_lr * n_aid;
     if (n_points * restarts > 100000000L) { rc = cli_usage_error("grid too large (%ld settings)", n_points); goto done_early; }
     g.points = calloc((size_t)n_points, sizeof *g.points);
     g.settings = calloc((size_t)n_points, sizeof *g.settings);
@@ -519,9 +602,15 @@ int cmd_sweep(int argc, char **argv)
         for (int b = 0; b < acts.n; b++)
             for (int i = 0; i < inits.n; i++)
                 for (int l = 0; l < layers.n; l++)
-                    for (int r = 0; r < n_lr; r++) {
+                    for (int r = 0; r < n_lr; r++)
+                    for (long ai = 0; ai < n_aid; ai++) {
                         grid_point *p = &g.points[g.n];
-                        *p = (grid_point){opts.v[a], acts.v[b], inits.v[i], layers.v[l], lrs.n ? lrs.v[r] : NULL};
+                        *p = (grid_point){opts.v[a], acts.v[b], inits.v[i], layers.v[l], lrs.n ? lrs.v[r] : NULL, {0}};
+                        for (long k = N_AID_AXES - 1, rest = ai; k >= 0; k--) { /* last axis fastest */
+                            if (!aidl[k].n) continue;
+                            p->aid[k] = aidl[k].v[rest % aidl[k].n];
+                            rest /= aidl[k].n;
+                        }
                         train_opts o;
                         int brc = build_setting(&g, p, &o);
                         if (brc) {
@@ -538,6 +627,9 @@ int cmd_sweep(int argc, char **argv)
                         s->out_act = o.out_act;
                         s->init = o.init;
                         s->train = o.train;
+                        s->init_opts = o.init_opts;
+                        s->aids = o.aids;
+                        s->train.aids = o.train.aids ? &s->aids : NULL; /* o.aids dies with o */
                         train_opts_free(&o);
                         if (s->sizes[0] != dsizes[0] || s->sizes[s->n_sizes - 1] != dsizes[dn - 1]) {
                             rc = cli_usage_error("--layers %s does not fit task %s (%d inputs, %d outputs)",
@@ -547,6 +639,11 @@ int cmd_sweep(int argc, char **argv)
                         cli_setting_name *nm = &g.names[g.n];
                         snprintf(nm->label, sizeof nm->label, "%s %s %s %s lr=%g", p->opt, p->act, p->init,
                                  p->layers, s->train.opt.lr);
+                        for (int k = 0; k < N_AID_AXES; k++) { /* aids: all values of real axes */
+                            if (!p->aid[k] || (aidl[k].n == 1 && aid_off(k, p->aid[k]))) continue;
+                            size_t lp = strlen(nm->label);
+                            snprintf(nm->label + lp, sizeof nm->label - lp, " %s=%s", aid_axes[k], p->aid[k]);
+                        }
                         snprintf(nm->file, sizeof nm->file, "s%02d_%s_%s_%s_", g.n, p->opt, p->act, p->init);
                         size_t pos = strlen(nm->file);
                         for (const char *q = p->layers; *q && pos + 1 < sizeof nm->file; q++)
@@ -664,6 +761,7 @@ done_early:
     strlist_free(&layers);
     strlist_free(&lrs);
     strlist_free(&hidden);
+    for (int k = 0; k < N_AID_AXES; k++) strlist_free(&aidl[k]);
     free(fixed);
     return rc < 0 ? 0 : rc;
 }

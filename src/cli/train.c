@@ -149,7 +149,21 @@ static int load_init_model(const train_opts *o, const char *path, nf_model **m)
     return 0;
 }
 
+static int train_main(int argc, char **argv);
+
+/* --preset NAME expands into its options before parsing (explicit options override it). */
 int cmd_train(int argc, char **argv)
+{
+    int n = argc;
+    char **v = NULL;
+    int rc = train_opts_expand_preset(argc, argv, &n, &v);
+    if (rc) return rc;
+    rc = train_main(n, v ? v : argv);
+    free(v);
+    return rc;
+}
+
+static int train_main(int argc, char **argv)
 {
     struct option table[200];
     int count = train_opts_table(table, 0);

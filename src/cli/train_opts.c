@@ -14,6 +14,7 @@ enum {
     OPT_REPEL_ANNEAL, OPT_DROPOUT, OPT_DECOUPLED_WD, OPT_CLIP_NORM, OPT_SCHEDULE, OPT_WARMUP,
     OPT_STEP_SIZE, OPT_GAMMA, OPT_T_MAX, OPT_ETA_MIN, OPT_PLATEAU_PATIENCE, OPT_PLATEAU_FACTOR,
     OPT_PLATEAU_THRESHOLD, OPT_PLATEAU_COOLDOWN, OPT_MIN_LR, OPT_EARLY_STOP, OPT_VAL_N,
+    OPT_REVIVE_PARALLEL, OPT_REVIVE_EDGE,
     OPT_HP = 1200, /* OPT_HP + i: hyperparameter option i of hp_options */
 };
 
@@ -116,6 +117,8 @@ static const struct option train_options[] = {
     {"init-base", required_argument, 0, OPT_INIT_BASE},
     {"revive-every", required_argument, 0, OPT_REVIVE_EVERY},
     {"dup-cos", required_argument, 0, OPT_DUP_COS},
+    {"revive-parallel", required_argument, 0, OPT_REVIVE_PARALLEL},
+    {"revive-edge", required_argument, 0, OPT_REVIVE_EDGE},
     {"repel", required_argument, 0, OPT_REPEL},
     {"repel-anneal", no_argument, 0, OPT_REPEL_ANNEAL},
     {"dropout", required_argument, 0, OPT_DROPOUT},
@@ -154,6 +157,94 @@ int train_opts_table(struct option *table, int count)
 }
 
 int train_opts_table_size(void) { return N_TRAIN_OPTIONS + N_HP; }
+
+/* ---- presets (README: Making three ReLUs converge) ---- */
+typedef struct {
+    const char *name;
+    const char *const *args; /* options ("--init"), each followed by its value */
+} preset_def;
+
+/* robust: the best single-run setting of the 3-ReLU abs study (issue 6). */
+static const char *const preset_robust[] = {"--init", "data_kink", "--revive-every", "10", "--revive-edge", "0.1",
+                                            "--lr", "0.003", NULL};
+
+static const preset_def presets[] = {{"robust", preset_robust}};
+#define N_PRESETS (int)(sizeof presets / sizeof presets[0])
+
+static const preset_def *find_preset(const char *name)
+{
+    for (int i = 0; i < N_PRESETS; i++)
+        if (!strcmp(presets[i].name, name)) return &presets[i];
+    return NULL;
+}
+
+const char *train_opts_preset_text(const char *name)
+{
+    static char text[N_PRESETS][256];
+    const preset_def *p = find_preset(name);
+    if (!p) return NULL;
+    char *t = text[p - presets];
+    t[0] = '\0';
+    for (int i = 0; p->args[i]; i += 2) {
+        size_t pos = strlen(t);
+        snprintf(t + pos, 256 - pos, "%s%s %s", i ? " " : "", p->args[i], p->args[i + 1]);
+    }
+    return t;
+}
+
+/* Whether argv gives option `opt` ("--name", as --name or --name=...). */
+static int argv_gives(int argc, char **argv, const char *opt)
+{
+    size_t len = strlen(opt);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        if (!strncmp(argv[i], opt, len) && (argv[i][len] == '\0' || argv[i][len] == '=')) return 1;
+    }
+    return 0;
+}
+
+int train_opts_expand_preset(int argc, char **argv, int *out_argc, char ***out_argv)
+{
+    *out_argv = NULL;
+    *out_argc = argc;
+    const preset_def *p = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        const char *name = NULL;
+        if (!strcmp(argv[i], "--preset")) {
+            if (i + 1 >= argc) return cli_usage_error("option '--preset' needs a value");
+            name = argv[++i];
+        } else if (!strncmp(argv[i], "--preset=", 9)) {
+            name = argv[i] + 9;
+        } else {
+            continue;
+        }
+        if (!(p = find_preset(name))) return cli_usage_error("--preset: unknown preset '%s' (known: robust)", name);
+    }
+    if (!p) return 0;
+    int n_args = 0;
+    while (p->args[n_args]) n_args++;
+    char **v = malloc((size_t)(argc + n_args + 1) * sizeof *v);
+    if (!v) return cli_usage_error("out of memory");
+    int n = 0;
+    v[n++] = argv[0];
+    for (int i = 0; i < n_args; i += 2)
+        if (!argv_gives(argc, argv, p->args[i])) {
+            v[n++] = (char *)p->args[i];
+            v[n++] = (char *)p->args[i + 1];
+        }
+    int rest = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!rest && !strcmp(argv[i], "--")) rest = 1;
+        if (!rest && !strcmp(argv[i], "--preset")) { i++; continue; }
+        if (!rest && !strncmp(argv[i], "--preset=", 9)) continue;
+        v[n++] = argv[i];
+    }
+    v[n] = NULL;
+    *out_argc = n;
+    *out_argv = v;
+    return 0;
+}
 
 static void *field(nf_opt_config *c, size_t off) { return (char *)c + off; }
 
@@ -316,10 +407,14 @@ void train_opts_help(FILE *f)
             "  --threads N         BLAS threads (default: OpenBLAS's)\n"
             "  --log FILE.csv      epoch, loss, seconds per epoch\n"
             "initialisation and training aids (README: Making three ReLUs converge):\n"
+            "  --preset robust     %s\n"
+            "                      (options you give yourself override the preset's)\n"
             "  --init-gain X       orthogonal/data_kink weight scale (default 1)\n"
             "  --init-base NAME    data_kink: initialiser of the later layers (glorot_uniform)\n"
             "  --revive-every K    every K epochs re-initialise dead/duplicate hidden units\n"
             "  --dup-cos X         duplicate if cos of normalised [w,b] > X (default 0.999)\n"
+            "  --revive-parallel X also revive units whose w is parallel (|cos| > X) to another's\n"
+            "  --revive-edge F     also revive units active on <= F or >= 1-F of the samples\n"
             "  --repel X           penalty X * sum cos^2 between hidden units' weight vectors\n"
             "  --repel-anneal      --repel falls linearly to 0 by the last epoch\n"
             "  --dropout P         inverted dropout on hidden layers (training only)\n"
@@ -335,7 +430,7 @@ void train_opts_help(FILE *f)
             "                      restore the best weights (needs --val/--val-split/--val-n)\n"
             "  --val-n N           built-in task: N validation rows (data seed stream 1)\n",
             nf_task_names(), nf_act_names(), nf_init_names(), nf_loss_names(), nf_opt_names(),
-            hp_help());
+            hp_help(), train_opts_preset_text("robust"));
 }
 
 int train_opts_handle(train_opts *o, int c, const char *arg)
@@ -436,6 +531,9 @@ int train_opts_handle(train_opts *o, int c, const char *arg)
             switch (c) {
             case OPT_REVIVE_EVERY: return cli_int("revive-every", arg, 1, 1 << 30, &a->revive_every) ? 2 : 0;
             case OPT_DUP_COS: return cli_double("dup-cos", arg, 0.0, 1.0, &a->dup_cos) ? 2 : 0;
+            case OPT_REVIVE_PARALLEL:
+                return cli_double("revive-parallel", arg, 0.0, 1.0, &a->revive_parallel) ? 2 : 0;
+            case OPT_REVIVE_EDGE: return cli_double("revive-edge", arg, 0.0, 0.49, &a->revive_edge) ? 2 : 0;
             case OPT_REPEL: return cli_double("repel", arg, 0.0, 1e6, &a->repel) ? 2 : 0;
             case OPT_REPEL_ANNEAL: a->repel_anneal = 1; return 0;
             case OPT_DROPOUT:

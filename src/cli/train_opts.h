@@ -53,6 +53,14 @@ int train_opts_table_size(void);
 int train_opts_set_hp(train_opts *o, const char *opt, const char *value);
 /* Bit of train_opts.hp_given for option `opt` (without dashes), 0 if unknown. */
 unsigned long long train_opts_hp_bit(const char *opt);
+/* `--preset NAME` (or --preset=NAME) anywhere in argv: *out_argv gets a new array (free() it;
+ * the strings are argv's or static) with argv[0], then the preset's options that argv does not
+ * give itself (so explicit options override the preset whatever their order), then argv's other
+ * arguments.  No --preset: *out_argv = NULL.  Returns 0 or EXIT_USAGE (unknown preset). */
+int train_opts_expand_preset(int argc, char **argv, int *out_argc, char ***out_argv);
+/* The options of preset `name` as one string ("--init data_kink ..."), NULL if unknown. */
+const char *train_opts_preset_text(const char *name);
+
 /* `--list-optimizers`: one line per optimizer with its hyperparameters' defaults. */
 void train_opts_list_optimizers(FILE *f);
 
