@@ -5,7 +5,7 @@
 set -eu
 N=${1:-build/src/cli/nnfit}
 J=${2:-2}
-R1=${3:-400}
+R1=${3:-1000}
 D=$(dirname "$0")/robust_study
 mkdir -p "$D"
 BASE="--task abs --epochs 300 --batch 64 --jobs $J --quiet"
