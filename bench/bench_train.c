@@ -665,8 +665,9 @@ static void print_tables(const options *o, const result *res, int n)
     printf("\nstep time split at the chosen thread count, from alternating rounds of whole steps,\n"
            "bare forward sgemm calls, bare backward sgemm calls and optimizer updates (medians);\n"
            "eff = sgemm / step; pass = step - sgemm - update (bias, activation, loss, column\n"
-           "sums, call overhead).  Layers with in*out <= %d use loops instead of sgemm, so for\n"
-           "them eff > 100%% means faster than the bare sgemm calls.\n",
+           "sums, call overhead).  Layers with in*out <= %d use loops instead of sgemm and nets\n"
+           "like 2->h->1 (h <= 32) one fused kernel (src/model_small.c), so for them eff > 100%%\n"
+           "means faster than the bare sgemm calls would be.\n",
            nf_dense_small_max());
     printf("%-26s %9s %9s %6s %6s %6s %6s %6s\n", "workload", "step ms", "sgemm ms", "eff%",
            "fwd%", "bwd%", "pass%", "upd%");
