@@ -274,14 +274,8 @@ START_TEST(train_detects_divergence_and_keeps_finite_params)
     tc.frame = 16;
     nf_mat X, Y;
     ck_assert_int_eq(nf_task_generate(&tc, &X, &Y), NF_OK);
-    int sizes[] = {16, 16};
-    nf_act_spec lin = {NF_ACT_LINEAR, 0};
-    nf_model *m;
-    nf_model_create_mlp(&m, 1, sizes, &lin, &lin);
-    nf_rng rng;
-    nf_rng_seed(&rng, 0);
-    nf_init_spec is = {NF_INIT_GLOROT_UNIFORM, NF_BIAS_DEFAULT, 0};
-    nf_init_model(m, &is, &rng);
+    const int sizes[] = {16, 16};
+    nf_model *m = tu_mlp(1, sizes, NF_ACT_LINEAR, NF_INIT_GLOROT_UNIFORM, 0);
     nf_train_config cfg;
     nf_train_defaults(&cfg);
     nf_opt_defaults(NF_OPT_SGD, &cfg.opt);
@@ -311,14 +305,8 @@ START_TEST(train_is_deterministic)
     double final[2];
     float p0[2];
     for (int run = 0; run < 2; run++) {
-        int sizes[] = {2, 8, 1};
-        nf_act_spec r = {NF_ACT_RELU, 0}, lin = {NF_ACT_LINEAR, 0};
-        nf_model *m;
-        nf_model_create_mlp(&m, 2, sizes, &r, &lin);
-        nf_rng rng;
-        nf_rng_seed(&rng, 7);
-        nf_init_spec is = {NF_INIT_HE_UNIFORM, NF_BIAS_DEFAULT, 0};
-        nf_init_model(m, &is, &rng);
+        const int sizes[] = {2, 8, 1};
+        nf_model *m = tu_mlp(2, sizes, NF_ACT_RELU, NF_INIT_HE_UNIFORM, 7);
         nf_train_config cfg;
         nf_train_defaults(&cfg);
         cfg.epochs = 5;

@@ -65,3 +65,16 @@ int tu_run_cmd(const char *cmd, char **out, char **err)
     if (err) *err = es; else free(es);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+nf_model *tu_mlp(int n_layers, const int *sizes, nf_act_kind hidden, nf_init_kind init,
+                 uint64_t seed)
+{
+    nf_act_spec h = {hidden, nf_act_default_param(hidden)}, lin = {NF_ACT_LINEAR, 0.0f};
+    nf_model *m = NULL;
+    ck_assert_int_eq(nf_model_create_mlp(&m, n_layers, sizes, &h, &lin), NF_OK);
+    nf_rng rng;
+    nf_rng_seed(&rng, seed);
+    nf_init_spec is = {init, NF_BIAS_DEFAULT, 0.0f};
+    ck_assert_int_eq(nf_init_model(m, &is, &rng), NF_OK);
+    return m;
+}

@@ -19,6 +19,11 @@ const char *tu_nnfit(void);
  * returns the exit status (or -1). */
 int tu_run_cmd(const char *cmd, char **out, char **err);
 
+/* An MLP of sizes[0..n_layers] with `hidden` activations and a linear output, initialised by
+ * `init` (zero biases) from an rng seeded with `seed`.  Fails the test on error. */
+nf_model *tu_mlp(int n_layers, const int *sizes, nf_act_kind hidden, nf_init_kind init,
+                 uint64_t seed);
+
 /* Relative error |a-b| / max(|b|, floor). */
 static inline double tu_rel(double a, double b, double floor)
 {
