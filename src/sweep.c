@@ -61,6 +61,8 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     tc.stop_at_target = 0;
     tc.on_epoch = cfg->cancel ? cancel_cb : NULL;
     tc.ctx = cfg->cancel;
+    tc.val_X = cfg->val_X;
+    tc.val_Y = cfg->val_Y;
     nf_history h;
     memset(&h, 0, sizeof h);
     if (!st) st = nf_train(m, cfg->X, cfg->Y, &tc, &h);

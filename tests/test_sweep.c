@@ -434,7 +434,8 @@ START_TEST(cli_aid_axes)
     char line[4096];
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
     ck_assert_ptr_nonnull(strstr(line, ",command,revive_every,dup_cos,revive_parallel,revive_edge,repel,dropout,"
-                                       "clip_norm,decoupled_weight_decay,schedule,warmup,bias_init,init_gain\n"));
+                                       "clip_norm,decoupled_weight_decay,schedule,warmup,bias_init,init_gain,early_stop,"
+                                       "weight_decay\n"));
     int rows = 0, checked = 0;
     while (fgets(line, sizeof line, f)) {
         rows++;
@@ -442,8 +443,8 @@ START_TEST(cli_aid_axes)
         if (setting != 0 && setting != 15) continue; /* all aids off / all on */
         char row[4096];
         memcpy(row, line, sizeof row);
-        ck_assert_ptr_nonnull(strstr(row, setting ? ",5,,,0.02,0.01,0.1,1,,cosine,,0.1,\n"
-                                                  : ",0,,,0.02,0,0.1,0,,none,,0.1,\n"));
+        ck_assert_ptr_nonnull(strstr(row, setting ? ",5,,,0.02,0.01,0.1,1,,cosine,,0.1,,,\n"
+                                                  : ",0,,,0.02,0,0.1,0,,none,,0.1,,,\n"));
         double final = csv_final_and_command(line, cmd, sizeof cmd);
         if (setting == 15) {
             ck_assert_ptr_nonnull(strstr(cmd, " --revive-every 5 --revive-edge 0.02 --repel 0.01 --dropout 0.1 "
@@ -462,6 +463,46 @@ START_TEST(cli_aid_axes)
     ck_assert_int_eq(rows, 32);
     ck_assert_int_eq(checked, 4);
     remove(csv);
+}
+END_TEST
+
+/* Early stopping (with --val-n validation rows) and L2 weight decay as grid axes: labels, the
+ * rerun command carries --val-n/--early-stop/--weight-decay and reproduces the trial, and
+ * --early-stop without a validation set is refused. */
+START_TEST(cli_early_stop_and_l2_axes)
+{
+    char cmd[4096], *out = NULL, *err = NULL;
+    const char *csv = "test_sweep_es.csv";
+    snprintf(cmd, sizeof cmd,
+             "%s sweep --task abs --n 512 --batch 64 --epochs 80 --lr 0.01 --val-n 256 --early-stop 0,3 "
+             "--weight-decay 0,1e-3 --restarts 3 --jobs 2 --seed 2 --quiet --out %s", tu_nnfit(), csv);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "early-stop=3 weight-decay=1e-3"));
+    ck_assert_ptr_nonnull(strstr(out, "early-stop=0 weight-decay=0"));
+    free(out);
+    free(err);
+    FILE *f = fopen(csv, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    int checked = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (atoi(line) != 3) continue; /* early-stop=3, weight-decay=1e-3 */
+        double final = csv_final_and_command(line, cmd, sizeof cmd);
+        ck_assert_ptr_nonnull(strstr(cmd, " --val-n 256 "));
+        ck_assert_ptr_nonnull(strstr(cmd, " --early-stop 3 --weight-decay 1e-3 "));
+        rerun_matches(cmd, final);
+        checked++;
+    }
+    fclose(f);
+    remove(csv);
+    ck_assert_int_eq(checked, 3);
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --n 256 --epochs 2 --early-stop 0,3 --restarts 1 --quiet",
+             tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--early-stop needs a validation set"));
+    free(out);
+    free(err);
 }
 END_TEST
 
@@ -616,6 +657,7 @@ int main(void)
     tcase_add_test(tc, cli_plot_files);
     tcase_add_test(tc, cli_bad_input);
     tcase_add_test(tc, cli_aid_axes);
+    tcase_add_test(tc, cli_early_stop_and_l2_axes);
     tcase_add_test(tc, cli_preset_robust);
     suite_add_tcase(s, tc);
     return tu_run(s);

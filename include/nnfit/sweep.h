@@ -68,6 +68,7 @@ typedef struct {
     atomic_int *cancel;             /* may be NULL; nonzero stops the sweep (unfinished trials dropped) */
     nf_trial_callback on_trial;
     void *ctx;
+    const nf_mat *val_X, *val_Y;    /* optional validation set every trial sees (early stopping); NULL: none */
 } nf_sweep_config;
 
 /* Seed of restart r. */

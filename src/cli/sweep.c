@@ -43,7 +43,9 @@ static void help(void)
            "  training aids, each a grid axis too (0, or none for --schedule, = off):\n"
            "  --revive-every 0,20 --dup-cos X,Y --repel 0,0.01 --dropout 0,0.1 --clip-norm 0,1\n"
            "  --decoupled-weight-decay 0,1e-4 --schedule none,cosine --warmup 0,10\n"
-           "  --bias-init 0,0.1 --init-gain 1,2   (and --preset robust: see nnfit train --help)\n"
+           "  --bias-init 0,0.1 --init-gain 1,2 --weight-decay 0,1e-4 (L2; a list is an axis)\n"
+           "  --early-stop 0,20 (patience; needs --val-n N validation rows, generated as in train)\n"
+           "  (and --preset robust: see nnfit train --help)\n"
            "sweep:\n"
            "  --restarts N        trials per grid point (default 20)\n"
            "  --seed S            base seed; restart r uses nf_rng_derive(S, r) (default 0)\n"
@@ -169,7 +171,7 @@ static void shell_append(char *buf, size_t cap, const char *s)
  * "none" for --schedule) means the aid is off: the option is left out of that grid point. */
 static const char *const aid_axes[] = {"revive-every", "dup-cos", "revive-parallel", "revive-edge", "repel", "dropout", "clip-norm",
                                        "decoupled-weight-decay", "schedule", "warmup", "bias-init",
-                                       "init-gain"};
+                                       "init-gain", "early-stop", "weight-decay"};
 enum { N_AID_AXES = (int)(sizeof aid_axes / sizeof aid_axes[0]) };
 
 static int aid_axis_index(const char *name)
@@ -533,11 +535,9 @@ static int sweep_main(int argc, char **argv)
                                      "use --out/--plot for per-trial data)", name);
                 break;
             }
-            if (!strcmp(name, "early-stop") || !strcmp(name, "val-n")) {
-                rc = cli_usage_error("--%s does not apply to sweep (trials have no validation set)", name);
-                break;
-            }
-            if (aid_axis_index(name) >= 0) {
+            /* L2 weight decay is an optimizer option: one value stays a fixed setting (given
+             * only to optimizers that have it), a list becomes a grid axis */
+            if (aid_axis_index(name) >= 0 && (strcmp(name, "weight-decay") || strchr(optarg, ','))) {
                 rc = strlist_split(&aidl[aid_axis_index(name)], optarg, ',', name);
                 break;
             }
@@ -547,6 +547,15 @@ static int sweep_main(int argc, char **argv)
     }
     if (!rc && optind < argc) rc = cli_usage_error("unexpected argument '%s'", argv[optind]);
     if (!rc && hidden.n && layers.n) rc = cli_usage_error("give --hidden or --layers, not both");
+    if (!rc) { /* early stopping needs the validation rows every trial shares */
+        const strlist *es = &aidl[aid_axis_index("early-stop")];
+        int val_n = 0;
+        for (int i = 0; i < n_fixed; i++) val_n |= !strcmp(fixed[i].name, "val-n");
+        for (int i = 0; !rc && i < es->n; i++)
+            if (!aid_off(aid_axis_index("early-stop"), es->v[i]) && !val_n)
+                rc = cli_usage_error("--early-stop needs a validation set: add --val-n N (rows generated "
+                                     "from the task as nnfit train --val-n does)");
+    }
 
     /* the task decides the default architecture, activation and target */
     train_opts base;
@@ -654,13 +663,28 @@ static int sweep_main(int argc, char **argv)
                     }
 
     {
-        nf_mat X = {0}, Y = {0};
+        nf_mat X = {0}, Y = {0}, Xv = {0}, Yv = {0};
         nf_status st = nf_task_generate(&base.task, &X, &Y);
-        if (st) { rc = cli_status_error(st); goto done_grid; }
+        if (!st && base.val_n) { /* the same validation rows as `nnfit train --val-n` */
+            nf_task_config vt = base.task;
+            vt.n_samples = base.val_n;
+            vt.seed = nf_rng_derive(base.task.seed, 1);
+            st = nf_task_generate(&vt, &Xv, &Yv);
+        }
+        if (st) {
+            rc = cli_status_error(st);
+            nf_mat_free(&X);
+            nf_mat_free(&Y);
+            goto done_grid;
+        }
         nf_sweep_config cfg;
         nf_sweep_defaults(&cfg);
         cfg.X = &X;
         cfg.Y = &Y;
+        if (base.val_n) {
+            cfg.val_X = &Xv;
+            cfg.val_Y = &Yv;
+        }
         cfg.settings = g.settings;
         cfg.n_settings = g.n;
         cfg.restarts = restarts;
@@ -748,6 +772,8 @@ static int sweep_main(int argc, char **argv)
         free(sum);
         nf_mat_free(&X);
         nf_mat_free(&Y);
+        nf_mat_free(&Xv);
+        nf_mat_free(&Yv);
     }
 done_grid:
     free(g.points);
