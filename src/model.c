@@ -208,9 +208,9 @@ const float *nf_model_output(const nf_model *m) { return m->A[m->n_layers - 1]; 
 /* Backward starts from dbuf[0] at the last layer and alternates buffers going down. */
 float *nf_model_dout(nf_model *m) { return m->dbuf[0]; }
 
-/* Backward through layers top..0.  Layer `top` reads its dA from dbuf[0]; when dz_ready its
- * dZ and db are already there (the fused loss pass wrote them). */
-static void backward_layers(nf_model *m, const float *X, int batch, int dz_ready)
+/* Backward through layers top..0.  Layer `top` reads its dA from dbuf[0], or, when top_dz is
+ * given, takes its finished dZ (and db) from top_dz (the fused loss pass wrote them there). */
+static void backward_layers(nf_model *m, const float *X, int batch, float *top_dz)
 {
     int cur = 0;
     for (int i = m->n_layers - 1; i >= 0; i--) {
@@ -218,8 +218,9 @@ static void backward_layers(nf_model *m, const float *X, int batch, int dz_ready
         const int dropped = i && drop_active(m, i - 1);
         const float *in = i ? (dropped ? m->drop_A[i - 1] : m->A[i - 1]) : X;
         float *dX = i ? m->dbuf[cur ^ 1] : NULL;
+        const int top = i == m->n_layers - 1 && top_dz;
         nf_dense_backward_ex(L, in, nf_act_needs_z(L->act.kind) ? m->Z[i] : NULL, m->A[i],
-                             m->dbuf[cur], batch, 0, dX, dz_ready && i == m->n_layers - 1, m->wt);
+                             top ? top_dz : m->dbuf[cur], batch, 0, dX, top, m->wt);
         if (dropped) {
             const float *mask = m->drop_mask[i - 1];
             const size_t n = (size_t)batch * (size_t)L->in;
@@ -233,17 +234,18 @@ nf_status nf_model_backward(nf_model *m, const float *X, int batch)
 {
     nf_status st = check_batch(m, batch);
     if (st) return st;
-    backward_layers(m, X, batch, 0);
+    backward_layers(m, X, batch, NULL);
     return NF_OK;
 }
 
 /* The MSE loss, its gradient and the last layer's db in one pass over the output (linear
  * output layer; Z holds X·Wᵀ without the bias, which is added here, so the bias costs no pass
- * of its own and sgemm runs with beta = 0): e = Z + b − Y, dZ = 2/denom·e, db = column sums
- * of dZ.  Returns Σ e² (float lanes within a row or 1024 rows, double across).  Z is left
- * without the bias: after nf_model_grad the output buffer is workspace, not predictions. */
-static double fused_mse_db(const nf_dense *L, const float *restrict Z, const float *restrict Y,
-                           float *restrict dZ, int batch, float s2)
+ * of its own and sgemm runs with beta = 0): e = Z + b − Y, dZ = 2/denom·e written over Z in
+ * place (no second 4 MB stream at 4096×256), db = column sums of dZ.  Returns Σ e² (float
+ * lanes within a row or 1024 rows, double across).  After nf_model_grad the output buffer
+ * therefore holds dZ: it is workspace, not predictions. */
+static double fused_mse_db(const nf_dense *L, float *restrict Z, const float *restrict Y,
+                           int batch, float s2)
 {
     const size_t out = (size_t)L->out;
     float *restrict db = L->db;
@@ -257,7 +259,7 @@ static double fused_mse_db(const nf_dense *L, const float *restrict Z, const flo
         for (; r + 8 <= n; r += 8) {
             for (int l = 0; l < 8; l++) {
                 float e = (Z[r + (size_t)l] + b0) - Y[r + (size_t)l], g = s2 * e;
-                dZ[r + (size_t)l] = g;
+                Z[r + (size_t)l] = g;
                 g_lane[l] += g;
                 r_lane[l] += e * e;
             }
@@ -270,7 +272,7 @@ static double fused_mse_db(const nf_dense *L, const float *restrict Z, const flo
         }
         for (; r < n; r++) {
             float e = (Z[r] + b0) - Y[r], g = s2 * e;
-            dZ[r] = g;
+            Z[r] = g;
             g_lane[0] += g;
             r_lane[0] += e * e;
         }
@@ -283,8 +285,8 @@ static double fused_mse_db(const nf_dense *L, const float *restrict Z, const flo
         return total;
     }
     for (int r = 0; r < batch; r++) {
-        const float *z = Z + (size_t)r * out, *y = Y + (size_t)r * out;
-        float *d = dZ + (size_t)r * out;
+        float *z = Z + (size_t)r * out, *d = z;
+        const float *y = Y + (size_t)r * out;
         float lane[8] = {0};
         size_t j = 0;
         for (; j + 8 <= out; j += 8)
@@ -329,10 +331,9 @@ nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
             in = drop_active(m, i) ? dropout_forward(m, i, batch) : m->A[i];
         }
         nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 0);
-        double sum = fused_mse_db(&m->layers[last], m->Z[last], Y, m->dbuf[0], batch,
-                                  (float)(2.0 / (double)denom));
+        double sum = fused_mse_db(&m->layers[last], m->Z[last], Y, batch, (float)(2.0 / (double)denom));
         if (loss_out) *loss_out = sum / (double)denom;
-        backward_layers(m, X, batch, 1);
+        backward_layers(m, X, batch, m->Z[last]);
         return NF_OK;
     }
     nf_status st = nf_model_forward(m, X, batch);
