@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data_internal.h"
 #include "nnfit/rng.h"
 
 void nf_read_opts_default(nf_read_opts *o)
@@ -149,13 +150,7 @@ nf_status nf_file_write_atomic(const char *path, const void *buf, size_t len)
 nf_status nf_data_read(const char *path, const nf_read_opts *o, nf_mat *M)
 {
     nf_read_opts def;
-    if (!o) {
-        nf_read_opts_default(&def);
-        o = &def;
-    }
-    M->rows = M->cols = 0;
-    M->data = NULL;
-    M->owned = 0;
+    o = nf_read_begin(o, &def, M);
     unsigned char *buf;
     size_t len;
     nf_status st = nf_file_read(path, NF_DATA_MAX_BYTES, &buf, &len);

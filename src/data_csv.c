@@ -177,13 +177,7 @@ nf_status nf_csv_parse(const char *buf, size_t len, const char *name, const nf_r
                        nf_mat *M)
 {
     nf_read_opts def;
-    if (!o) {
-        nf_read_opts_default(&def);
-        o = &def;
-    }
-    M->rows = M->cols = 0;
-    M->data = NULL;
-    M->owned = 0;
+    o = nf_read_begin(o, &def, M);
     if (len == 0) return nf_fail(NF_EFORMAT, "%s: empty file, expected rows of numbers", name);
     csv_state st = {.name = name, .o = o};
     /* cells of one line; sized lazily to the widest line seen */

@@ -4,6 +4,8 @@
 
 #include <locale.h>
 
+#include "nnfit/data.h"
+
 /* Switches this thread to the "C" locale for number parsing/formatting; pop restores the
  * previous one.  When newlocale fails the thread keeps its locale (a no-op scope). */
 typedef struct {
@@ -24,6 +26,18 @@ static inline void nf_c_locale_pop(nf_c_locale *s)
         freelocale(s->c);
     }
     s->c = (locale_t)0;
+}
+
+/* Start of every reader: `*o` falls back to the defaults (stored in *def) and M is emptied, so
+ * a failure leaves nothing to free. */
+static inline const nf_read_opts *nf_read_begin(const nf_read_opts *o, nf_read_opts *def, nf_mat *M)
+{
+    M->rows = M->cols = 0;
+    M->data = NULL;
+    M->owned = 0;
+    if (o) return o;
+    nf_read_opts_default(def);
+    return def;
 }
 
 #endif

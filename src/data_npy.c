@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_internal.h"
 #include "nnfit/data.h"
 
 static int host_little(void)
@@ -141,13 +142,7 @@ nf_status nf_npy_parse(const unsigned char *buf, size_t len, const char *name,
                        const nf_read_opts *o, nf_mat *M)
 {
     nf_read_opts def;
-    if (!o) {
-        nf_read_opts_default(&def);
-        o = &def;
-    }
-    M->rows = M->cols = 0;
-    M->data = NULL;
-    M->owned = 0;
+    o = nf_read_begin(o, &def, M);
     if (len == 0) return nf_fail(NF_EFORMAT, "%s: empty file, expected a .npy array", name);
     if (len < 10 || memcmp(buf, "\x93NUMPY", 6))
         return nf_fail(NF_EFORMAT, "%s: byte 0: not a .npy file (expected the magic \\x93NUMPY and "

@@ -146,24 +146,7 @@ def serve(name, sizes, args, setters):
 
 
 def run(name, what, sizes, args, setters):
-    gen = torch.Generator().manual_seed(args.seed)
-    torch.manual_seed(args.seed)
-    X, Y = make_data(name, sizes, args.batch, gen)
-    X, Y = X.contiguous(), Y.contiguous()
-    model = build(sizes)
-    if args.opt == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=0.01)
-
-    def steps(k):
-        for _ in range(k):
-            opt.zero_grad(set_to_none=True)
-            loss = F.mse_loss(model(X), Y)
-            loss.backward()
-            opt.step()
-        return loss
-
+    steps = setup(name, sizes, args)
     cfgs = [args.threads] if args.threads else ([1, os.cpu_count()] if os.cpu_count() > 1 else [1])
     est = []
     for t in cfgs:
