@@ -97,6 +97,8 @@ static void usage(FILE *f)
             "                  given threads (default 1) and print the loss; for profilers and\n"
             "                  allocation counts (valgrind, heaptrack)\n"
             "  --sgemm-only    no small-shape loops: every layer through cblas_sgemm\n"
+            "  --ieee-denormals  keep subnormal floats (default: flushed to zero, FTZ/DAZ,\n"
+            "                  see nf_set_flush_denormals; the PyTorch peer does the same)\n"
             "  --serve         (with --task) set up the workload, print 'ready', then answer\n"
             "                  'threads N' with 'ok' and 'run K' with the seconds K steps took,\n"
             "                  until 'quit' or end of input; bench/compare drives this\n"
@@ -123,7 +125,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"opt", required_argument, 0, 'o'},    {"threads", required_argument, 0, 'j'},
         {"seconds", required_argument, 0, 's'}, {"seed", required_argument, 0, 'S'},
         {"json", no_argument, 0, 'J'},         {"steps", required_argument, 0, 'n'},
-        {"serve", no_argument, 0, 'R'},        {"sgemm-only", no_argument, 0, 'G'},         {"help", no_argument, 0, 'h'},
+        {"serve", no_argument, 0, 'R'},        {"sgemm-only", no_argument, 0, 'G'},
+        {"ieee-denormals", no_argument, 0, 'D'}, {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
     o->batch = 4096;
     o->threads = 0;
@@ -184,6 +187,7 @@ static int parse_args(int argc, char **argv, options *o)
         case 'J': o->json = 1; break;
         case 'R': o->serve = 1; break;
         case 'G': nf_dense_set_small_max(0); break;
+        case 'D': nf_set_flush_denormals(0); break;
         case 'n':
             if (!parse_int(optarg, "--steps", 1, 1000000000L, &o->steps)) return 2;
             break;
@@ -649,7 +653,8 @@ static void print_tables(const options *o, const result *res, int n)
     cpu_model(cpu, sizeof cpu);
     printf("nnfit %s bench_train  batch %d  optimizer %s  loss mse  threads %s\n", NNFIT_VERSION,
            o->batch, nf_opt_name(o->opt), o->threads ? "fixed" : "auto (1 vs all cores)");
-    printf("CPU %s, %ld cores; BLAS %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), nf_blas_info());
+    printf("CPU %s, %ld cores; BLAS %s; subnormals %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+           nf_blas_info(), nf_flush_denormals() ? "flushed (FTZ/DAZ)" : "IEEE");
     printf("%-26s %3s %10s %12s %8s %9s %9s\n", "workload", "thr", "steps/s", "samples/s",
            "GFLOP/s", "1thr st/s", "Nthr st/s");
     for (int i = 0; i < n; i++) {
@@ -707,6 +712,7 @@ static int print_json(const options *o, const result *res, int n)
     cJSON_AddStringToObject(root, "cpu", cpu);
     cJSON_AddNumberToObject(root, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
     cJSON_AddStringToObject(root, "blas", nf_blas_info());
+    cJSON_AddBoolToObject(root, "flush_denormals", nf_flush_denormals());
     cJSON_AddNumberToObject(root, "batch", o->batch);
     cJSON_AddStringToObject(root, "optimizer", nf_opt_name(o->opt));
     cJSON_AddStringToObject(root, "threads", o->threads ? "fixed" : "auto");

@@ -42,3 +42,10 @@ const char *nf_blas_suggest_coretype(void)
 #endif
     return NULL;
 }
+
+#include "fpenv.h"
+
+static _Atomic int flush_off; /* 0 = flush (the default) */
+
+void nf_set_flush_denormals(int on) { flush_off = !on; }
+int nf_flush_denormals(void) { return NF_HAVE_FTZ && !flush_off; }

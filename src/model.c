@@ -1,5 +1,6 @@
 /* model.c — MLP over flat buffers: forward, backward, evaluation. */
 #include "nnfit/model.h"
+#include "fpenv.h"
 
 #include "model_small.h"
 
@@ -190,7 +191,7 @@ static nf_status check_batch(const nf_model *m, int batch)
     return NF_OK;
 }
 
-nf_status nf_model_forward(nf_model *m, const float *X, int batch)
+static nf_status nf_model_forward_impl(nf_model *m, const float *X, int batch)
 {
     nf_status st = check_batch(m, batch);
     if (st) return st;
@@ -230,7 +231,7 @@ static void backward_layers(nf_model *m, const float *X, int batch, float *top_d
     }
 }
 
-nf_status nf_model_backward(nf_model *m, const float *X, int batch)
+static nf_status nf_model_backward_impl(nf_model *m, const float *X, int batch)
 {
     nf_status st = check_batch(m, batch);
     if (st) return st;
@@ -308,7 +309,7 @@ static double fused_mse_db(const nf_dense *L, float *restrict Z, const float *re
     return total;
 }
 
-nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
+static nf_status nf_model_grad_impl(nf_model *m, const float *X, const float *Y, int batch,
                         const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
     /* tiny 1-hidden-layer nets: one fused kernel instead of sgemm (model_small.c); it has no
@@ -343,7 +344,7 @@ nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
     return nf_model_backward(m, X, batch);
 }
 
-nf_status nf_model_eval(nf_model *m, const float *X, const float *Y, int n,
+static nf_status nf_model_eval_impl(nf_model *m, const float *X, const float *Y, int n,
                         const nf_loss_spec *loss, double *loss_out)
 {
     if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
@@ -360,7 +361,7 @@ nf_status nf_model_eval(nf_model *m, const float *X, const float *Y, int n,
     return NF_OK;
 }
 
-nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out)
+static nf_status nf_model_predict_impl(nf_model *m, const float *X, int n, float *out)
 {
     if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
@@ -418,4 +419,47 @@ nf_status nf_parse_sizes(const char *text, int *sizes, int max, int *count)
     if (k < 2) return nf_fail(NF_EINVAL, "'%s': need at least input and output size", text);
     *count = k;
     return NF_OK;
+}
+
+/* Public entry points: run with subnormals flushed (fpenv.h). */
+nf_status nf_model_forward(nf_model *m, const float *X, int batch)
+{
+    const nf_fpstate fp = nf_fp_enter();
+    const nf_status st = nf_model_forward_impl(m, X, batch);
+    nf_fp_leave(fp);
+    return st;
+}
+
+nf_status nf_model_backward(nf_model *m, const float *X, int batch)
+{
+    const nf_fpstate fp = nf_fp_enter();
+    const nf_status st = nf_model_backward_impl(m, X, batch);
+    nf_fp_leave(fp);
+    return st;
+}
+
+nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
+                        const nf_loss_spec *loss, size_t denom, double *loss_out)
+{
+    const nf_fpstate fp = nf_fp_enter();
+    const nf_status st = nf_model_grad_impl(m, X, Y, batch, loss, denom, loss_out);
+    nf_fp_leave(fp);
+    return st;
+}
+
+nf_status nf_model_eval(nf_model *m, const float *X, const float *Y, int n,
+                        const nf_loss_spec *loss, double *loss_out)
+{
+    const nf_fpstate fp = nf_fp_enter();
+    const nf_status st = nf_model_eval_impl(m, X, Y, n, loss, loss_out);
+    nf_fp_leave(fp);
+    return st;
+}
+
+nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out)
+{
+    const nf_fpstate fp = nf_fp_enter();
+    const nf_status st = nf_model_predict_impl(m, X, n, out);
+    nf_fp_leave(fp);
+    return st;
 }

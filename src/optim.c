@@ -4,6 +4,7 @@
  * `_single_tensor_<name>` function, in the same order of float operations where it matters
  * (state tensors are float32 there as here; Python scalars are doubles). */
 #include "nnfit/optim.h"
+#include "fpenv.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -861,7 +862,7 @@ static void ftrl_step(nf_optim *o, float *restrict p, const float *restrict g)
     }
 }
 
-void nf_optim_step(nf_optim *o, float *params, const float *grads)
+static void nf_optim_step_impl(nf_optim *o, float *params, const float *grads)
 {
     switch (o->cfg.kind) {
     case NF_OPT_SGD: sgd_step(o, params, grads); break;
@@ -883,11 +884,27 @@ void nf_optim_step(nf_optim *o, float *params, const float *grads)
     o->step++;
 }
 
-nf_status nf_optim_step_closure(nf_optim *o, float *params, nf_closure fn, void *ctx, double *loss)
+static nf_status nf_optim_step_closure_impl(nf_optim *o, float *params, nf_closure fn, void *ctx, double *loss)
 {
     if (o->cfg.kind == NF_OPT_LM)
         return nf_fail(NF_EINVAL, "lm needs the model's Jacobian: train it with nf_train");
     if (o->cfg.kind == NF_OPT_LBFGS) return nf_lbfgs_step(o, params, fn, ctx, loss);
     return nf_fail(NF_EINVAL, "nf_optim_step_closure for %s: use nf_optim_step with a gradient "
                               "buffer", nf_opt_name(o->cfg.kind));
+}
+
+/* Public entry points: run with subnormals flushed (fpenv.h). */
+void nf_optim_step(nf_optim *o, float *params, const float *grads)
+{
+    const nf_fpstate fp = nf_fp_enter();
+    nf_optim_step_impl(o, params, grads);
+    nf_fp_leave(fp);
+}
+
+nf_status nf_optim_step_closure(nf_optim *o, float *params, nf_closure fn, void *ctx, double *loss)
+{
+    const nf_fpstate fp = nf_fp_enter();
+    const nf_status st = nf_optim_step_closure_impl(o, params, fn, ctx, loss);
+    nf_fp_leave(fp);
+    return st;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nnfit/mat.h"
+#include "fpenv.h"
 #include "nnfit/optim.h"
 
 struct nf_lm {
@@ -162,7 +163,7 @@ static nf_status accumulate(nf_lm *lm, nf_model *m, const float *X, const float 
     return NF_OK;
 }
 
-nf_status nf_lm_step(nf_lm *lm, nf_model *m, const float *X, const float *Y, int n,
+static nf_status nf_lm_step_impl(nf_lm *lm, nf_model *m, const float *X, const float *Y, int n,
                      double *loss_before, double *loss_after, nf_lm_result *result)
 {
     const size_t P = lm->P;
@@ -209,4 +210,14 @@ nf_status nf_lm_step(nf_lm *lm, nf_model *m, const float *X, const float *Y, int
     }
     *result = NF_LM_MU_MAX;
     return NF_OK;
+}
+
+/* Public entry points: run with subnormals flushed (fpenv.h). */
+nf_status nf_lm_step(nf_lm *lm, nf_model *m, const float *X, const float *Y, int n,
+                     double *loss_before, double *loss_after, nf_lm_result *result)
+{
+    const nf_fpstate fp = nf_fp_enter();
+    const nf_status st = nf_lm_step_impl(lm, m, X, Y, n, loss_before, loss_after, result);
+    nf_fp_leave(fp);
+    return st;
 }

@@ -236,6 +236,57 @@ START_TEST(train_passes_tensor_shapes)
 }
 END_TEST
 
+/* nf_set_flush_denormals: by default a step whose result is subnormal gives 0 (FTZ) and a
+ * subnormal weight counts as 0 (DAZ); off gives IEEE values; the caller's MXCSR survives. */
+START_TEST(subnormals_flushed)
+{
+    ck_assert_int_eq(nf_flush_denormals(), 1);
+    nf_opt_config c;
+    nf_optim *o;
+    nf_opt_defaults(NF_OPT_SGD, &c);
+    c.lr = 1.0;
+    ck_assert(nf_optim_create(&o, &c, 1) == NF_OK);
+    const float g[1] = {1.5e-38f};
+    float p[1] = {2e-38f}; /* 2e-38 - 1.5e-38 = 5e-39 < FLT_MIN */
+    nf_optim_step(o, p, g);
+    ck_assert(p[0] == 0.0f);
+    nf_set_flush_denormals(0);
+    p[0] = 2e-38f;
+    nf_optim_step(o, p, g);
+    ck_assert_float_eq_tol(p[0], 5e-39f, 1e-44f);
+    ck_assert(p[0] > 0.0f);
+    nf_set_flush_denormals(1);
+    nf_optim_free(o);
+
+    /* forward (small-shape path and sgemm path): z = w·x + b with w subnormal */
+    const int prev_small = nf_dense_small_max();
+    for (int small = 0; small < 2; small++) {
+        const int sizes[2] = {1, 1};
+        nf_model *m = tu_mlp(1, sizes, NF_ACT_RELU, NF_INIT_ZEROS, 1);
+        ck_assert(m && nf_model_reserve(m, 1) == NF_OK);
+        nf_dense_set_small_max(small ? 16 : 0);
+        const float x[1] = {1e30f};
+        float out[1];
+        m->params[0] = 1e-39f;
+        m->params[1] = 0.0f;
+        ck_assert(nf_model_predict(m, x, 1, out) == NF_OK);
+        ck_assert_msg(out[0] == 0.0f, "flushed: %g", (double)out[0]);
+        nf_set_flush_denormals(0);
+        ck_assert(nf_model_predict(m, x, 1, out) == NF_OK);
+        ck_assert_float_eq_tol(out[0], 1e-9f, 1e-12f);
+        nf_set_flush_denormals(1);
+        nf_model_free(m);
+    }
+    nf_dense_set_small_max(prev_small);
+#if defined(__x86_64__)
+    /* the calling thread's mode is restored: plain C arithmetic here still sees subnormals */
+    volatile float tiny = 2e-38f;
+    volatile float half = tiny * 0.25f;
+    ck_assert(half > 0.0f);
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("test_optim_basic");
@@ -246,6 +297,7 @@ int main(void)
     tcase_add_test(tc, hand_steps);
     tcase_add_test(tc, lbfgs_quadratic_and_closure_rules);
     tcase_add_test(tc, train_passes_tensor_shapes);
+    tcase_add_test(tc, subnormals_flushed);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
