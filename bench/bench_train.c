@@ -61,6 +61,22 @@ typedef struct {
     uint64_t seed;
 } options;
 
+/* How N > 1 threads are used: split each batch's rows over N threads that each run the step
+ * with one BLAS thread (nf_model_set_threads, the default), or one step with N OpenBLAS
+ * threads inside each sgemm (--split blas). */
+static int split_rows = 1;
+
+static void apply_threads(nf_model *m, int k)
+{
+    if (split_rows) {
+        nf_blas_set_threads(1);
+        (void)nf_model_set_threads(m, k); /* allocation, not in a timed block */
+    } else {
+        (void)nf_model_set_threads(m, 1);
+        nf_blas_set_threads(k);
+    }
+}
+
 typedef struct {
     const workload *w;
     int n_cfg;
@@ -88,7 +104,10 @@ static void usage(FILE *f)
             "  --batch N       rows per step (default 4096)\n"
             "  --task NAME     run one workload: abs, fir, dft64, spectrum, dft1024, mlp\n"
             "  --opt NAME      optimizer: %s (default adam)\n"
-            "  --threads N     BLAS threads (default: auto = time 1 and all cores, keep the faster)\n"
+            "  --threads N     threads (default: auto = time 1 and all cores, keep the faster)\n"
+            "  --split HOW     how N > 1 threads work: 'rows' (default) splits each batch over N\n"
+            "                  threads, each running the step with one BLAS thread\n"
+            "                  (nf_model_set_threads); 'blas' runs OpenBLAS with N threads\n"
             "  --seconds S     timed seconds per workload (default 3; at least 3 blocks per\n"
             "                  thread count are timed whatever S is)\n"
             "  --seed N        data and init seed (default 1)\n"
@@ -126,7 +145,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"seconds", required_argument, 0, 's'}, {"seed", required_argument, 0, 'S'},
         {"json", no_argument, 0, 'J'},         {"steps", required_argument, 0, 'n'},
         {"serve", no_argument, 0, 'R'},        {"sgemm-only", no_argument, 0, 'G'},
-        {"ieee-denormals", no_argument, 0, 'D'}, {"help", no_argument, 0, 'h'},
+        {"ieee-denormals", no_argument, 0, 'D'}, {"split", required_argument, 0, 'P'},
+        {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
     o->batch = 4096;
     o->threads = 0;
@@ -188,6 +208,14 @@ static int parse_args(int argc, char **argv, options *o)
         case 'R': o->serve = 1; break;
         case 'G': nf_dense_set_small_max(0); break;
         case 'D': nf_set_flush_denormals(0); break;
+        case 'P':
+            if (!strcmp(optarg, "rows")) split_rows = 1;
+            else if (!strcmp(optarg, "blas")) split_rows = 0;
+            else {
+                fprintf(stderr, "bench_train: --split: '%s' is not 'rows' or 'blas'\n", optarg);
+                return 2;
+            }
+            break;
         case 'n':
             if (!parse_int(optarg, "--steps", 1, 1000000000L, &o->steps)) return 2;
             break;
@@ -306,14 +334,17 @@ static void train_steps(trainer *t, int steps)
     }
 }
 
-/* The bare sgemm calls of one step, in the order the model makes them. */
+/* The bare sgemm calls of one step, in the order the model makes them; with model threads
+ * each shard makes its rows' calls on its own thread, as in a step (gemm_*_sharded). */
 static void gemm_forward(const nf_model *m, const float *X, int batch)
 {
     const float *in = X;
     for (int i = 0; i < m->n_layers; i++) {
         const nf_dense *L = &m->layers[i];
+        /* the MSE output layer runs with beta = 1 onto Z pre-filled with b − Y (model.c) */
+        const float beta = i == m->n_layers - 1 ? 1.0f : 0.0f;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->out, L->in, 1.0f, in, L->in,
-                    L->W, L->in, 0.0f, m->Z[i], L->out);
+                    L->W, L->in, beta, m->Z[i], L->out);
         in = m->A[i];
     }
 }
@@ -324,15 +355,28 @@ static void gemm_backward(const nf_model *m, const float *X, int batch)
     for (int i = m->n_layers - 1; i >= 0; i--) {
         const nf_dense *L = &m->layers[i];
         const float *in = i ? m->A[i - 1] : X;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, batch, 1.0f,
+        const float alpha = i == m->n_layers - 1 ? 1e-6f : 1.0f; /* the output layer: 2/n */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, batch, alpha,
                     m->dbuf[cur], L->out, in, L->in, 0.0f, L->dW, L->in);
         /* the library computes dX = dZ·W as an NT product on a transposed copy of W (m->wt,
          * filled during the steps; the transpose itself counts as a pass, not sgemm) */
         if (i)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->in, L->out, 1.0f,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->in, L->out, alpha,
                         m->dbuf[cur], L->out, m->wt, L->out, 0.0f, m->dbuf[cur ^ 1], L->in);
         cur ^= 1;
     }
+}
+
+static void fwd_shard(void *ctx, nf_model *view, int row0, int rows)
+{
+    const trainer *t = ctx;
+    gemm_forward(view, t->X + (size_t)row0 * (size_t)nf_model_n_in(view), rows);
+}
+
+static void bwd_shard(void *ctx, nf_model *view, int row0, int rows)
+{
+    const trainer *t = ctx;
+    gemm_backward(view, t->X + (size_t)row0 * (size_t)nf_model_n_in(view), rows);
 }
 
 typedef enum { PHASE_STEP, PHASE_FWD_GEMM, PHASE_BWD_GEMM, PHASE_OPT } phase;
@@ -342,10 +386,10 @@ static void run_phase(trainer *t, phase p, int reps)
     switch (p) {
     case PHASE_STEP: train_steps(t, reps); break;
     case PHASE_FWD_GEMM:
-        for (int r = 0; r < reps; r++) gemm_forward(t->m, t->X, t->batch);
+        for (int r = 0; r < reps; r++) nf_model_run_shards(t->m, t->batch, fwd_shard, t);
         break;
     case PHASE_BWD_GEMM:
-        for (int r = 0; r < reps; r++) gemm_backward(t->m, t->X, t->batch);
+        for (int r = 0; r < reps; r++) nf_model_run_shards(t->m, t->batch, bwd_shard, t);
         break;
     case PHASE_OPT:
         for (int r = 0; r < reps; r++) nf_optim_step(t->opt, t->m->params, t->m->grads);
@@ -365,7 +409,7 @@ static nf_status serve(trainer *t)
     while (fgets(line, sizeof line, stdin)) {
         int k;
         if (sscanf(line, "threads %d", &k) == 1 && k >= 1) {
-            nf_blas_set_threads(k);
+            apply_threads(t->m, k);
             train_steps(t, 1);
             printf("ok\n");
         } else if (sscanf(line, "run %d", &k) == 1 && k >= 1) {
@@ -480,7 +524,7 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
         goto done;
     }
     if (o->steps > 0) {
-        nf_blas_set_threads(o->threads > 0 ? o->threads : 1);
+        apply_threads(m, o->threads > 0 ? o->threads : 1);
         train_steps(&t, o->steps);
         st = t.st;
         r->final_loss = t.loss_value;
@@ -505,7 +549,7 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
     /* Warm-up per thread count: at least 2 steps and 0.15 s; estimates the step time. */
     double est[MAX_CFG];
     for (int c = 0; c < r->n_cfg; c++) {
-        nf_blas_set_threads(r->threads[c]);
+        apply_threads(m, r->threads[c]);
         double t0 = nf_seconds();
         int n = 0;
         do {
@@ -535,7 +579,7 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
     }
     for (int b = 0; b < blocks && !t.st; b++)
         for (int c = 0; c < r->n_cfg && !t.st; c++) {
-            nf_blas_set_threads(r->threads[c]);
+            apply_threads(m, r->threads[c]);
             double t0 = nf_seconds();
             train_steps(&t, r->steps_per_block[c]);
             v[c][b] = r->steps_per_block[c] / (nf_seconds() - t0);
@@ -559,7 +603,7 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
      * backward GEMMs, optimizer updates], so load changes hit all four alike; the medians of
      * the rounds give efficiency and the split.  A full-batch second-order step (lbfgs, lm)
      * is not one forward + backward, so it has no such bound. */
-    nf_blas_set_threads(r->threads[r->best]);
+    apply_threads(m, r->threads[r->best]);
     if (nf_opt_is_full_batch(o->opt)) {
         r->bound_step_s = 0.0;
     } else {

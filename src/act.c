@@ -1,6 +1,8 @@
 /* act.c — activations.  Each kind has its own loop so the compiler can vectorise it. */
 #include "nnfit/act.h"
 
+#include "simd.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -83,14 +85,8 @@ static inline float gelu_tanhf(float x)
 
 static inline float gelu_erff(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
 
-/* The exp-based loops are arithmetic-bound: compiled for AVX-512, AVX2 and baseline like
- * model_small.c (elementwise, no FMA contraction in C11: every variant gives the same bits). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define NF_ACT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NF_ACT_CLONES
-#endif
+/* The exp-based loops are arithmetic-bound: compiled for AVX-512, AVX2 and baseline (simd.h). */
+#define NF_ACT_CLONES NF_CLONES
 
 NF_ACT_CLONES void nf_act_forward(const nf_act_spec *spec, const float *z, float *a, size_t n)
 {
@@ -138,7 +134,7 @@ NF_ACT_CLONES void nf_act_forward(const nf_act_spec *spec, const float *z, float
     }
 }
 
-void nf_act_bias_forward(const nf_act_spec *spec, float *Z, const float *b, int rows, int cols,
+NF_CLONES void nf_act_bias_forward(const nf_act_spec *spec, float *Z, const float *b, int rows, int cols,
                          float *A)
 {
     const size_t c = (size_t)cols, n = (size_t)rows * c;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "dense_internal.h"
+#include "simd.h"
 
 static int small_max = 16;
 
@@ -39,10 +40,10 @@ int nf_dense_is_small(const nf_dense *layer)
 #define NF_INLINE static inline
 #endif
 
-/* Z[r, j] = Σ_i X[r, i]·W[j, i] (+ b[j]) for tiny in·out; act applied when `act` (relu or
- * linear only; others are applied by the caller). */
+/* Z[r, j] = Σ_i X[r, i]·W[j, i] (+ b[j]) (+ Z[r, j] when acc) for tiny in·out; relu applied
+ * when `relu` (others are applied by the caller). */
 NF_INLINE void small_forward_k(const nf_dense *L, const float *restrict X, int batch,
-                               float *restrict Z, int add_bias, int relu, const int in,
+                               float *restrict Z, int add_bias, int relu, int acc, const int in,
                                const int out)
 {
     float w[16], bias[16];
@@ -55,16 +56,17 @@ NF_INLINE void small_forward_k(const nf_dense *L, const float *restrict X, int b
             float s = 0.0f;
             for (int i = 0; i < in; i++) s += x[i] * w[j * in + i];
             s += bias[j];
+            if (acc) s += z[j];
             z[j] = relu && s < 0.0f ? 0.0f : s;
         }
     }
 }
 
-/* One row pass: dZ = dA ⊙ act'(·) and db (unless dz_ready; relu/linear only, others have
- * been applied by the caller, flagged by act_done), dW (+)= dZᵀX, dX = dZ·W. */
+/* One row pass: dZ = dA ⊙ act'(·) and db when do_dz (relu/linear only, others have been
+ * applied by the caller), else dZ = alpha·dA; dW (+)= dZᵀX, dX = dZ·W. */
 NF_INLINE void small_backward_k(const nf_dense *L, const float *restrict X, const float *restrict A,
                                 float *restrict dA, int batch, int accumulate, float *restrict dX,
-                                int do_dz, int relu, const int in, const int out)
+                                int do_dz, int relu, float alpha, const int in, const int out)
 {
     float w[16], acc[16], dbacc[16];
     for (int k = 0; k < in * out; k++) {
@@ -82,6 +84,8 @@ NF_INLINE void small_backward_k(const nf_dense *L, const float *restrict X, cons
                 if (relu) v = A[(size_t)r * (size_t)out + (size_t)j] > 0.0f ? v : 0.0f;
                 d[j] = v;
                 dbacc[j] += v;
+            } else {
+                v *= alpha;
             }
             dz[j] = v;
         }
@@ -108,53 +112,48 @@ NF_INLINE void small_backward_k(const nf_dense *L, const float *restrict X, cons
     X(3, 1) X(3, 2) X(3, 3) X(3, 4) X(4, 1) X(4, 2) X(4, 3) X(4, 4)
 
 static void small_forward(const nf_dense *L, const float *X, int batch, float *Z, int add_bias,
-                          int relu)
+                          int relu, int acc)
 {
     switch (L->in * 16 + L->out) {
 #define FWD_CASE(I, O)                                                                          \
     case (I)*16 + (O):                                                                          \
-        if (relu) small_forward_k(L, X, batch, Z, add_bias, 1, I, O);                           \
-        else small_forward_k(L, X, batch, Z, add_bias, 0, I, O);                                \
+        if (relu) small_forward_k(L, X, batch, Z, add_bias, 1, 0, I, O);                        \
+        else if (acc) small_forward_k(L, X, batch, Z, add_bias, 0, 1, I, O);                    \
+        else small_forward_k(L, X, batch, Z, add_bias, 0, 0, I, O);                             \
         return;
         SMALL_SHAPES(FWD_CASE)
 #undef FWD_CASE
-    default: small_forward_k(L, X, batch, Z, add_bias, relu, L->in, L->out); return;
+    default: small_forward_k(L, X, batch, Z, add_bias, relu, acc, L->in, L->out); return;
     }
 }
 
 static void small_backward(const nf_dense *L, const float *X, const float *A, float *dA, int batch,
-                           int accumulate, float *dX, int do_dz, int relu)
+                           int accumulate, float *dX, int do_dz, int relu, float alpha)
 {
     switch (L->in * 16 + L->out) {
 #define BWD_CASE(I, O)                                                                          \
     case (I)*16 + (O):                                                                          \
-        if (do_dz && relu) small_backward_k(L, X, A, dA, batch, accumulate, dX, 1, 1, I, O);    \
-        else if (do_dz) small_backward_k(L, X, A, dA, batch, accumulate, dX, 1, 0, I, O);       \
-        else small_backward_k(L, X, A, dA, batch, accumulate, dX, 0, 0, I, O);                  \
+        if (do_dz && relu) small_backward_k(L, X, A, dA, batch, accumulate, dX, 1, 1, 1.0f, I, O); \
+        else if (do_dz) small_backward_k(L, X, A, dA, batch, accumulate, dX, 1, 0, 1.0f, I, O); \
+        else small_backward_k(L, X, A, dA, batch, accumulate, dX, 0, 0, alpha, I, O);           \
         return;
         SMALL_SHAPES(BWD_CASE)
 #undef BWD_CASE
     default:
-        small_backward_k(L, X, A, dA, batch, accumulate, dX, do_dz, relu, L->in, L->out);
+        small_backward_k(L, X, A, dA, batch, accumulate, dX, do_dz, relu, alpha, L->in, L->out);
         return;
     }
 }
 
-void nf_dense_gemm_forward(const nf_dense *L, const float *X, int batch, float *Z, int add_bias)
+void nf_dense_gemm_forward(const nf_dense *L, const float *X, int batch, float *Z, int accumulate)
 {
     if (nf_dense_is_small(L)) {
-        small_forward(L, X, batch, Z, add_bias, 0);
+        small_forward(L, X, batch, Z, 0, 0, accumulate);
         return;
-    }
-    float beta = 0.0f;
-    if (add_bias) { /* pre-broadcast b, sgemm adds onto it (beta = 1 skips its zeroing pass) */
-        const size_t out = (size_t)L->out;
-        for (int r = 0; r < batch; r++) memcpy(Z + (size_t)r * out, L->b, out * sizeof(float));
-        beta = 1.0f;
     }
     /* Z[batch, out] = X[batch, in] · W[out, in]ᵀ (+ Z) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->out, L->in, 1.0f, X, L->in, L->W,
-                L->in, beta, Z, L->out);
+                L->in, accumulate ? 1.0f : 0.0f, Z, L->out);
 }
 
 nf_status nf_dense_forward(const nf_dense *layer, const float *X, int batch, float *Z, float *A)
@@ -166,9 +165,9 @@ nf_status nf_dense_forward(const nf_dense *layer, const float *X, int batch, flo
     if (nf_dense_is_small(layer)) {
         const nf_act_kind k = layer->act.kind;
         if (A == Z && (k == NF_ACT_RELU || k == NF_ACT_LINEAR)) {
-            small_forward(layer, X, batch, Z, 1, k == NF_ACT_RELU);
+            small_forward(layer, X, batch, Z, 1, k == NF_ACT_RELU, 0);
         } else {
-            small_forward(layer, X, batch, Z, 1, 0);
+            small_forward(layer, X, batch, Z, 1, 0, 0);
             nf_act_forward(&layer->act, Z, A, (size_t)batch * (size_t)out);
         }
         return NF_OK;
@@ -179,7 +178,7 @@ nf_status nf_dense_forward(const nf_dense *layer, const float *X, int batch, flo
 }
 
 /* dZ = dA ⊙ act'(Z) in place and db (+)= column sums of dZ, in one pass for relu and linear. */
-static void dz_db(const nf_dense *layer, const float *Z, const float *A, float *dA, int batch,
+NF_CLONES static void dz_db(const nf_dense *layer, const float *Z, const float *A, float *dA, int batch,
                   int accumulate)
 {
     const int out = layer->out;
@@ -224,7 +223,8 @@ void nf_dense_transpose_w(const nf_dense *layer, float *restrict wt)
 }
 
 void nf_dense_backward_ex(const nf_dense *layer, const float *X, const float *Z, const float *A,
-                          float *dA, int batch, int accumulate, float *dX, int dz_ready, float *wt)
+                          float *dA, int batch, int accumulate, float *dX, int dz_ready,
+                          float alpha, float *wt)
 {
     const int in = layer->in, out = layer->out;
     if (nf_dense_is_small(layer)) {
@@ -232,20 +232,23 @@ void nf_dense_backward_ex(const nf_dense *layer, const float *X, const float *Z,
         int relu = k == NF_ACT_RELU;
         if (!dz_ready && k != NF_ACT_RELU && k != NF_ACT_LINEAR)
             nf_act_backward(&layer->act, Z, A, dA, (size_t)batch * (size_t)out);
-        small_backward(layer, X, A, dA, batch, accumulate, dX, !dz_ready, relu);
+        small_backward(layer, X, A, dA, batch, accumulate, dX, !dz_ready, relu, alpha);
         return;
     }
-    if (!dz_ready) dz_db(layer, Z, A, dA, batch, accumulate);
-    /* dW[out, in] = dZ[batch, out]ᵀ · X[batch, in] */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, 1.0f, dA, out, X, in,
+    if (!dz_ready) {
+        dz_db(layer, Z, A, dA, batch, accumulate);
+        alpha = 1.0f;
+    }
+    /* dW[out, in] = alpha · dA[batch, out]ᵀ · X[batch, in] */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, alpha, dA, out, X, in,
                 accumulate ? 1.0f : 0.0f, layer->dW, in);
-    /* dX[batch, in] = dZ[batch, out] · W[out, in] */
+    /* dX[batch, in] = alpha · dA[batch, out] · W[out, in] */
     if (dX && wt) {
         nf_dense_transpose_w(layer, wt);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, in, out, 1.0f, dA, out, wt, out,
-                    0.0f, dX, in);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, in, out, alpha, dA, out, wt,
+                    out, 0.0f, dX, in);
     } else if (dX) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out, 1.0f, dA, out,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out, alpha, dA, out,
                     layer->W, in, 0.0f, dX, in);
     }
 }
@@ -257,6 +260,6 @@ nf_status nf_dense_backward(const nf_dense *layer, const float *X, const float *
     if (batch <= 0 || in <= 0 || out <= 0)
         return nf_fail(NF_EINVAL, "dense backward: batch %d, in %d, out %d must be positive", batch,
                        in, out);
-    nf_dense_backward_ex(layer, X, Z, A, dA, batch, accumulate, dX, 0, NULL);
+    nf_dense_backward_ex(layer, X, Z, A, dA, batch, accumulate, dX, 0, 1.0f, NULL);
     return NF_OK;
 }

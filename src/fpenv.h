@@ -28,11 +28,13 @@ static inline void nf_fp_leave(nf_fpstate old)
 {
     if (_mm_getcsr() != old) _mm_setcsr(old);
 }
+static inline nf_fpstate nf_fp_current(void) { return _mm_getcsr(); }
 #define NF_HAVE_FTZ 1
 #else
 typedef int nf_fpstate;
 static inline nf_fpstate nf_fp_enter(void) { return 0; }
 static inline void nf_fp_leave(nf_fpstate old) { (void)old; }
+static inline nf_fpstate nf_fp_current(void) { return 0; }
 #define NF_HAVE_FTZ 0
 #endif
 

@@ -2,6 +2,8 @@
 #include "nnfit/model.h"
 #include "fpenv.h"
 
+#include "model_par.h"
+#include "simd.h"
 #include "model_small.h"
 
 #include <errno.h>
@@ -73,6 +75,7 @@ void nf_model_free(nf_model *m)
     nf_free(m->grads);
     nf_free(m->work);
     nf_free(m->drop_work);
+    nf_pool_free(m->pool);
     free(m);
 }
 
@@ -210,8 +213,8 @@ const float *nf_model_output(const nf_model *m) { return m->A[m->n_layers - 1]; 
 float *nf_model_dout(nf_model *m) { return m->dbuf[0]; }
 
 /* Backward through layers top..0.  Layer `top` reads its dA from dbuf[0], or, when top_dz is
- * given, takes its finished dZ (and db) from top_dz (the fused loss pass wrote them there). */
-static void backward_layers(nf_model *m, const float *X, int batch, float *top_dz)
+ * given, takes dZ = top_alpha·top_dz (db already written by the fused MSE passes). */
+static void backward_layers(nf_model *m, const float *X, int batch, float *top_dz, float top_alpha)
 {
     int cur = 0;
     for (int i = m->n_layers - 1; i >= 0; i--) {
@@ -221,7 +224,8 @@ static void backward_layers(nf_model *m, const float *X, int batch, float *top_d
         float *dX = i ? m->dbuf[cur ^ 1] : NULL;
         const int top = i == m->n_layers - 1 && top_dz;
         nf_dense_backward_ex(L, in, nf_act_needs_z(L->act.kind) ? m->Z[i] : NULL, m->A[i],
-                             top ? top_dz : m->dbuf[cur], batch, 0, dX, top, m->wt);
+                             top ? top_dz : m->dbuf[cur], batch, 0, dX, top, top ? top_alpha : 1.0f,
+                             m->wt);
         if (dropped) {
             const float *mask = m->drop_mask[i - 1];
             const size_t n = (size_t)batch * (size_t)L->in;
@@ -235,33 +239,46 @@ static nf_status nf_model_backward_impl(nf_model *m, const float *X, int batch)
 {
     nf_status st = check_batch(m, batch);
     if (st) return st;
-    backward_layers(m, X, batch, NULL);
+    backward_layers(m, X, batch, NULL, 1.0f);
     return NF_OK;
 }
 
-/* The MSE loss, its gradient and the last layer's db in one pass over the output (linear
- * output layer; Z holds X·Wᵀ without the bias, which is added here, so the bias costs no pass
- * of its own and sgemm runs with beta = 0): e = Z + b − Y, dZ = 2/denom·e written over Z in
- * place (no second 4 MB stream at 4096×256), db = column sums of dZ.  Returns Σ e² (float
- * lanes within a row or 1024 rows, double across).  After nf_model_grad the output buffer
- * therefore holds dZ: it is workspace, not predictions. */
-static double fused_mse_db(const nf_dense *L, float *restrict Z, const float *restrict Y,
-                           int batch, float s2)
+/* MSE with a linear output layer, in two passes around the output sgemm instead of a
+ * read-modify-write pass after it:
+ *   1. mse_prefill: Z = b − Y (so the output sgemm runs with beta = 1 and leaves the error
+ *      e = X·Wᵀ + b − Y in Z; beta = 0 would cost OpenBLAS a zeroing pass over Z anyway);
+ *   2. mse_sum_db: a read-only pass over e giving Σe² and db = s2·Σ_rows e (s2 = 2/denom).
+ * dZ = s2·e is never written: the backward sgemms of the layer take alpha = s2.  Float lanes
+ * within a row (or over 8 rows when out = 1), double across rows.  After nf_model_grad the
+ * output buffer therefore holds e: it is workspace, not predictions. */
+NF_CLONES static void mse_prefill(const nf_dense *L, float *restrict Z, const float *restrict Y, int batch)
+{
+    const size_t out = (size_t)L->out;
+    const float *restrict b = L->b;
+    if (out == 1) {
+        const float b0 = b[0];
+        for (size_t r = 0; r < (size_t)batch; r++) Z[r] = b0 - Y[r];
+        return;
+    }
+    for (size_t r = 0; r < (size_t)batch; r++) {
+        float *restrict z = Z + r * out;
+        const float *restrict y = Y + r * out;
+        for (size_t j = 0; j < out; j++) z[j] = b[j] - y[j];
+    }
+}
+
+NF_CLONES static double mse_sum_db(const nf_dense *L, const float *restrict E, int batch, float s2)
 {
     const size_t out = (size_t)L->out;
     float *restrict db = L->db;
-    const float *restrict b = L->b;
-    memset(db, 0, out * sizeof(float));
     double total = 0.0;
     if (out == 1) { /* one column: lanes run over rows */
-        const float b0 = b[0];
         float g_lane[8] = {0}, r_lane[8] = {0};
         size_t n = (size_t)batch, r = 0;
         for (; r + 8 <= n; r += 8) {
             for (int l = 0; l < 8; l++) {
-                float e = (Z[r + (size_t)l] + b0) - Y[r + (size_t)l], g = s2 * e;
-                Z[r + (size_t)l] = g;
-                g_lane[l] += g;
+                const float e = E[r + (size_t)l];
+                g_lane[l] += e;
                 r_lane[l] += e * e;
             }
             if ((r & 1023) == 1016) { /* keep float partial sums short */
@@ -272,45 +289,41 @@ static double fused_mse_db(const nf_dense *L, float *restrict Z, const float *re
             }
         }
         for (; r < n; r++) {
-            float e = (Z[r] + b0) - Y[r], g = s2 * e;
-            Z[r] = g;
-            g_lane[0] += g;
-            r_lane[0] += e * e;
+            g_lane[0] += E[r];
+            r_lane[0] += E[r] * E[r];
         }
         float gs = 0.0f;
         for (int l = 0; l < 8; l++) {
             gs += g_lane[l];
             total += (double)r_lane[l];
         }
-        db[0] = gs;
+        db[0] = s2 * gs;
         return total;
     }
+    memset(db, 0, out * sizeof(float));
     for (int r = 0; r < batch; r++) {
-        float *z = Z + (size_t)r * out, *d = z;
-        const float *y = Y + (size_t)r * out;
+        const float *restrict e = E + (size_t)r * out;
         float lane[8] = {0};
         size_t j = 0;
         for (; j + 8 <= out; j += 8)
             for (size_t l = 0; l < 8; l++) {
-                float e = (z[j + l] + b[j + l]) - y[j + l], g = s2 * e;
-                d[j + l] = g;
-                db[j + l] += g;
-                lane[l] += e * e;
+                db[j + l] += e[j + l];
+                lane[l] += e[j + l] * e[j + l];
             }
         for (; j < out; j++) {
-            float e = (z[j] + b[j]) - y[j], g = s2 * e;
-            d[j] = g;
-            db[j] += g;
-            lane[0] += e * e;
+            db[j] += e[j];
+            lane[0] += e[j] * e[j];
         }
         total += (double)(((lane[0] + lane[1]) + (lane[2] + lane[3])) +
                           ((lane[4] + lane[5]) + (lane[6] + lane[7])));
     }
+    for (size_t j = 0; j < out; j++) db[j] *= s2;
     return total;
 }
 
-static nf_status nf_model_grad_impl(nf_model *m, const float *X, const float *Y, int batch,
-                        const nf_loss_spec *loss, size_t denom, double *loss_out)
+/* nf_model_grad on the calling thread (also each shard's step in model_par.c). */
+nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int batch,
+                               const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
     /* tiny 1-hidden-layer nets: one fused kernel instead of sgemm (model_small.c); it has no
      * dropout, so a net training with dropout takes the general path */
@@ -331,10 +344,12 @@ static nf_status nf_model_grad_impl(nf_model *m, const float *X, const float *Y,
             if (st) return st;
             in = drop_active(m, i) ? dropout_forward(m, i, batch) : m->A[i];
         }
-        nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 0);
-        double sum = fused_mse_db(&m->layers[last], m->Z[last], Y, batch, (float)(2.0 / (double)denom));
+        const float s2 = (float)(2.0 / (double)denom);
+        mse_prefill(&m->layers[last], m->Z[last], Y, batch);
+        nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 1);
+        double sum = mse_sum_db(&m->layers[last], m->Z[last], batch, s2);
         if (loss_out) *loss_out = sum / (double)denom;
-        backward_layers(m, X, batch, m->Z[last]);
+        backward_layers(m, X, batch, m->Z[last], s2);
         return NF_OK;
     }
     nf_status st = nf_model_forward(m, X, batch);
@@ -419,6 +434,17 @@ nf_status nf_parse_sizes(const char *text, int *sizes, int max, int *count)
     if (k < 2) return nf_fail(NF_EINVAL, "'%s': need at least input and output size", text);
     *count = k;
     return NF_OK;
+}
+
+static nf_status nf_model_grad_impl(nf_model *m, const float *X, const float *Y, int batch,
+                                    const nf_loss_spec *loss, size_t denom, double *loss_out)
+{
+    if (m->pool && !nf_model_small_ok(m) && !drop_active(m, 0) && nf_pool_shards(m, batch) > 1) {
+        nf_status st = check_batch(m, batch);
+        if (st) return st;
+        return nf_pool_grad(m, X, Y, batch, loss, denom, loss_out);
+    }
+    return nf_model_grad_serial(m, X, Y, batch, loss, denom, loss_out);
 }
 
 /* Public entry points: run with subnormals flushed (fpenv.h). */

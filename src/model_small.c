@@ -13,6 +13,8 @@
 
 #include "model_small.h"
 
+#include "simd.h"
+
 enum { LANES = 16 };
 
 int nf_model_small_ok(const nf_model *m)
@@ -47,10 +49,7 @@ static inline __attribute__((always_inline)) void lanes_dot(float *restrict acc,
 
 /* Compiled for AVX-512, AVX2 and baseline; the C11 default of no FMA contraction keeps the
  * three variants bit-identical. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+NF_CLONES
 nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, int batch,
                               const nf_loss_spec *loss, size_t denom, double *loss_out)
 {

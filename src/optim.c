@@ -5,6 +5,7 @@
  * (state tensors are float32 there as here; Python scalars are doubles). */
 #include "nnfit/optim.h"
 #include "fpenv.h"
+#include "simd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -501,7 +502,7 @@ static inline void adam_loop(size_t n, float *restrict p, const float *restrict 
  *   p −= lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + eps)
  * Keras 3 Adam ("epsilon hat", Kingma & Ba §2 end): p −= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + eps),
  * weight decay decoupled. */
-static void adam_step(nf_optim *o, float *restrict p, const float *restrict g)
+NF_CLONES static void adam_step(nf_optim *o, float *restrict p, const float *restrict g)
 {
     const nf_opt_config *c = &o->cfg;
     const double t = (double)o->step + 1.0;

@@ -1,6 +1,7 @@
 /* test_fastpath.c — the throughput shortcuts against the plain paths they replace:
  *  - the small-shape dense path (loops) against the sgemm path (nf_dense_set_small_max(0));
- *  - nf_model_grad's fused bias+MSE+db pass against forward, nf_loss_grad, backward. */
+ *  - nf_model_grad's fused bias+MSE+db pass against forward, nf_loss_grad, backward;
+ *  - data-parallel steps (nf_model_set_threads) against the serial step. */
 #include <string.h>
 
 #include "testutil.h"
@@ -101,7 +102,8 @@ START_TEST(fused_mse_matches_plain)
         nf_act_kind out;
     } nets[] = {{2, {2, 3, 1}, NF_ACT_LINEAR}, {1, {64, 66}, NF_ACT_LINEAR},
                 {2, {8, 16, 5}, NF_ACT_LINEAR}, {3, {7, 9, 4, 3}, NF_ACT_LINEAR},
-                {2, {6, 5, 4}, NF_ACT_TANH}};
+                {2, {6, 5, 4}, NF_ACT_TANH}, {3, {3, 20, 6, 1}, NF_ACT_LINEAR},
+                {2, {9, 40, 1}, NF_ACT_LINEAR}};
     for (int small = 0; small < 2; small++)
         for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
             int prev = nf_dense_set_small_max(small ? 16 : 0);
@@ -217,6 +219,91 @@ START_TEST(model_nt_dx_matches_dense_chain)
 }
 END_TEST
 
+/* Sharded steps (2, 3 and 4 threads; shards of >= 256 rows) give the serial gradients and
+ * loss up to summation order, for the fused MSE path and generic losses, and leave the model
+ * usable after going back to 1 thread; nf_model_run_shards covers every row exactly once. */
+typedef struct {
+    int calls, rows, next_row;
+} cover;
+
+static void count_rows(void *ctx, nf_model *view, int row0, int rows)
+{
+    (void)view;
+    cover *c = ctx;
+    __atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->rows, rows, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->next_row, row0, __ATOMIC_RELAXED); /* sum of starts */
+}
+
+START_TEST(sharded_grad_matches_serial)
+{
+    static const struct {
+        int n_layers, sizes[4];
+        nf_act_kind hid, out;
+        nf_loss_kind loss;
+    } nets[] = {{1, {64, 66}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE},
+                {2, {64, 40, 33}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE},
+                {3, {7, 33, 20, 5}, NF_ACT_TANH, NF_ACT_SIGMOID, NF_LOSS_HUBER},
+                {2, {9, 40, 1}, NF_ACT_GELU, NF_ACT_LINEAR, NF_LOSS_MAE}};
+    const int batch = 1031;
+    for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
+        nf_act_spec hid = {nets[k].hid, nf_act_default_param(nets[k].hid)};
+        nf_act_spec out = {nets[k].out, nf_act_default_param(nets[k].out)};
+        nf_model *m;
+        ck_assert_int_eq(nf_model_create_mlp(&m, nets[k].n_layers, nets[k].sizes, &hid, &out), NF_OK);
+        nf_rng rng;
+        nf_rng_seed(&rng, 5 + k);
+        nf_init_spec is = {NF_INIT_GLOROT_UNIFORM, NF_BIAS_CONST, 0.1f};
+        ck_assert_int_eq(nf_init_model(m, &is, &rng), NF_OK);
+        ck_assert_int_eq(nf_model_reserve(m, batch), NF_OK);
+        size_t nx = (size_t)batch * (size_t)nf_model_n_in(m);
+        size_t ny = (size_t)batch * (size_t)nf_model_n_out(m);
+        float *X, *Y, *g1;
+        ck_assert_int_eq(nf_alloc_floats(&X, nx), NF_OK);
+        ck_assert_int_eq(nf_alloc_floats(&Y, ny), NF_OK);
+        ck_assert_int_eq(nf_alloc_floats(&g1, m->n_params), NF_OK);
+        fill(X, nx, &rng);
+        fill(Y, ny, &rng);
+        nf_loss_spec ls = {nets[k].loss, 1.0f};
+        double l1, lt;
+        ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &l1), NF_OK);
+        memcpy(g1, m->grads, m->n_params * sizeof(float));
+        for (int t = 2; t <= 4; t++) {
+            ck_assert_int_eq(nf_model_set_threads(m, t), NF_OK);
+            ck_assert_int_eq(nf_model_threads(m), t);
+            for (int rep = 0; rep < 3; rep++) { /* the workers are reused */
+                memset(m->grads, 0xff, m->n_params * sizeof(float)); /* NaN: must be rewritten */
+                ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &lt), NF_OK);
+                double d = max_rel_diff(m->grads, g1, m->n_params);
+                ck_assert_msg(d < 1e-5, "net %zu, %d threads: grads differ by %.3g", k, t, d);
+                ck_assert_msg(tu_rel(lt, l1, 1e-12) < 1e-6, "net %zu, %d threads: loss %.9g vs %.9g",
+                              k, t, lt, l1);
+            }
+            cover c = {0, 0, 0};
+            ck_assert_int_eq(nf_model_run_shards(m, batch, count_rows, &c), NF_OK);
+            const int shards = t < batch / 256 ? t : batch / 256; /* 1031 rows: at most 4 */
+            ck_assert_int_eq(c.calls, shards);
+            ck_assert_int_eq(c.rows, batch);
+        }
+        /* a batch too small to split runs serially */
+        double ls1;
+        ck_assert_int_eq(nf_model_grad(m, X, Y, 300, &ls, 0, &ls1), NF_OK);
+        ck_assert(isfinite(ls1));
+        ck_assert_int_eq(nf_model_set_threads(m, 1), NF_OK);
+        ck_assert_int_eq(nf_model_threads(m), 1);
+        ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &lt), NF_OK);
+        ck_assert(lt == l1);
+        ck_assert_int_eq(nf_model_set_threads(m, 0), NF_EINVAL);
+        ck_assert_int_eq(nf_model_set_threads(m, NF_MAX_THREADS + 1), NF_EINVAL);
+        ck_assert_int_eq(nf_model_set_threads(m, 3), NF_OK); /* freed with its threads */
+        nf_free(X);
+        nf_free(Y);
+        nf_free(g1);
+        nf_model_free(m);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("test_fastpath");
@@ -225,6 +312,7 @@ int main(void)
     tcase_add_loop_test(tc, small_path_matches_sgemm, 0, (int)(sizeof shapes / sizeof shapes[0]));
     tcase_add_test(tc, fused_mse_matches_plain);
     tcase_add_test(tc, model_nt_dx_matches_dense_chain);
+    tcase_add_test(tc, sharded_grad_matches_serial);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

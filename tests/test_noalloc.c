@@ -109,17 +109,21 @@ typedef struct {
     nf_loss_kind loss;
     nf_opt_kind opt;
     int batch, threads;
+    int model_threads; /* nf_model_set_threads (0 = not set) */
 } net_case;
 
 static const net_case cases[] = {
     /* abs net: small-shape path, fused MSE pass */
-    {2, {2, 3, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, NF_OPT_ADAM, 4096, 1},
+    {2, {2, 3, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, NF_OPT_ADAM, 4096, 1, 0},
     /* sgemm path, activation that keeps Z, generic loss pass, SGD with momentum */
-    {3, {16, 32, 24, 8}, NF_ACT_TANH, NF_ACT_SIGMOID, NF_LOSS_HUBER, NF_OPT_SGD, 257, 1},
+    {3, {16, 32, 24, 8}, NF_ACT_TANH, NF_ACT_SIGMOID, NF_LOSS_HUBER, NF_OPT_SGD, 257, 1, 0},
     /* linear layer (fir/dft shape), fused MSE, two BLAS threads */
-    {1, {64, 64}, NF_ACT_LINEAR, NF_ACT_LINEAR, NF_LOSS_MSE, NF_OPT_ADAM, 1024, 2},
+    {1, {64, 64}, NF_ACT_LINEAR, NF_ACT_LINEAR, NF_LOSS_MSE, NF_OPT_ADAM, 1024, 2, 0},
     /* spectrum-like, two BLAS threads, MAE */
-    {2, {64, 256, 33}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MAE, NF_OPT_ADAM, 512, 2},
+    {2, {64, 256, 33}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MAE, NF_OPT_ADAM, 512, 2, 0},
+    /* data-parallel steps (model threads, one BLAS thread): fused MSE, and a generic loss */
+    {1, {64, 64}, NF_ACT_LINEAR, NF_ACT_LINEAR, NF_LOSS_MSE, NF_OPT_ADAM, 1024, 1, 2},
+    {2, {64, 256, 33}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MAE, NF_OPT_ADAM, 1031, 1, 3},
 };
 
 static void fill(float *a, size_t n, nf_rng *rng)
@@ -140,6 +144,7 @@ START_TEST(step_allocates_nothing)
     nf_init_spec is = {NF_INIT_GLOROT_UNIFORM, NF_BIAS_DEFAULT, 0.0f};
     ck_assert_int_eq(nf_init_model(m, &is, &rng), NF_OK);
     ck_assert_int_eq(nf_model_reserve(m, c->batch), NF_OK);
+    if (c->model_threads) ck_assert_int_eq(nf_model_set_threads(m, c->model_threads), NF_OK);
     nf_opt_config oc;
     nf_opt_defaults(c->opt, &oc);
     if (c->opt == NF_OPT_SGD) oc.momentum = 0.9;

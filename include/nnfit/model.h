@@ -20,6 +20,9 @@ extern "C" {
 #endif
 
 #define NF_MAX_LAYERS 64
+#define NF_MAX_THREADS 64
+
+struct nf_pool; /* worker threads of nf_model_set_threads (private) */
 
 typedef struct {
     int n_layers;          /* dense layers */
@@ -40,6 +43,7 @@ typedef struct {
     float *drop_mask[NF_MAX_LAYERS], *drop_A[NF_MAX_LAYERS]; /* [batch_cap, sizes[i+1]] */
     float *drop_work;
     nf_rng drop_rng;
+    struct nf_pool *pool;  /* nf_model_set_threads; NULL: the caller's thread only */
 } nf_model;
 
 /* Creates a model with n_layers dense layers of sizes[0] → … → sizes[n_layers]; acts[i] is
@@ -91,7 +95,27 @@ void nf_model_set_training(nf_model *m, int on);
 /* While frozen, forward reuses the last mask instead of drawing (for gradient checks). */
 void nf_model_freeze_dropout(nf_model *m, int frozen);
 
-/* Copies architecture and parameters into a new model (workspace not copied; reserve again). */
+/* Data-parallel steps: with n > 1, nf_model_grad cuts each batch into up to n contiguous row
+ * blocks of at least 256 rows and computes them at the same time on the calling thread and
+ * n−1 worker threads the model owns (started here, stopped by nf_model_free or n = 1), each
+ * with the full serial step (its own cblas_sgemm calls) on its rows and its own gradient
+ * buffer; the caller then sums gradients and loss.  Equal to the serial result up to float
+ * summation order, and deterministic for a given n.  Workers call sgemm concurrently, so run
+ * OpenBLAS single-threaded (nf_blas_set_threads(1)).  Not used for tiny nets on the fused
+ * small path or while dropout is active; forward, eval and predict stay serial.  Allocates
+ * (n−1) gradient buffers and Wᵀ scratch here; steps allocate nothing.  n in 1..NF_MAX_THREADS. */
+nf_status nf_model_set_threads(nf_model *m, int n);
+int nf_model_threads(const nf_model *m);
+
+/* Calls fn(ctx, view, row0, rows) for every row block of a batch exactly as nf_model_grad
+ * shards it (in parallel on the model's threads; once with view = m when there is one block).
+ * A view is a shallow copy of m whose workspace pointers (Z, A, dbuf) start at row0 and whose
+ * gradient and Wᵀ scratch buffers are the shard's own.  For benchmarks that time the bare
+ * sgemm calls of a parallel step (bench_train). */
+typedef void (*nf_shard_fn)(void *ctx, nf_model *view, int row0, int rows);
+nf_status nf_model_run_shards(nf_model *m, int batch, nf_shard_fn fn, void *ctx);
+
+/* Copies architecture and parameters into a new model (workspace and threads not copied). */
 nf_status nf_model_clone(nf_model **out, const nf_model *src);
 
 /* "2,3,1" style description into buf. */

@@ -1,0 +1,20 @@
+/* model_par.h — private: data-parallel shards of a model (model_par.c). */
+#ifndef NNFIT_MODEL_PAR_H
+#define NNFIT_MODEL_PAR_H
+
+#include "nnfit/model.h"
+
+/* nf_model_grad without the sharding (model.c); `denom` 0 means batch × n_out. */
+nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int batch,
+                               const nf_loss_spec *loss, size_t denom, double *loss_out);
+
+/* Number of shards nf_model_grad uses for `batch` rows (1 = no sharding). */
+int nf_pool_shards(const nf_model *m, int batch);
+
+/* Sharded nf_model_grad (m->pool set, nf_pool_shards(m, batch) > 1). */
+nf_status nf_pool_grad(nf_model *m, const float *X, const float *Y, int batch,
+                       const nf_loss_spec *loss, size_t denom, double *loss_out);
+
+void nf_pool_free(struct nf_pool *p);
+
+#endif
