@@ -695,8 +695,10 @@ static void print_tables(const options *o, const result *res, int n)
 {
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
-    printf("nnfit %s bench_train  batch %d  optimizer %s  loss mse  threads %s\n", NNFIT_VERSION,
-           o->batch, nf_opt_name(o->opt), o->threads ? "fixed" : "auto (1 vs all cores)");
+    printf("nnfit %s bench_train  batch %d  optimizer %s  loss mse  threads %s, %s\n", NNFIT_VERSION,
+           o->batch, nf_opt_name(o->opt), o->threads ? "fixed" : "auto (1 vs all cores)",
+           split_rows ? "N > 1 threads split the batch rows (nf_model_set_threads), 1 BLAS thread each"
+                      : "N > 1 threads inside OpenBLAS (--split blas)");
     printf("CPU %s, %ld cores; BLAS %s; subnormals %s\n\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
            nf_blas_info(), nf_flush_denormals() ? "flushed (FTZ/DAZ)" : "IEEE");
     printf("%-26s %3s %10s %12s %8s %9s %9s\n", "workload", "thr", "steps/s", "samples/s",
@@ -760,6 +762,7 @@ static int print_json(const options *o, const result *res, int n)
     cJSON_AddNumberToObject(root, "batch", o->batch);
     cJSON_AddStringToObject(root, "optimizer", nf_opt_name(o->opt));
     cJSON_AddStringToObject(root, "threads", o->threads ? "fixed" : "auto");
+    cJSON_AddStringToObject(root, "split", split_rows ? "rows" : "blas");
     cJSON *arr = cJSON_AddArrayToObject(root, "workloads");
     for (int i = 0; i < n; i++) {
         const result *r = &res[i];

@@ -63,6 +63,26 @@ START_TEST(abs_runs_and_is_deterministic)
 }
 END_TEST
 
+/* --threads 2 with batches of >= 512 rows splits each batch over two threads (data parallel):
+ * same training up to float summation order */
+START_TEST(threads_split_batches_same_result)
+{
+    char *o1, *o2;
+    const char *a1 = "train --task fir --batch 1024 --epochs 60 --threads 1 --quiet";
+    const char *a2 = "train --task fir --batch 1024 --epochs 60 --threads 2 --quiet";
+    ck_assert_int_eq(run(a1, &o1, NULL), 0);
+    ck_assert_int_eq(run(a2, &o2, NULL), 0);
+    double l1 = field(o1, "final_loss:"), l2 = field(o2, "final_loss:");
+    double w1 = field(o1, "weights_vs_exact_max_abs:"), w2 = field(o2, "weights_vs_exact_max_abs:");
+    ck_assert_msg(l1 < 1e-6 && fabs(l1 - l2) <= 1e-3 * l1, "losses %g vs %g", l1, l2);
+    ck_assert_msg(w1 < 1e-3 && fabs(w1 - w2) <= 1e-6, "weights vs exact %g vs %g", w1, w2);
+    ck_assert_ptr_nonnull(strstr(o1, "threads: 1 (BLAS)"));
+    ck_assert_ptr_nonnull(strstr(o2, "threads: 2 (batch rows split)"));
+    free(o1);
+    free(o2);
+}
+END_TEST
+
 START_TEST(log_file_has_every_epoch)
 {
     const char *path = "/tmp/nnfit-test-log.csv";
@@ -147,6 +167,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, fir_and_dft_reach_the_exact_operator);
     tcase_add_test(tc, abs_runs_and_is_deterministic);
+    tcase_add_test(tc, threads_split_batches_same_result);
     tcase_add_test(tc, log_file_has_every_epoch);
     tcase_add_test(tc, divergence_exits_1);
     tcase_add_test(tc, bad_input_exits_2);
