@@ -100,8 +100,8 @@ static void run_shard(struct nf_pool *p, int k)
 
 /* Both sides spin briefly before sleeping: a step's worker shard ends within microseconds of
  * the caller's, and the next job follows after the optimizer update, so most hand-overs
- * never touch the futex (a sleeping hand-over costs 5-12 µs on the test VM, 1-2 % of a fir
- * step).  ~1000 pauses ≈ 30-100 µs, then the thread blocks and costs nothing. */
+ * never touch the futex (a sleeping hand-over costs 4-12 µs on the test VM, 1-2 % of a fir
+ * step).  1000 pauses took 23-26 µs there; then the thread blocks and costs nothing. */
 #define NF_SPIN 1000
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

@@ -2,8 +2,8 @@
  * picks one at load time (GCC target_clones / ifunc), so a generic build still runs the
  * passes around sgemm at the machine's vector width.  The C11 default of no FMA contraction
  * and no reassociation keeps every variant bit-identical (the lane structure of reductions
- * is written out in the source).  Not under ASan (ifunc resolvers run before it is up; likewise TSan) and
- * not with clang (its target_clones differs); those builds get the baseline loop. */
+ * is written out in the source).  Not under ASan or TSan (under TSan the resolver crashed at
+ * load time here) and not with clang; those builds get the baseline loop. */
 #ifndef NNFIT_SIMD_H
 #define NNFIT_SIMD_H
 

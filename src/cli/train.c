@@ -305,8 +305,8 @@ static int train_main(int argc, char **argv)
     int split_threads = 0;
     if (o.threads) {
         /* N threads: batches of >= 256·N rows are split over them (nf_model_set_threads, one
-         * BLAS thread each: 1.2-1.9x faster than N OpenBLAS threads on bench_train's
-         * workloads); smaller batches and lm (its Jacobian is not sharded) give OpenBLAS N
+         * BLAS thread each: 1.4-1.6x faster than 2 OpenBLAS threads on bench_train's narrow
+         * workloads, equal on the large ones); smaller batches and lm (its Jacobian is not sharded) give OpenBLAS N
          * threads instead */
         const int full = nf_opt_is_full_batch(o.train.opt.kind) || o.train.batch <= 0 ||
                          o.train.batch > X.rows;
