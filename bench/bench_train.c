@@ -66,16 +66,6 @@ typedef struct {
  * threads inside each sgemm (--split blas). */
 static int split_rows = 1;
 
-static void apply_threads(nf_model *m, int k)
-{
-    if (split_rows) {
-        nf_blas_set_threads(1);
-        (void)nf_model_set_threads(m, k); /* allocation, not in a timed block */
-    } else {
-        (void)nf_model_set_threads(m, 1);
-        nf_blas_set_threads(k);
-    }
-}
 
 typedef struct {
     const workload *w;
@@ -297,6 +287,15 @@ typedef struct {
     nf_status st;
 } trainer;
 
+/* k threads the way split_rows says; a failure (the workers' buffers are allocated here, never
+ * in a timed block) lands in t->st, which stops every later step. */
+static void apply_threads(trainer *t, int k)
+{
+    if (t->st) return;
+    nf_blas_set_threads(split_rows ? 1 : k);
+    t->st = nf_model_set_threads(t->m, split_rows ? k : 1);
+}
+
 /* Loss and gradient over the batch for L-BFGS (which may probe other parameter vectors). */
 static nf_status batch_closure(void *ctx, const float *params, float *grads, double *loss)
 {
@@ -334,28 +333,35 @@ static void train_steps(trainer *t, int steps)
     }
 }
 
-/* The bare sgemm calls of one step, in the order the model makes them; with model threads
- * each shard makes its rows' calls on its own thread, as in a step (gemm_*_sharded). */
+/* The bare sgemm calls of one step, in the order the model makes them (the workloads train
+ * with MSE); with model threads each shard makes its rows' calls on its own thread, as in a
+ * step (fwd_shard, bwd_shard). */
+static int mse_output(const nf_model *m, int i)
+{
+    return i == m->n_layers - 1 && m->layers[i].act.kind == NF_ACT_LINEAR;
+}
+
 static void gemm_forward(const nf_model *m, const float *X, int batch)
 {
     const float *in = X;
     for (int i = 0; i < m->n_layers; i++) {
         const nf_dense *L = &m->layers[i];
         /* the MSE output layer runs with beta = 1 onto Z pre-filled with b − Y (model.c) */
-        const float beta = i == m->n_layers - 1 ? 1.0f : 0.0f;
+        const float beta = mse_output(m, i) ? 1.0f : 0.0f;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->out, L->in, 1.0f, in, L->in,
                     L->W, L->in, beta, m->Z[i], L->out);
         in = m->A[i];
     }
 }
 
-static void gemm_backward(const nf_model *m, const float *X, int batch)
+/* s2 = 2/n of the whole batch: the MSE output layer's dW and dX sgemms take it as alpha */
+static void gemm_backward(const nf_model *m, const float *X, int batch, float s2)
 {
     int cur = 0;
     for (int i = m->n_layers - 1; i >= 0; i--) {
         const nf_dense *L = &m->layers[i];
         const float *in = i ? m->A[i - 1] : X;
-        const float alpha = i == m->n_layers - 1 ? 1e-6f : 1.0f; /* the output layer: 2/n */
+        const float alpha = mse_output(m, i) ? s2 : 1.0f;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, batch, alpha,
                     m->dbuf[cur], L->out, in, L->in, 0.0f, L->dW, L->in);
         /* the library computes dX = dZ·W as an NT product on a transposed copy of W (m->wt,
@@ -376,7 +382,8 @@ static void fwd_shard(void *ctx, nf_model *view, int row0, int rows)
 static void bwd_shard(void *ctx, nf_model *view, int row0, int rows)
 {
     const trainer *t = ctx;
-    gemm_backward(view, t->X + (size_t)row0 * (size_t)nf_model_n_in(view), rows);
+    gemm_backward(view, t->X + (size_t)row0 * (size_t)nf_model_n_in(view), rows,
+                  (float)(2.0 / ((double)t->batch * nf_model_n_out(t->m))));
 }
 
 typedef enum { PHASE_STEP, PHASE_FWD_GEMM, PHASE_BWD_GEMM, PHASE_OPT } phase;
@@ -409,7 +416,7 @@ static nf_status serve(trainer *t)
     while (fgets(line, sizeof line, stdin)) {
         int k;
         if (sscanf(line, "threads %d", &k) == 1 && k >= 1) {
-            apply_threads(t->m, k);
+            apply_threads(t, k);
             train_steps(t, 1);
             printf("ok\n");
         } else if (sscanf(line, "run %d", &k) == 1 && k >= 1) {
@@ -467,6 +474,17 @@ static nf_status make_data(const workload *w, int batch, uint64_t seed, nf_mat *
     return NF_OK;
 }
 
+/* Floats of the Wᵀ scratch nf_model_reserve sizes (max in·out over layers 1.., to 16). */
+static size_t wt_floats(const nf_model *m)
+{
+    size_t wt = 0;
+    for (int i = 1; i < m->n_layers; i++) {
+        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
+        if (w > wt) wt = w;
+    }
+    return (wt + 15) / 16 * 16;
+}
+
 static size_t workspace_floats(const nf_model *m, int batch)
 {
     size_t max_width = 0, total = 0;
@@ -476,12 +494,7 @@ static size_t workspace_floats(const nf_model *m, int batch)
         size_t blk = ((size_t)batch * w + 15) / 16 * 16;
         total += blk * (nf_act_needs_z(m->layers[i].act.kind) ? 2 : 1);
     }
-    size_t wt = 0;
-    for (int i = 1; i < m->n_layers; i++) {
-        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
-        if (w > wt) wt = w;
-    }
-    return total + 2 * (((size_t)batch * max_width + 15) / 16 * 16) + (wt + 15) / 16 * 16;
+    return total + 2 * (((size_t)batch * max_width + 15) / 16 * 16) + wt_floats(m);
 }
 
 static nf_status run_workload(const workload *w, const options *o, result *r)
@@ -524,7 +537,7 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
         goto done;
     }
     if (o->steps > 0) {
-        apply_threads(m, o->threads > 0 ? o->threads : 1);
+        apply_threads(&t, o->threads > 0 ? o->threads : 1);
         train_steps(&t, o->steps);
         st = t.st;
         r->final_loss = t.loss_value;
@@ -549,7 +562,7 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
     /* Warm-up per thread count: at least 2 steps and 0.15 s; estimates the step time. */
     double est[MAX_CFG];
     for (int c = 0; c < r->n_cfg; c++) {
-        apply_threads(m, r->threads[c]);
+        apply_threads(&t, r->threads[c]);
         double t0 = nf_seconds();
         int n = 0;
         do {
@@ -579,7 +592,7 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
     }
     for (int b = 0; b < blocks && !t.st; b++)
         for (int c = 0; c < r->n_cfg && !t.st; c++) {
-            apply_threads(m, r->threads[c]);
+            apply_threads(&t, r->threads[c]);
             /* untimed: a new worker thread's first sgemm sets up its OpenBLAS buffer */
             if (r->n_cfg > 1) train_steps(&t, 1);
             double t0 = nf_seconds();
@@ -605,7 +618,11 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
      * backward GEMMs, optimizer updates], so load changes hit all four alike; the medians of
      * the rounds give efficiency and the split.  A full-batch second-order step (lbfgs, lm)
      * is not one forward + backward, so it has no such bound. */
-    apply_threads(m, r->threads[r->best]);
+    apply_threads(&t, r->threads[r->best]);
+    if (t.st) {
+        st = t.st;
+        goto done;
+    }
     if (nf_opt_is_full_batch(o->opt)) {
         r->bound_step_s = 0.0;
     } else {
@@ -650,12 +667,7 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
         if (r->threads[c] - 1 > extra) extra = r->threads[c] - 1;
     r->grads_mib = r->params_mib * (1 + extra);
     r->opt_mib = (double)nf_optim_state_bytes(opt) * mib;
-    size_t wt = 0;
-    for (int i = 1; i < m->n_layers; i++) {
-        size_t wsz = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
-        if (wsz > wt) wt = wsz;
-    }
-    r->act_mib = (double)(workspace_floats(m, o->batch) + (size_t)extra * ((wt + 15) / 16 * 16)) *
+    r->act_mib = (double)(workspace_floats(m, o->batch) + (size_t)extra * wt_floats(m)) *
                  sizeof(float) * mib;
     r->data_mib = (double)(nf_mat_size(&X) + nf_mat_size(&Y)) * sizeof(float) * mib;
     r->accounted_mib = r->params_mib + r->grads_mib + r->opt_mib + r->act_mib + r->data_mib;

@@ -133,6 +133,16 @@ static const float *dropout_forward(nf_model *m, int i, int batch)
     return out;
 }
 
+size_t nf_model_wt_floats(const nf_model *m)
+{
+    size_t wt = 0;
+    for (int i = 1; i < m->n_layers; i++) {
+        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
+        if (w > wt) wt = w;
+    }
+    return (wt + 15) / 16 * 16;
+}
+
 nf_status nf_model_reserve(nf_model *m, int batch)
 {
     if (batch < 1) return nf_fail(NF_EINVAL, "batch size must be >= 1, got %d", batch);
@@ -153,12 +163,7 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     }
     size_t dblock = ((size_t)batch * max_width + 15) / 16 * 16;
     total += 2 * dblock;
-    size_t wt_size = 0;
-    for (int i = 1; i < m->n_layers; i++) {
-        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
-        if (w > wt_size) wt_size = w;
-    }
-    wt_size = (wt_size + 15) / 16 * 16;
+    const size_t wt_size = nf_model_wt_floats(m);
     total += wt_size;
     if ((double)total * sizeof(float) > (double)SIZE_MAX / 2)
         return nf_fail(NF_ENOMEM, "workspace for batch %d does not fit in memory", batch);
@@ -186,7 +191,7 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     return drop_alloc(m);
 }
 
-static nf_status check_batch(const nf_model *m, int batch)
+nf_status nf_model_check_batch(const nf_model *m, int batch)
 {
     if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
     if (batch < 1 || batch > m->batch_cap)
@@ -196,7 +201,7 @@ static nf_status check_batch(const nf_model *m, int batch)
 
 static nf_status nf_model_forward_impl(nf_model *m, const float *X, int batch)
 {
-    nf_status st = check_batch(m, batch);
+    nf_status st = nf_model_check_batch(m, batch);
     if (st) return st;
     const float *in = X;
     for (int i = 0; i < m->n_layers; i++) {
@@ -237,7 +242,7 @@ static void backward_layers(nf_model *m, const float *X, int batch, float *top_d
 
 static nf_status nf_model_backward_impl(nf_model *m, const float *X, int batch)
 {
-    nf_status st = check_batch(m, batch);
+    nf_status st = nf_model_check_batch(m, batch);
     if (st) return st;
     backward_layers(m, X, batch, NULL, 1.0f);
     return NF_OK;
@@ -328,7 +333,7 @@ nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int 
     /* tiny 1-hidden-layer nets: one fused kernel instead of sgemm (model_small.c); it has no
      * dropout, so a net training with dropout takes the general path */
     if (nf_model_small_ok(m) && !drop_active(m, 0)) {
-        nf_status cst = check_batch(m, batch);
+        nf_status cst = nf_model_check_batch(m, batch);
         if (cst) return cst;
         return nf_model_grad_small(m, X, Y, batch, loss, denom, loss_out);
     }
@@ -336,7 +341,7 @@ nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int 
     const size_t n = (size_t)batch * (size_t)nf_model_n_out(m);
     if (!denom) denom = n;
     if (loss->kind == NF_LOSS_MSE && m->layers[last].act.kind == NF_ACT_LINEAR) {
-        nf_status st = check_batch(m, batch);
+        nf_status st = nf_model_check_batch(m, batch);
         if (st) return st;
         const float *in = X;
         for (int i = 0; i < last; i++) {
@@ -352,11 +357,11 @@ nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int 
         backward_layers(m, X, batch, m->Z[last], s2);
         return NF_OK;
     }
-    nf_status st = nf_model_forward(m, X, batch);
+    nf_status st = nf_model_forward_impl(m, X, batch);
     if (st) return st;
     double v = nf_loss_grad(loss, nf_model_output(m), Y, n, denom, nf_model_dout(m));
     if (loss_out) *loss_out = v;
-    return nf_model_backward(m, X, batch);
+    return nf_model_backward_impl(m, X, batch);
 }
 
 static nf_status nf_model_eval_impl(nf_model *m, const float *X, const float *Y, int n,
@@ -367,7 +372,7 @@ static nf_status nf_model_eval_impl(nf_model *m, const float *X, const float *Y,
     double sum = 0.0;
     for (int r = 0; r < n; r += m->batch_cap) {
         int b = n - r < m->batch_cap ? n - r : m->batch_cap;
-        nf_status st = nf_model_forward(m, X + (size_t)r * nin, b);
+        nf_status st = nf_model_forward_impl(m, X + (size_t)r * nin, b);
         if (st) return st;
         size_t cnt = (size_t)b * nout;
         sum += nf_loss_value(loss, nf_model_output(m), Y + (size_t)r * nout, cnt) * (double)cnt;
@@ -382,7 +387,7 @@ static nf_status nf_model_predict_impl(nf_model *m, const float *X, int n, float
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     for (int r = 0; r < n; r += m->batch_cap) {
         int b = n - r < m->batch_cap ? n - r : m->batch_cap;
-        nf_status st = nf_model_forward(m, X + (size_t)r * nin, b);
+        nf_status st = nf_model_forward_impl(m, X + (size_t)r * nin, b);
         if (st) return st;
         memcpy(out + (size_t)r * nout, nf_model_output(m), (size_t)b * nout * sizeof(float));
     }
@@ -439,15 +444,17 @@ nf_status nf_parse_sizes(const char *text, int *sizes, int max, int *count)
 static nf_status nf_model_grad_impl(nf_model *m, const float *X, const float *Y, int batch,
                                     const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
-    if (m->pool && !nf_model_small_ok(m) && !drop_active(m, 0) && nf_pool_shards(m, batch) > 1) {
-        nf_status st = check_batch(m, batch);
+    const int shards = nf_pool_shards(m, batch);
+    if (shards > 1 && !nf_model_small_ok(m) && !drop_active(m, 0)) {
+        nf_status st = nf_model_check_batch(m, batch);
         if (st) return st;
-        return nf_pool_grad(m, X, Y, batch, loss, denom, loss_out);
+        return nf_pool_grad(m, shards, X, Y, batch, loss, denom, loss_out);
     }
     return nf_model_grad_serial(m, X, Y, batch, loss, denom, loss_out);
 }
 
-/* Public entry points: run with subnormals flushed (fpenv.h). */
+/* Public entry points: run with subnormals flushed (fpenv.h); calls inside this file go to
+ * the _impl functions, so the mode is switched once per public call. */
 nf_status nf_model_forward(nf_model *m, const float *X, int batch)
 {
     const nf_fpstate fp = nf_fp_enter();

@@ -205,10 +205,9 @@ NF_CLONES static void add_into(float *restrict out, const float *restrict g, siz
     for (size_t i = 0; i < n; i++) out[i] += g[i];
 }
 
-nf_status nf_pool_grad(nf_model *m, const float *X, const float *Y, int batch,
+nf_status nf_pool_grad(nf_model *m, int shards, const float *X, const float *Y, int batch,
                        const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
-    const int shards = nf_pool_shards(m, batch);
     grad_job j = {X, Y, loss, denom ? denom : (size_t)batch * (size_t)nf_model_n_out(m), {0}, {0}};
     pool_run(m, batch, shards, grad_shard, &j);
     double total = 0.0;
@@ -250,13 +249,11 @@ nf_status nf_model_set_threads(nf_model *m, int n)
     if (n == 1) return NF_OK;
     struct nf_pool *p = calloc(1, sizeof *p);
     if (!p) return nf_fail(NF_ENOMEM, "model threads: out of memory");
-    p->n = n;
-    size_t wt = 0;
-    for (int i = 1; i < m->n_layers; i++) {
-        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
-        if (w > wt) wt = w;
-    }
-    p->wt_size = (wt + 15) / 16 * 16;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->go, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->n = 1; /* no worker to join yet: nf_pool_free cleans up a partial pool */
+    p->wt_size = nf_model_wt_floats(m);
     nf_status st = NF_OK;
     p->th = calloc((size_t)n - 1, sizeof *p->th);
     p->views = calloc((size_t)n, sizeof *p->views);
@@ -264,17 +261,11 @@ nf_status nf_model_set_threads(nf_model *m, int n)
     if (!st) st = nf_alloc_floats(&p->grads, (size_t)(n - 1) * m->n_params);
     if (!st && p->wt_size) st = nf_alloc_floats(&p->wt, (size_t)(n - 1) * p->wt_size);
     if (st) {
-        nf_free(p->grads);
-        nf_free(p->wt);
-        free(p->views);
-        free(p->th);
-        free(p);
+        nf_pool_free(p);
         return nf_fail(NF_ENOMEM, "model threads: %d gradient buffers of %zu floats could not be "
                                   "allocated", n - 1, m->n_params);
     }
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->go, NULL);
-    pthread_cond_init(&p->done, NULL);
+    p->n = n;
     for (int k = 0; k < n - 1; k++) {
         if (pthread_create(&p->th[k], NULL, worker, p)) {
             p->n = k + 1; /* join the ones that started */
@@ -302,9 +293,8 @@ static void user_shard(void *ctx, nf_model *view, int row0, int rows, int k)
 
 nf_status nf_model_run_shards(nf_model *m, int batch, nf_shard_fn fn, void *ctx)
 {
-    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
-    if (batch < 1 || batch > m->batch_cap)
-        return nf_fail(NF_EINVAL, "batch %d outside 1..%d reserved", batch, m->batch_cap);
+    nf_status st = nf_model_check_batch(m, batch);
+    if (st) return st;
     const int shards = nf_pool_shards(m, batch);
     user_job u = {fn, ctx};
     if (shards == 1) {
