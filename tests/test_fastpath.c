@@ -223,7 +223,8 @@ END_TEST
  * loss up to summation order, for the fused MSE path and generic losses, and leave the model
  * usable after going back to 1 thread; nf_model_run_shards covers every row exactly once. */
 typedef struct {
-    int calls, rows, next_row;
+    int calls;
+    int rows_at[1031]; /* rows_at[row0] = rows of the block starting there */
 } cover;
 
 static void count_rows(void *ctx, nf_model *view, int row0, int rows)
@@ -231,8 +232,7 @@ static void count_rows(void *ctx, nf_model *view, int row0, int rows)
     (void)view;
     cover *c = ctx;
     __atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&c->rows, rows, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&c->next_row, row0, __ATOMIC_RELAXED); /* sum of starts */
+    c->rows_at[row0] = rows; /* blocks start at distinct rows */
 }
 
 START_TEST(sharded_grad_matches_serial)
@@ -258,14 +258,17 @@ START_TEST(sharded_grad_matches_serial)
         ck_assert_int_eq(nf_model_reserve(m, batch), NF_OK);
         size_t nx = (size_t)batch * (size_t)nf_model_n_in(m);
         size_t ny = (size_t)batch * (size_t)nf_model_n_out(m);
-        float *X, *Y, *g1;
+        float *X, *Y, *g1, *g300;
         ck_assert_int_eq(nf_alloc_floats(&X, nx), NF_OK);
         ck_assert_int_eq(nf_alloc_floats(&Y, ny), NF_OK);
         ck_assert_int_eq(nf_alloc_floats(&g1, m->n_params), NF_OK);
+        ck_assert_int_eq(nf_alloc_floats(&g300, m->n_params), NF_OK);
         fill(X, nx, &rng);
         fill(Y, ny, &rng);
         nf_loss_spec ls = {nets[k].loss, 1.0f};
-        double l1, lt;
+        double l1, lt, l300;
+        ck_assert_int_eq(nf_model_grad(m, X, Y, 300, &ls, 0, &l300), NF_OK);
+        memcpy(g300, m->grads, m->n_params * sizeof(float));
         ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &l1), NF_OK);
         memcpy(g1, m->grads, m->n_params * sizeof(float));
         for (int t = 2; t <= 4; t++) {
@@ -279,16 +282,26 @@ START_TEST(sharded_grad_matches_serial)
                 ck_assert_msg(tu_rel(lt, l1, 1e-12) < 1e-6, "net %zu, %d threads: loss %.9g vs %.9g",
                               k, t, lt, l1);
             }
-            cover c = {0, 0, 0};
+            /* the blocks tile rows 0..batch-1: walking from row 0 by each block's length
+             * visits every block once and ends exactly at batch */
+            static cover c;
+            memset(&c, 0, sizeof c);
             ck_assert_int_eq(nf_model_run_shards(m, batch, count_rows, &c), NF_OK);
             const int shards = t < batch / 256 ? t : batch / 256; /* 1031 rows: at most 4 */
             ck_assert_int_eq(c.calls, shards);
-            ck_assert_int_eq(c.rows, batch);
+            int row = 0, blocks = 0;
+            while (row < batch && c.rows_at[row] >= 256) {
+                row += c.rows_at[row];
+                blocks++;
+            }
+            ck_assert_int_eq(row, batch);
+            ck_assert_int_eq(blocks, shards);
         }
-        /* a batch too small to split runs serially */
+        /* a batch too small to split (300 rows < 2·256) runs serially: the serial bits */
         double ls1;
         ck_assert_int_eq(nf_model_grad(m, X, Y, 300, &ls, 0, &ls1), NF_OK);
-        ck_assert(isfinite(ls1));
+        ck_assert(ls1 == l300);
+        ck_assert(memcmp(m->grads, g300, m->n_params * sizeof(float)) == 0);
         ck_assert_int_eq(nf_model_set_threads(m, 1), NF_OK);
         ck_assert_int_eq(nf_model_threads(m), 1);
         ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &lt), NF_OK);
@@ -299,6 +312,7 @@ START_TEST(sharded_grad_matches_serial)
         nf_free(X);
         nf_free(Y);
         nf_free(g1);
+        nf_free(g300);
         nf_model_free(m);
     }
 }
