@@ -23,6 +23,8 @@
 #include "nnfit/blas.h"
 #include "nnfit/nnfit.h"
 
+#include "../src/cli/coretype.h"
+
 #define MAX_BLOCKS 64
 #define MAX_CFG 2
 
@@ -833,26 +835,9 @@ static int print_json(const options *o, const result *res, int n)
     return 0;
 }
 
-/* Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) does not know recent Xeons (Sapphire/Emerald Rapids
- * under KVM report family 6 model 143/207) and falls back to its Prescott (SSE3) kernels, which
- * run sgemm 4-6x slower.  The kernel set is chosen when the library loads, so when OpenBLAS
- * reports a generic core on a CPU with AVX-512 (or AVX2+FMA), re-run this program once with
- * OPENBLAS_CORETYPE set to the newest matching kernel set.  An OPENBLAS_CORETYPE already in
- * the environment is respected; NNFIT_NO_CORETYPE=1 disables the switch. */
-/* Re-executes once with OPENBLAS_CORETYPE set when OpenBLAS fell back to slow kernels
- * (nf_blas_suggest_coretype); NNFIT_NO_CORETYPE=1 keeps whatever OpenBLAS picked. */
-static void pick_openblas_core(char **argv)
-{
-    if (getenv("OPENBLAS_CORETYPE") || getenv("NNFIT_NO_CORETYPE")) return;
-    const char *want = nf_blas_suggest_coretype();
-    if (!want || setenv("OPENBLAS_CORETYPE", want, 1) != 0) return;
-    execv("/proc/self/exe", argv);
-    /* exec failed: carry on with the kernels we have */
-}
-
 int main(int argc, char **argv)
 {
-    pick_openblas_core(argv);
+    cli_pick_openblas_core(argv); /* ../src/cli/coretype.h */
     options o;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;

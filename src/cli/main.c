@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "coretype.h"
 #include "sweep_cli.h"
 
 static const struct {
@@ -27,19 +28,9 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
 }
 
-/* OpenBLAS picks its kernels when it loads; when it fell back to slow generic ones on a CPU it
- * does not know, start again with the right core type (once; NNFIT_NO_CORETYPE=1 opts out). */
-static void pick_openblas_core(char **argv)
-{
-    if (getenv("OPENBLAS_CORETYPE") || getenv("NNFIT_NO_CORETYPE")) return;
-    const char *want = nf_blas_suggest_coretype();
-    if (!want || setenv("OPENBLAS_CORETYPE", want, 1) != 0) return;
-    execv("/proc/self/exe", argv);
-}
-
 int main(int argc, char **argv)
 {
-    pick_openblas_core(argv);
+    cli_pick_openblas_core(argv);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
