@@ -96,7 +96,18 @@ START_TEST(lbfgs_abs_stationary)
 END_TEST
 
 /* LM: every accepted step lowers the loss, the next step starts from that loss, and the run
- * ends at a stationary point: ‖∇‖ < min_grad 1e-7 (LM's J-based gradient), confirmed by backprop. */
+ * ends by one of trainlm's two stopping rules at a stationary point confirmed by backprop:
+ * - ‖∇‖ < min_grad 1e-7 (LM's J-based gradient), backprop ‖g‖ < 2e-7; or
+ * - μ > mu_max: no damped step lowered the float32 loss; the parameters and loss are left as
+ *   they were, and backprop ‖g‖ <= 1e-3 (from ~2 at the start).
+ * Which rule ends a seed depends on the sgemm kernels' rounding (each of seeds 1, 2 and 4
+ * ends by μ > mu_max with some of OpenBLAS's x86 kernel sets, at ‖g‖ from 1e-7 to 1.2e-5):
+ * min_grad 1e-7 is trainlm's double-precision default, while a float32 loss cannot see the
+ * last steps.  From a gradient g along Gauss–Newton curvature λ (2JᵀJ/n in that direction)
+ * the best step lowers the loss by g²/(2λ); the float32 MSE of this net scatters around the
+ * exact one by σ <= 6e-10 between neighbouring float parameter vectors (outputs ~1 rounded to
+ * 2⁻²⁴, times 2|e| ~0.06, averaged over 512 rows), so LM may stop with g up to √(2λσ); λ is at
+ * most 411 at the end points met, which gives 7e-4: the 1e-3 bound. */
 START_TEST(lm_abs_monotone_stationary)
 {
     abs_data();
@@ -107,11 +118,13 @@ START_TEST(lm_abs_monotone_stationary)
         nf_opt_defaults(NF_OPT_LM, &c);
         nf_lm *lm = NULL;
         ck_assert(nf_lm_create(&lm, &c, m, N_ABS, 0) == NF_OK);
+        float *last = malloc(m->n_params * sizeof(float));
+        ck_assert(last != NULL);
         nf_lm_result res = NF_LM_ACCEPTED;
-        double prev_after = INFINITY;
+        double prev_after = INFINITY, before = 0.0, after = 0.0;
         int steps = 0;
         while (res == NF_LM_ACCEPTED && steps < 300) {
-            double before, after;
+            memcpy(last, m->params, m->n_params * sizeof(float));
             ck_assert(nf_lm_step(lm, m, X.data, Y.data, N_ABS, &before, &after, &res) == NF_OK);
             if (steps) ck_assert(tu_rel(before, prev_after, 1e-300) < 1e-12);
             if (res == NF_LM_ACCEPTED)
@@ -120,12 +133,20 @@ START_TEST(lm_abs_monotone_stationary)
             prev_after = after;
             steps++;
         }
-        ck_assert_msg(res == NF_LM_MIN_GRAD, "seed %d: ended with %d after %d steps (mu %g)",
-                      (int)seeds[k], (int)res, steps, nf_lm_mu(lm));
-        ck_assert(nf_lm_grad_norm(lm) < 1e-7);
+        ck_assert_msg(res == NF_LM_MIN_GRAD || res == NF_LM_MU_MAX,
+                      "seed %d: still accepting after %d steps", (int)seeds[k], steps);
+        ck_assert(after == before);
+        ck_assert(!memcmp(last, m->params, m->n_params * sizeof(float)));
         double gmax, g2;
         grad_norms(m, &X, &Y, &gmax, &g2);
-        ck_assert_msg(g2 < 2e-7, "seed %d: backprop |g| %.3g", (int)seeds[k], g2);
+        if (res == NF_LM_MIN_GRAD) {
+            ck_assert(nf_lm_grad_norm(lm) < 1e-7);
+            ck_assert_msg(g2 < 2e-7, "seed %d: min_grad stop, backprop |g| %.3g", (int)seeds[k], g2);
+        } else {
+            ck_assert_msg(g2 <= 1e-3, "seed %d: mu > mu_max after %d steps at backprop |g| %.3g",
+                          (int)seeds[k], steps, g2);
+        }
+        free(last);
         nf_lm_free(lm);
         nf_model_free(m);
     }

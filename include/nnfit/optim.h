@@ -164,6 +164,11 @@ const nf_opt_config *nf_optim_config(const nf_optim *opt);
  *   repeat: solve (JᵀJ + μI)δ = −Jᵀe (LAPACKE_sposv; a failed Cholesky counts as a failed step);
  *   if loss(p + δ) < loss(p): accept, μ *= mu_dec (floor 1e-20) else μ *= mu_inc; until accepted
  *   or μ > mu_max.
+ * In float32 trainlm's min_grad 1e-7 is often finer than the loss can resolve: from a gradient g
+ * along curvature λ the best step lowers the loss by g²/(2λ), which drops below the float32
+ * loss's rounding before ‖∇‖ reaches 1e-7, and the run ends by μ > mu_max instead (on the
+ * 2→3→1 abs net at ‖∇‖ ~1e-7..1e-5, depending on the BLAS kernels' rounding): a stationary
+ * point as far as float32 can tell.
  * Memory: 2·P² floats (JᵀJ and its factor) plus one block of J (≤ block_bytes).  create
  * refuses, naming the size, above NF_LM_MAX_PARAMS parameters (2 GiB) or when the allocation
  * fails. */
