@@ -185,7 +185,7 @@ END_TEST
 /* ---- sweeps ---- */
 typedef struct {
     nf_mat X, Y;
-    nf_sweep_setting s[2];
+    nf_run_spec s[2];
 } fixture;
 
 static void make_fixture(fixture *f, int epochs)
@@ -196,7 +196,7 @@ static void make_fixture(fixture *f, int epochs)
     tc.seed = 1;
     ck_assert_int_eq(nf_task_generate(&tc, &f->X, &f->Y), NF_OK);
     for (int i = 0; i < 2; i++) {
-        nf_sweep_setting *s = &f->s[i];
+        nf_run_spec *s = &f->s[i];
         memset(s, 0, sizeof *s);
         s->n_sizes = 3;
         s->sizes[0] = 2, s->sizes[1] = 3, s->sizes[2] = 1;
@@ -421,10 +421,10 @@ START_TEST(cli_aid_axes)
              "--revive-edge 0.02 --repel 0,0.01 --dropout 0.1 --clip-norm 0,1 --schedule none,cosine "
              "--bias-init 0.1 --restarts 2 --jobs 2 --seed 9 --quiet --out %s", tu_nnfit(), csv);
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
-    ck_assert_ptr_nonnull(strstr(out, "revive-every=5 revive-edge=0.02 repel=0.01 dropout=0.1 clip-norm=1 "
-                                      "schedule=cosine bias-init=0.1"));
-    ck_assert_ptr_nonnull(strstr(out, "revive-every=0 revive-edge=0.02 repel=0 dropout=0.1 clip-norm=0 "
-                                      "schedule=none bias-init=0.1"));
+    ck_assert_ptr_nonnull(strstr(out, "bias-init=0.1 batch=128 epochs=24 revive-every=5 revive-edge=0.02 "
+                                      "repel=0.01 dropout=0.1 clip-norm=1 schedule=cosine"));
+    ck_assert_ptr_nonnull(strstr(out, "bias-init=0.1 batch=128 epochs=24 revive-every=0 revive-edge=0.02 repel=0 "
+                                      "dropout=0.1 clip-norm=0 schedule=none"));
     ck_assert_ptr_nonnull(strstr(out, "\n 15 "));   /* 16 settings: 2 * 2 * 2 * 2 */
     ck_assert_ptr_null(strstr(out, "\n 16 "));
     free(out);
@@ -433,9 +433,9 @@ START_TEST(cli_aid_axes)
     ck_assert_ptr_nonnull(f);
     char line[4096];
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert_ptr_nonnull(strstr(line, ",command,revive_every,dup_cos,revive_parallel,revive_edge,repel,dropout,"
-                                       "clip_norm,decoupled_weight_decay,schedule,warmup,bias_init,init_gain,early_stop,"
-                                       "weight_decay\n"));
+    /* after the fixed columns: the label, then one column per option given, in --help order */
+    ck_assert_ptr_nonnull(strstr(line, ",command,label,task,n,init,bias_init,batch,epochs,seed,revive_every,"
+                                       "revive_edge,repel,dropout,clip_norm,schedule\n"));
     int rows = 0, checked = 0;
     while (fgets(line, sizeof line, f)) {
         rows++;
@@ -443,18 +443,20 @@ START_TEST(cli_aid_axes)
         if (setting != 0 && setting != 15) continue; /* all aids off / all on */
         char row[4096];
         memcpy(row, line, sizeof row);
-        ck_assert_ptr_nonnull(strstr(row, setting ? ",5,,,0.02,0.01,0.1,1,,cosine,,0.1,,,\n"
-                                                  : ",0,,,0.02,0,0.1,0,,none,,0.1,,,\n"));
+        ck_assert_ptr_nonnull(strstr(row, setting ? ",abs,512,data_kink,0.1,128,24,9,5,0.02,0.01,0.1,1,cosine\n"
+                                                  : ",abs,512,data_kink,0.1,128,24,9,0,0.02,0,0.1,0,none\n"));
         double final = csv_final_and_command(line, cmd, sizeof cmd);
         if (setting == 15) {
             ck_assert_ptr_nonnull(strstr(cmd, " --revive-every 5 --revive-edge 0.02 --repel 0.01 --dropout 0.1 "
-                                              "--clip-norm 1 --schedule cosine --bias-init 0.1 "));
+                                              "--clip-norm 1 --schedule cosine "));
+            ck_assert_ptr_nonnull(strstr(cmd, " --bias-init 0.1 "));
         } else {
             ck_assert_ptr_null(strstr(cmd, "--revive-every"));
             ck_assert_ptr_null(strstr(cmd, "--repel"));
             ck_assert_ptr_null(strstr(cmd, "--clip-norm"));
             ck_assert_ptr_null(strstr(cmd, "--schedule"));
-            ck_assert_ptr_nonnull(strstr(cmd, " --dropout 0.1 --bias-init 0.1 "));
+            ck_assert_ptr_nonnull(strstr(cmd, " --revive-edge 0.02 --dropout 0.1 --seed "));
+            ck_assert_ptr_nonnull(strstr(cmd, " --bias-init 0.1 "));
         }
         rerun_matches(cmd, final);
         checked++;
@@ -477,8 +479,9 @@ START_TEST(cli_early_stop_and_l2_axes)
              "%s sweep --task abs --n 512 --batch 64 --epochs 80 --lr 0.01 --val-n 256 --early-stop 0,3 "
              "--weight-decay 0,1e-3 --restarts 3 --jobs 2 --seed 2 --quiet --out %s", tu_nnfit(), csv);
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
-    ck_assert_ptr_nonnull(strstr(out, "early-stop=3 weight-decay=1e-3"));
-    ck_assert_ptr_nonnull(strstr(out, "early-stop=0 weight-decay=0"));
+    ck_assert_ptr_nonnull(strstr(out, "adam(lr=0.01,weight_decay=0.001) relu glorot_uniform 2,3,1 batch=64 "
+                                      "epochs=80 early-stop=3"));
+    ck_assert_ptr_nonnull(strstr(out, "adam(lr=0.01) relu glorot_uniform 2,3,1 batch=64 epochs=80 early-stop=0"));
     free(out);
     free(err);
     FILE *f = fopen(csv, "r");
@@ -490,7 +493,8 @@ START_TEST(cli_early_stop_and_l2_axes)
         if (atoi(line) != 3) continue; /* early-stop=3, weight-decay=1e-3 */
         double final = csv_final_and_command(line, cmd, sizeof cmd);
         ck_assert_ptr_nonnull(strstr(cmd, " --val-n 256 "));
-        ck_assert_ptr_nonnull(strstr(cmd, " --early-stop 3 --weight-decay 1e-3 "));
+        ck_assert_ptr_nonnull(strstr(cmd, " --weight-decay 1e-3 "));
+        ck_assert_ptr_nonnull(strstr(cmd, " --early-stop 3 "));
         rerun_matches(cmd, final);
         checked++;
     }
