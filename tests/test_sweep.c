@@ -510,6 +510,117 @@ START_TEST(cli_early_stop_and_l2_axes)
 }
 END_TEST
 
+
+/* Runs `cmd` (a sweep with --out csv), then every trial's rerun command, which must print the
+ * trial's final loss exactly; returns the trials checked. */
+static int sweep_reruns(const char *cmd, const char *csv)
+{
+    char *out = NULL, *err = NULL, line[8192], rerun[4096];
+    ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 0, "%s: %s", cmd, err);
+    free(out);
+    free(err);
+    FILE *f = fopen(csv, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        double final = csv_final_and_command(line, rerun, sizeof rerun);
+        rerun_matches(rerun, final);
+        n++;
+    }
+    fclose(f);
+    remove(csv);
+    return n;
+}
+
+/* The sweep takes the user's data as nnfit train does (CSV and NPY, --val-split), and each
+ * trial's printed rerun command reproduces its final loss exactly. */
+START_TEST(cli_sweep_on_files)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s data --task abs --n 300 --data-seed 5 --out test_sweep_own.csv --quiet && "
+                              "%s data --task abs --n 300 --data-seed 6 --out test_sweep_own.npy --quiet",
+             tu_nnfit(), tu_nnfit());
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s sweep --data test_sweep_own.csv --inputs 2 --hidden 3,4 --opt adam,sgd "
+                              "--momentum 0.9 --epochs 6 --batch 50 --target 0.01 --restarts 2 --jobs 2 --quiet "
+                              "--out test_sweep_own_r.csv", tu_nnfit());
+    ck_assert_int_eq(sweep_reruns(cmd, "test_sweep_own_r.csv"), 8);
+    snprintf(cmd, sizeof cmd, "%s sweep --data test_sweep_own.npy --inputs 2 --layers 2,3,1 --val-split 0.25 "
+                              "--early-stop 2 --epochs 8 --target 0.01 --restarts 3 --jobs 2 --quiet "
+                              "--out test_sweep_own_v.csv", tu_nnfit());
+    ck_assert_int_eq(sweep_reruns(cmd, "test_sweep_own_v.csv"), 3);
+    remove("test_sweep_own.csv");
+    remove("test_sweep_own.npy");
+}
+END_TEST
+
+/* A grid that mixes optimizers: each hyperparameter goes only to the optimizers that read it
+ * (lm gets no --lr, adam no --momentum), the labels say who got what, and the reruns match. */
+START_TEST(cli_mixed_optimizers)
+{
+    char cmd[4096], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --n 200 --batch 0 --epochs 4 --lr 0.01 --opt sgd,adam,lbfgs,lm "
+                              "--momentum 0.9 --restarts 1 --quiet --out test_sweep_mixed.csv", tu_nnfit());
+    ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 0, "%s", err);
+    ck_assert_ptr_nonnull(strstr(out, " sgd(momentum=0.9) relu "));
+    ck_assert_ptr_nonnull(strstr(out, " adam(lr=0.01) relu "));
+    ck_assert_ptr_nonnull(strstr(out, " lm relu "));
+    ck_assert_ptr_nonnull(strstr(out, "nnfit train --task abs --n 200 --opt lm --batch 0 --epochs 4 --seed"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(sweep_reruns(cmd, "test_sweep_mixed.csv"), 4);
+    /* an explicit option that reaches no grid point is an error; a preset's is not */
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --opt adam --momentum 0.9 --restarts 1 --quiet", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--momentum applies to none of the sweep's optimizers"));
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s train --task abs --n 200 --epochs 2 --preset robust --opt lm --quiet", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "setting: lm\n"));
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* Options are matched in full: abbreviations and unknown names exit 2 with a suggestion, and
+ * sweep's --help lists only what it takes. */
+START_TEST(cli_full_option_names)
+{
+    static const struct { const char *args, *err; } bad[] = {
+        {"train --epoch 5", "unknown option '--epoch'; did you mean --epochs?"},
+        {"sweep --data-see 3", "unknown option '--data-see'; did you mean --data-seed?"},
+        {"sweep --data 5 --inputs 1", "5"},
+        {"data --tas abs --out x.csv", "did you mean --task?"},
+        {"sweep --log x.csv", "--log does not apply to nnfit sweep"},
+        {"sweep --threads 2", "use --jobs"},
+        {"train --nesterov=1", "takes no value"},
+        {"train --lr", "needs a value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cmd[512], *out = NULL, *err = NULL;
+        snprintf(cmd, sizeof cmd, "%s %s --quiet", tu_nnfit(), bad[i].args);
+        ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 2, "%s", bad[i].args);
+        ck_assert_msg(strstr(err, bad[i].err) && strchr(err, '\n') == err + strlen(err) - 1, "%s: '%s'",
+                      bad[i].args, err);
+        free(out);
+        free(err);
+    }
+    char cmd[512], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s sweep --help", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--data FILE"));
+    ck_assert_ptr_nonnull(strstr(out, "--val-split F"));
+    ck_assert_ptr_null(strstr(out, "--log "));
+    ck_assert_ptr_null(strstr(out, "--threads "));
+    ck_assert_ptr_null(strstr(out, "--stop-at-target"));
+    ck_assert_ptr_null(strstr(out, "--save "));
+    free(out);
+    free(err);
+}
+END_TEST
+
 static int same_final_loss(const char *a, const char *b)
 {
     const char *x = strstr(a, "final_loss:"), *y = strstr(b, "final_loss:");
@@ -663,6 +774,9 @@ int main(void)
     tcase_add_test(tc, cli_aid_axes);
     tcase_add_test(tc, cli_early_stop_and_l2_axes);
     tcase_add_test(tc, cli_preset_robust);
+    tcase_add_test(tc, cli_sweep_on_files);
+    tcase_add_test(tc, cli_mixed_optimizers);
+    tcase_add_test(tc, cli_full_option_names);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

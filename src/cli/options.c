@@ -448,7 +448,8 @@ int opt_parse(unsigned cmd, int argc, char **argv, opt_list *out)
         if (flag && eq) { opt_list_free(out); return cli_usage_error("option '--%s' takes no value", name); }
         if (!flag) {
             if (eq) value = eq + 1;
-            else if (i + 1 < argc) value = argv[++i];
+            else if (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-' && argv[i + 1][2]))
+                value = argv[++i];
             else { opt_list_free(out); return cli_usage_error("option '--%s' needs a value", name); }
         }
         if (is_preset) {
