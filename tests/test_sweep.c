@@ -608,6 +608,13 @@ START_TEST(cli_full_option_names)
         free(err);
     }
     char cmd[512], *out = NULL, *err = NULL;
+    const char *bench = getenv("NNFIT_BENCH");
+    ck_assert_ptr_nonnull(bench);
+    snprintf(cmd, sizeof cmd, "%s --batc 64", bench);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "unknown option '--batc'; did you mean --batch?"), "%s", err);
+    free(out);
+    free(err);
     snprintf(cmd, sizeof cmd, "%s sweep --help", tu_nnfit());
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
     ck_assert_ptr_nonnull(strstr(out, "--data FILE"));

@@ -341,39 +341,15 @@ const char *opt_preset_text(const char *name)
 }
 
 /* ---- parsing ---- */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), d[64];
-    if (la >= 63 || lb >= 63) return 99;
-    for (size_t j = 0; j <= lb; j++) d[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t prev = d[0];
-        d[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cur = d[j];
-            size_t best = prev + (a[i - 1] != b[j - 1]);
-            if (d[j] + 1 < best) best = d[j] + 1;
-            if (d[j - 1] + 1 < best) best = d[j - 1] + 1;
-            d[j] = best;
-            prev = cur;
-        }
-    }
-    return d[lb];
-}
-
 static const char *closest(unsigned cmd, const char *name)
 {
     static const char *const extra[] = {"help", "version", "quiet", "preset"};
-    const char *best = NULL;
-    size_t bd = 99;
-    for (int i = 0; i < n_rows + 4; i++) {
-        const char *cand = i < n_rows ? rows[i].name : extra[i - n_rows];
-        if (i < n_rows && !(rows[i].cmds & cmd)) continue;
-        size_t d = strncmp(cand, name, strlen(name)) == 0 ? 1 : edit_distance(name, cand);
-        if (d < bd) bd = d, best = cand;
-    }
-    size_t len = strlen(name);
-    return bd <= (len > 6 ? 3u : 2u) ? best : NULL;
+    const char *cands[MAX_ROWS + 4];
+    int n = 0;
+    for (int i = 0; i < n_rows; i++)
+        if (rows[i].cmds & cmd) cands[n++] = rows[i].name;
+    for (int i = 0; i < 4; i++) cands[n++] = extra[i];
+    return cli_closest(name, cands, n);
 }
 
 static int add_given(opt_list *l, const opt_row *r, const char *value, int preset)
