@@ -23,6 +23,7 @@
 #include "nnfit/blas.h"
 #include "nnfit/nnfit.h"
 
+#include "../src/cli/cli.h"
 #include "../src/cli/coretype.h"
 
 #define MAX_BLOCKS 64
@@ -150,6 +151,8 @@ static int parse_args(int argc, char **argv, options *o)
     o->steps = 0;
     o->serve = 0;
     opterr = 0;
+    cli_prog = "bench_train";
+    if (cli_check_full_names(argc, argv, longopts)) return 2;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {

@@ -8,6 +8,7 @@
 
 #include "nnfit/blas.h"
 #include "nnfit/init.h"
+#include "nnfit/run.h"
 #include "nnfit/rng.h"
 
 uint64_t nf_sweep_seed(uint64_t seed, int restart) { return nf_rng_derive(seed, (uint64_t)restart); }
@@ -42,36 +43,30 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     if (model_out) *model_out = NULL;
     if (setting < 0 || setting >= cfg->n_settings || restart < 0)
         return nf_fail(NF_EINVAL, "sweep: no trial (setting %d, restart %d)", setting, restart);
-    const nf_sweep_setting *s = &cfg->settings[setting];
     t->setting = setting;
     t->restart = restart;
     t->seed = nf_sweep_seed(cfg->seed, restart);
     const double t0 = nf_seconds();
 
+    /* the setting with this restart's seed: exactly `nnfit train ... --seed S_r --threads 1` */
+    nf_run_spec spec = cfg->settings[setting];
+    spec.seed = t->seed;
+    spec.threads = 0; /* the sweep runs every worker with one BLAS thread */
+    spec.train.target_loss = cfg->target;
+    spec.train.stop_at_target = 0;
+    spec.train.on_epoch = cfg->cancel ? cancel_cb : NULL;
+    spec.train.ctx = cfg->cancel;
+    const nf_run_data data = {cfg->X, cfg->Y, cfg->val_X, cfg->val_Y};
     nf_model *m = NULL;
-    nf_status st = nf_model_create_mlp(&m, s->n_sizes - 1, s->sizes, &s->act, &s->out_act);
-    if (st) return st;
-    /* exactly as `nnfit train --seed S`: init from derive(S, 0), shuffling from derive(S, 1) */
-    nf_rng rng;
-    nf_rng_seed(&rng, nf_rng_derive(t->seed, 0));
-    st = nf_init_model_data(m, &s->init, &s->init_opts, cfg->X->data, cfg->X->rows, &rng);
-    nf_train_config tc = s->train;
-    tc.seed = nf_rng_derive(t->seed, 1);
-    tc.target_loss = cfg->target;
-    tc.stop_at_target = 0;
-    tc.on_epoch = cfg->cancel ? cancel_cb : NULL;
-    tc.ctx = cfg->cancel;
-    tc.val_X = cfg->val_X;
-    tc.val_Y = cfg->val_Y;
     nf_history h;
     memset(&h, 0, sizeof h);
-    if (!st) st = nf_train(m, cfg->X, cfg->Y, &tc, &h);
+    nf_status st = nf_run(&spec, &data, &m, &h);
     if (st && st != NF_EDIVERGED) {
         nf_history_free(&h);
         nf_model_free(m);
         return st;
     }
-    if (cfg->cancel && atomic_load(cfg->cancel) && h.epochs_run < tc.epochs) {
+    if (cfg->cancel && atomic_load(cfg->cancel) && h.epochs_run < spec.train.epochs) {
         nf_history_free(&h);
         nf_model_free(m);
         return nf_fail(NF_EINTERRUPTED, "sweep: trial cancelled");
@@ -168,7 +163,7 @@ nf_status nf_sweep_run(const nf_sweep_config *cfg, nf_trial *trials, long *n_don
     if (cfg->jobs < 1 || cfg->jobs > 1024) return nf_fail(NF_EINVAL, "sweep: jobs must be 1..1024, got %d", cfg->jobs);
     if (!(cfg->target > 0.0)) return nf_fail(NF_EINVAL, "sweep: target must be > 0, got %g", cfg->target);
     for (int s = 0; s < cfg->n_settings; s++) {
-        const nf_sweep_setting *x = &cfg->settings[s];
+        const nf_run_spec *x = &cfg->settings[s];
         if (x->n_sizes < 2 || x->sizes[0] != cfg->X->cols || x->sizes[x->n_sizes - 1] != cfg->Y->cols)
             return nf_fail(NF_ESHAPE, "sweep: setting %d maps %d -> %d but the data is %d -> %d", s,
                            x->sizes[0], x->sizes[x->n_sizes > 0 ? x->n_sizes - 1 : 0], cfg->X->cols,

@@ -223,6 +223,8 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
                        X->cols, Y->rows, Y->cols, nin, nout);
     if (n < 1) return nf_fail(NF_EINVAL, "no training rows");
     const nf_mat *VX = cfg->val_X, *VY = cfg->val_Y;
+    hist->rows = n;
+    hist->val_rows = VX ? VX->rows : 0;
     if ((VX == NULL) != (VY == NULL)) return nf_fail(NF_EINVAL, "validation set needs both X and Y");
     if (VX && (VX->cols != (int)nin || VY->cols != (int)nout || VY->rows != VX->rows || VX->rows < 1))
         return nf_fail(NF_ESHAPE, "validation data is %d×%d → %d×%d but the model maps %zu → %zu",

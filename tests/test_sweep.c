@@ -185,7 +185,7 @@ END_TEST
 /* ---- sweeps ---- */
 typedef struct {
     nf_mat X, Y;
-    nf_sweep_setting s[2];
+    nf_run_spec s[2];
 } fixture;
 
 static void make_fixture(fixture *f, int epochs)
@@ -196,7 +196,7 @@ static void make_fixture(fixture *f, int epochs)
     tc.seed = 1;
     ck_assert_int_eq(nf_task_generate(&tc, &f->X, &f->Y), NF_OK);
     for (int i = 0; i < 2; i++) {
-        nf_sweep_setting *s = &f->s[i];
+        nf_run_spec *s = &f->s[i];
         memset(s, 0, sizeof *s);
         s->n_sizes = 3;
         s->sizes[0] = 2, s->sizes[1] = 3, s->sizes[2] = 1;
@@ -421,10 +421,10 @@ START_TEST(cli_aid_axes)
              "--revive-edge 0.02 --repel 0,0.01 --dropout 0.1 --clip-norm 0,1 --schedule none,cosine "
              "--bias-init 0.1 --restarts 2 --jobs 2 --seed 9 --quiet --out %s", tu_nnfit(), csv);
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
-    ck_assert_ptr_nonnull(strstr(out, "revive-every=5 revive-edge=0.02 repel=0.01 dropout=0.1 clip-norm=1 "
-                                      "schedule=cosine bias-init=0.1"));
-    ck_assert_ptr_nonnull(strstr(out, "revive-every=0 revive-edge=0.02 repel=0 dropout=0.1 clip-norm=0 "
-                                      "schedule=none bias-init=0.1"));
+    ck_assert_ptr_nonnull(strstr(out, "bias-init=0.1 batch=128 epochs=24 revive-every=5 revive-edge=0.02 "
+                                      "repel=0.01 dropout=0.1 clip-norm=1 schedule=cosine"));
+    ck_assert_ptr_nonnull(strstr(out, "bias-init=0.1 batch=128 epochs=24 revive-every=0 revive-edge=0.02 repel=0 "
+                                      "dropout=0.1 clip-norm=0 schedule=none"));
     ck_assert_ptr_nonnull(strstr(out, "\n 15 "));   /* 16 settings: 2 * 2 * 2 * 2 */
     ck_assert_ptr_null(strstr(out, "\n 16 "));
     free(out);
@@ -433,9 +433,9 @@ START_TEST(cli_aid_axes)
     ck_assert_ptr_nonnull(f);
     char line[4096];
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert_ptr_nonnull(strstr(line, ",command,revive_every,dup_cos,revive_parallel,revive_edge,repel,dropout,"
-                                       "clip_norm,decoupled_weight_decay,schedule,warmup,bias_init,init_gain,early_stop,"
-                                       "weight_decay\n"));
+    /* after the fixed columns: the label, then one column per option given, in --help order */
+    ck_assert_ptr_nonnull(strstr(line, ",command,label,task,n,init,bias_init,batch,epochs,seed,revive_every,"
+                                       "revive_edge,repel,dropout,clip_norm,schedule\n"));
     int rows = 0, checked = 0;
     while (fgets(line, sizeof line, f)) {
         rows++;
@@ -443,18 +443,20 @@ START_TEST(cli_aid_axes)
         if (setting != 0 && setting != 15) continue; /* all aids off / all on */
         char row[4096];
         memcpy(row, line, sizeof row);
-        ck_assert_ptr_nonnull(strstr(row, setting ? ",5,,,0.02,0.01,0.1,1,,cosine,,0.1,,,\n"
-                                                  : ",0,,,0.02,0,0.1,0,,none,,0.1,,,\n"));
+        ck_assert_ptr_nonnull(strstr(row, setting ? ",abs,512,data_kink,0.1,128,24,9,5,0.02,0.01,0.1,1,cosine\n"
+                                                  : ",abs,512,data_kink,0.1,128,24,9,0,0.02,0,0.1,0,none\n"));
         double final = csv_final_and_command(line, cmd, sizeof cmd);
         if (setting == 15) {
             ck_assert_ptr_nonnull(strstr(cmd, " --revive-every 5 --revive-edge 0.02 --repel 0.01 --dropout 0.1 "
-                                              "--clip-norm 1 --schedule cosine --bias-init 0.1 "));
+                                              "--clip-norm 1 --schedule cosine "));
+            ck_assert_ptr_nonnull(strstr(cmd, " --bias-init 0.1 "));
         } else {
             ck_assert_ptr_null(strstr(cmd, "--revive-every"));
             ck_assert_ptr_null(strstr(cmd, "--repel"));
             ck_assert_ptr_null(strstr(cmd, "--clip-norm"));
             ck_assert_ptr_null(strstr(cmd, "--schedule"));
-            ck_assert_ptr_nonnull(strstr(cmd, " --dropout 0.1 --bias-init 0.1 "));
+            ck_assert_ptr_nonnull(strstr(cmd, " --revive-edge 0.02 --dropout 0.1 --seed "));
+            ck_assert_ptr_nonnull(strstr(cmd, " --bias-init 0.1 "));
         }
         rerun_matches(cmd, final);
         checked++;
@@ -477,8 +479,9 @@ START_TEST(cli_early_stop_and_l2_axes)
              "%s sweep --task abs --n 512 --batch 64 --epochs 80 --lr 0.01 --val-n 256 --early-stop 0,3 "
              "--weight-decay 0,1e-3 --restarts 3 --jobs 2 --seed 2 --quiet --out %s", tu_nnfit(), csv);
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
-    ck_assert_ptr_nonnull(strstr(out, "early-stop=3 weight-decay=1e-3"));
-    ck_assert_ptr_nonnull(strstr(out, "early-stop=0 weight-decay=0"));
+    ck_assert_ptr_nonnull(strstr(out, "adam(lr=0.01,weight_decay=0.001) relu glorot_uniform 2,3,1 batch=64 "
+                                      "epochs=80 early-stop=3"));
+    ck_assert_ptr_nonnull(strstr(out, "adam(lr=0.01) relu glorot_uniform 2,3,1 batch=64 epochs=80 early-stop=0"));
     free(out);
     free(err);
     FILE *f = fopen(csv, "r");
@@ -490,7 +493,8 @@ START_TEST(cli_early_stop_and_l2_axes)
         if (atoi(line) != 3) continue; /* early-stop=3, weight-decay=1e-3 */
         double final = csv_final_and_command(line, cmd, sizeof cmd);
         ck_assert_ptr_nonnull(strstr(cmd, " --val-n 256 "));
-        ck_assert_ptr_nonnull(strstr(cmd, " --early-stop 3 --weight-decay 1e-3 "));
+        ck_assert_ptr_nonnull(strstr(cmd, " --weight-decay 1e-3 "));
+        ck_assert_ptr_nonnull(strstr(cmd, " --early-stop 3 "));
         rerun_matches(cmd, final);
         checked++;
     }
@@ -501,6 +505,124 @@ START_TEST(cli_early_stop_and_l2_axes)
              tu_nnfit());
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
     ck_assert_ptr_nonnull(strstr(err, "--early-stop needs a validation set"));
+    free(out);
+    free(err);
+}
+END_TEST
+
+
+/* Runs `cmd` (a sweep with --out csv), then every trial's rerun command, which must print the
+ * trial's final loss exactly; returns the trials checked. */
+static int sweep_reruns(const char *cmd, const char *csv)
+{
+    char *out = NULL, *err = NULL, line[8192], rerun[4096];
+    ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 0, "%s: %s", cmd, err);
+    free(out);
+    free(err);
+    FILE *f = fopen(csv, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        double final = csv_final_and_command(line, rerun, sizeof rerun);
+        rerun_matches(rerun, final);
+        n++;
+    }
+    fclose(f);
+    remove(csv);
+    return n;
+}
+
+/* The sweep takes the user's data as nnfit train does (CSV and NPY, --val-split), and each
+ * trial's printed rerun command reproduces its final loss exactly. */
+START_TEST(cli_sweep_on_files)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s data --task abs --n 300 --data-seed 5 --out test_sweep_own.csv --quiet && "
+                              "%s data --task abs --n 300 --data-seed 6 --out test_sweep_own.npy --quiet",
+             tu_nnfit(), tu_nnfit());
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s sweep --data test_sweep_own.csv --inputs 2 --hidden 3,4 --opt adam,sgd "
+                              "--momentum 0.9 --epochs 6 --batch 50 --target 0.01 --restarts 2 --jobs 2 --quiet "
+                              "--out test_sweep_own_r.csv", tu_nnfit());
+    ck_assert_int_eq(sweep_reruns(cmd, "test_sweep_own_r.csv"), 8);
+    snprintf(cmd, sizeof cmd, "%s sweep --data test_sweep_own.npy --inputs 2 --layers 2,3,1 --val-split 0.25 "
+                              "--early-stop 2 --epochs 8 --target 0.01 --restarts 3 --jobs 2 --quiet "
+                              "--out test_sweep_own_v.csv", tu_nnfit());
+    ck_assert_int_eq(sweep_reruns(cmd, "test_sweep_own_v.csv"), 3);
+    remove("test_sweep_own.csv");
+    remove("test_sweep_own.npy");
+}
+END_TEST
+
+/* A grid that mixes optimizers: each hyperparameter goes only to the optimizers that read it
+ * (lm gets no --lr, adam no --momentum), the labels say who got what, and the reruns match. */
+START_TEST(cli_mixed_optimizers)
+{
+    char cmd[4096], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --n 200 --batch 0 --epochs 4 --lr 0.01 --opt sgd,adam,lbfgs,lm "
+                              "--momentum 0.9 --restarts 1 --quiet --out test_sweep_mixed.csv", tu_nnfit());
+    ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 0, "%s", err);
+    ck_assert_ptr_nonnull(strstr(out, " sgd(momentum=0.9) relu "));
+    ck_assert_ptr_nonnull(strstr(out, " adam(lr=0.01) relu "));
+    ck_assert_ptr_nonnull(strstr(out, " lm relu "));
+    ck_assert_ptr_nonnull(strstr(out, "nnfit train --task abs --n 200 --opt lm --batch 0 --epochs 4 --seed"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(sweep_reruns(cmd, "test_sweep_mixed.csv"), 4);
+    /* an explicit option that reaches no grid point is an error; a preset's is not */
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --opt adam --momentum 0.9 --restarts 1 --quiet", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--momentum applies to none of the sweep's optimizers"));
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s train --task abs --n 200 --epochs 2 --preset robust --opt lm --quiet", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "setting: lm\n"));
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* Options are matched in full: abbreviations and unknown names exit 2 with a suggestion, and
+ * sweep's --help lists only what it takes. */
+START_TEST(cli_full_option_names)
+{
+    static const struct { const char *args, *err; } bad[] = {
+        {"train --epoch 5", "unknown option '--epoch'; did you mean --epochs?"},
+        {"sweep --data-see 3", "unknown option '--data-see'; did you mean --data-seed?"},
+        {"sweep --data 5 --inputs 1", "5"},
+        {"data --tas abs --out x.csv", "did you mean --task?"},
+        {"sweep --log x.csv", "--log does not apply to nnfit sweep"},
+        {"sweep --threads 2", "use --jobs"},
+        {"train --nesterov=1", "takes no value"},
+        {"train --lr", "needs a value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cmd[512], *out = NULL, *err = NULL;
+        snprintf(cmd, sizeof cmd, "%s %s --quiet", tu_nnfit(), bad[i].args);
+        ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 2, "%s", bad[i].args);
+        ck_assert_msg(strstr(err, bad[i].err) && strchr(err, '\n') == err + strlen(err) - 1, "%s: '%s'",
+                      bad[i].args, err);
+        free(out);
+        free(err);
+    }
+    char cmd[512], *out = NULL, *err = NULL;
+    const char *bench = getenv("NNFIT_BENCH");
+    ck_assert_ptr_nonnull(bench);
+    snprintf(cmd, sizeof cmd, "%s --batc 64", bench);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "unknown option '--batc'; did you mean --batch?"), "%s", err);
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s sweep --help", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--data FILE"));
+    ck_assert_ptr_nonnull(strstr(out, "--val-split F"));
+    ck_assert_ptr_null(strstr(out, "--log "));
+    ck_assert_ptr_null(strstr(out, "--threads "));
+    ck_assert_ptr_null(strstr(out, "--stop-at-target"));
+    ck_assert_ptr_null(strstr(out, "--save "));
     free(out);
     free(err);
 }
@@ -659,6 +781,9 @@ int main(void)
     tcase_add_test(tc, cli_aid_axes);
     tcase_add_test(tc, cli_early_stop_and_l2_axes);
     tcase_add_test(tc, cli_preset_robust);
+    tcase_add_test(tc, cli_sweep_on_files);
+    tcase_add_test(tc, cli_mixed_optimizers);
+    tcase_add_test(tc, cli_full_option_names);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

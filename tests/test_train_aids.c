@@ -708,7 +708,7 @@ START_TEST(cli_aid_options)
     expect_usage("--task abs --early-stop 5", "--early-stop needs a validation set");
     expect_usage("--task abs --opt lbfgs --schedule step", "mini-batch optimizer");
     expect_usage("--task abs --init-base data_kink", "--init-base");
-    expect_usage("--task abs --revive-every 0", "revive-every");
+    expect_usage("--task abs --revive-every -1", "revive-every");
     expect_usage("--task abs --init nope", "orthogonal, rai, data_kink");
 }
 END_TEST

@@ -18,6 +18,7 @@
 #include "nnfit/model_io.h"
 #include "nnfit/train.h"
 #include "nnfit/train_aids.h"
+#include "nnfit/run.h"
 #include "nnfit/diag.h"
 #include "nnfit/blas.h"
 #include "nnfit/sweep.h"

@@ -83,6 +83,26 @@ typedef struct {
     int keras;                /* Keras formulas where they differ (see above) */
 } nf_opt_config;
 
+
+/* ---- the hyperparameter table (TEMPORARY declarations, replaced by the descriptor table) ---- */
+typedef enum { NF_HP_REAL, NF_HP_INT, NF_HP_FLAG, NF_HP_PAIR, NF_HP_CHOICE } nf_hp_type;
+typedef struct {
+    const char *name, *option;
+    nf_hp_type type;
+    size_t offset, offset2;
+    double lo, hi;
+    const char *choices;
+    int flag_value;
+    const char *help;
+} nf_opt_hparam;
+int nf_opt_hparam_count(void);
+const nf_opt_hparam *nf_opt_hparam_at(int i);
+int nf_opt_hparam_find(const char *option_or_name);
+int nf_opt_reads(nf_opt_kind kind, int hp);
+nf_status nf_opt_hparam_set(nf_opt_config *cfg, int hp, double a, double b);
+void nf_opt_hparam_get(const nf_opt_config *cfg, int hp, double *a, double *b);
+void nf_opt_label(const nf_opt_config *cfg, char *buf, size_t len);
+
 const char *nf_opt_name(nf_opt_kind kind);
 nf_status nf_opt_parse(const char *name, nf_opt_kind *kind);
 const char *nf_opt_names(void);

@@ -1,10 +1,10 @@
 /* sweep.h — many training trials over a grid of settings × seeds, in parallel, with statistics.
  *
- * Trial (setting s, restart r) uses the seed  S_r = nf_rng_derive(sweep seed, r)  — the same
- * S_r for restart r of every setting (common random numbers: settings are compared on the same
- * seeds).  A trial does exactly what `nnfit train --seed S_r` does: it initialises the model
- * from nf_rng_derive(S_r, 0) and shuffles from nf_rng_derive(S_r, 1), on the shared data, so
- * `nnfit train ... --seed S_r --threads 1` reproduces the trial's final loss bit for bit.
+ * A setting is a run description (run.h); trial (setting s, restart r) is nf_run of that
+ * description with the seed  S_r = nf_rng_derive(sweep seed, r)  — the same S_r for restart r
+ * of every setting (common random numbers: settings are compared on the same seeds) — on the
+ * shared data.  That is exactly what `nnfit train ... --seed S_r --threads 1` runs, so the
+ * printed rerun command reproduces the trial's final loss bit for bit.
  * Trials are independent and stored by index, so results do not depend on the number of
  * worker threads.  The library never prints; progress goes through the on_trial callback. */
 #ifndef NNFIT_SWEEP_H
@@ -18,23 +18,12 @@
 #include "nnfit/mat.h"
 #include "nnfit/model.h"
 #include "nnfit/train.h"
+#include "nnfit/run.h"
 #include "nnfit/train_aids.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* One grid point: everything a trial needs except its seed. */
-typedef struct {
-    int n_sizes;                    /* sizes[0] inputs ... sizes[n_sizes-1] outputs */
-    int sizes[NF_MAX_LAYERS + 1];
-    nf_act_spec act, out_act;       /* hidden and output activation */
-    nf_init_spec init;
-    nf_train_config train;          /* opt, epochs, batch, loss, shuffle (seed, callbacks ignored) */
-    nf_init_opts init_opts;         /* gain/base of orthogonal and data_kink (zero: defaults) */
-    nf_aids_config aids;            /* storage for training aids: train.aids may point here, so a
-                                       copied setting must re-point it (NULL: no aids) */
-} nf_sweep_setting;
 
 /* One trial's result. */
 typedef struct {
@@ -57,7 +46,7 @@ typedef void (*nf_trial_callback)(void *ctx, const nf_trial *trial, long done, l
 
 typedef struct {
     const nf_mat *X, *Y;            /* training data shared by all trials (read only) */
-    const nf_sweep_setting *settings;
+    const nf_run_spec *settings;    /* the grid points: run descriptions (their seeds are ignored) */
     int n_settings;
     int restarts;                   /* trials per setting, >= 1 */
     uint64_t seed;

@@ -44,6 +44,7 @@ typedef struct {
 } nf_train_config;
 
 typedef struct {
+    int rows, val_rows;    /* training and validation rows */
     int epochs_run;
     double *loss;          /* [epochs_run] epoch losses (malloc'd; nf_history_free) */
     double *seconds;       /* [epochs_run] wall time since the start of training */

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -94,6 +95,63 @@ int cli_pair(const char *opt, const char *text, double lo, double hi, double *a,
     memcpy(first, text, len);
     first[len] = '\0';
     return cli_double(opt, first, lo, hi, a) || cli_double(opt, comma + 1, lo, hi, b);
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), d[64];
+    if (la >= 63 || lb >= 63) return 99;
+    for (size_t j = 0; j <= lb; j++) d[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = d[0];
+        d[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = d[j];
+            size_t best = prev + (a[i - 1] != b[j - 1]);
+            if (d[j] + 1 < best) best = d[j] + 1;
+            if (d[j - 1] + 1 < best) best = d[j - 1] + 1;
+            d[j] = best;
+            prev = cur;
+        }
+    }
+    return d[lb];
+}
+
+const char *cli_closest(const char *name, const char *const *names, int n)
+{
+    const char *best = NULL;
+    size_t bd = 99;
+    for (int i = 0; i < n; i++) {
+        size_t d = strncmp(names[i], name, strlen(name)) == 0 ? 1 : edit_distance(name, names[i]);
+        if (d < bd) bd = d, best = names[i];
+    }
+    return bd <= (strlen(name) > 6 ? 3u : 2u) ? best : NULL;
+}
+
+int cli_check_full_names(int argc, char **argv, const struct option *table)
+{
+    const char *names[256];
+    int n = 0;
+    for (; table[n].name && n < 256; n++) names[n] = table[n].name;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) break;
+        if (strncmp(a, "--", 2) || !a[2]) continue;
+        size_t len = strcspn(a + 2, "=");
+        int found = -1;
+        for (int k = 0; k < n; k++)
+            if (strlen(names[k]) == len && !strncmp(names[k], a + 2, len)) found = k;
+        if (found >= 0) {
+            if (table[found].has_arg == required_argument && !a[2 + len]) i++; /* skip its value */
+            continue;
+        }
+        char given[64];
+        snprintf(given, sizeof given, "%.*s", (int)(len < 63 ? len : 63), a + 2);
+        const char *s = cli_closest(given, names, n);
+        if (s) return cli_usage_error("unknown option '--%s'; did you mean --%s?", given, s);
+        return cli_usage_error("unknown option '--%s' (see --help)", given);
+    }
+    return 0;
 }
 
 void cli_progress_start(cli_progress *p, const char *label, long total)

@@ -32,6 +32,16 @@ int cli_u64(const char *opt, const char *text, uint64_t *out);
 /* "a,b" pair of doubles. */
 int cli_pair(const char *opt, const char *text, double lo, double hi, double *a, double *b);
 
+/* The name among names[0..n) closest to `name` (a prefix of it, or within a small edit
+ * distance), NULL if none is close. */
+const char *cli_closest(const char *name, const char *const *names, int n);
+
+/* For programs that parse with getopt_long: refuses, before parsing, any --option that is not
+ * spelled in full as in `table` (getopt would take a prefix), with "did you mean --x?".
+ * 0 or EXIT_USAGE (message printed). */
+struct option;
+int cli_check_full_names(int argc, char **argv, const struct option *table);
+
 /* Progress reporting on stderr: a bar when stderr is a terminal, else a line every 2 s. */
 typedef struct {
     const char *label;

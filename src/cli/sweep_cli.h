@@ -11,7 +11,7 @@ void cli_print_units(FILE *f, const nf_unit_diag *units, int n_units, double ang
 
 /* Grid point description used by plots. */
 typedef struct {
-    char label[160]; /* "adam relu glorot_uniform 2,3,1 lr=0.01" */
+    char label[320]; /* "sgd(momentum=0.9) relu glorot_uniform 2,3,1 batch=64" */
     char file[96];   /* file-name stem "s03_adam_relu_glorot_uniform_2-3-1_lr0.01" */
 } cli_setting_name;
 
