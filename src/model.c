@@ -496,3 +496,23 @@ nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out)
     nf_fp_leave(fp);
     return st;
 }
+
+/* ---- accessors ---- */
+
+int nf_model_n_in(const nf_model *m) { return m->sizes[0]; }
+int nf_model_n_out(const nf_model *m) { return m->sizes[m->n_layers]; }
+int nf_model_n_layers(const nf_model *m) { return m->n_layers; }
+int nf_model_size(const nf_model *m, int i) { return i >= 0 && i <= m->n_layers ? m->sizes[i] : 0; }
+const nf_dense *nf_model_layer(const nf_model *m, int i) { return &m->layers[i]; }
+size_t nf_model_n_params(const nf_model *m) { return m->n_params; }
+float *nf_model_params(nf_model *m) { return m->params; }
+float *nf_model_grads(nf_model *m) { return m->grads; }
+size_t nf_model_param_offset(const nf_model *m, const float *p) { return (size_t)(p - m->params); }
+int nf_model_batch_cap(const nf_model *m) { return m->work ? m->batch_cap : 0; }
+const float *nf_model_layer_z(const nf_model *m, int i) { return m->work ? m->Z[i] : NULL; }
+const float *nf_model_layer_a(const nf_model *m, int i) { return m->work ? m->A[i] : NULL; }
+int nf_model_training(const nf_model *m) { return m->drop_train; }
+const float *nf_model_dropout_mask(const nf_model *m, int i)
+{
+    return m->drop_work && i >= 0 && i < m->n_layers - 1 ? m->drop_mask[i] : NULL;
+}

@@ -195,8 +195,8 @@ static void grad_shard(void *ctx, nf_model *view, int row0, int rows, int k)
 {
     grad_job *j = ctx;
     const size_t r = (size_t)row0;
-    j->st[k] = nf_model_grad_serial(view, j->X + r * (size_t)nf_model_n_in(view),
-                                    j->Y + r * (size_t)nf_model_n_out(view), rows, j->loss,
+    j->st[k] = nf_model_grad_serial(view, j->X + r * (size_t)view->sizes[0],
+                                    j->Y + r * (size_t)view->sizes[view->n_layers], rows, j->loss,
                                     j->denom, &j->loss_part[k]);
 }
 
@@ -208,7 +208,7 @@ NF_CLONES static void add_into(float *restrict out, const float *restrict g, siz
 nf_status nf_pool_grad(nf_model *m, int shards, const float *X, const float *Y, int batch,
                        const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
-    grad_job j = {X, Y, loss, denom ? denom : (size_t)batch * (size_t)nf_model_n_out(m), {0}, {0}};
+    grad_job j = {X, Y, loss, denom ? denom : (size_t)batch * (size_t)m->sizes[m->n_layers], {0}, {0}};
     pool_run(m, batch, shards, grad_shard, &j);
     double total = 0.0;
     for (int k = 0; k < shards; k++) {

@@ -59,8 +59,35 @@ void nf_model_free(nf_model *m);
 /* Sizes the workspace for batches of up to `batch` rows (frees any previous workspace). */
 nf_status nf_model_reserve(nf_model *m, int batch);
 
-static inline int nf_model_n_in(const nf_model *m) { return m->sizes[0]; }
-static inline int nf_model_n_out(const nf_model *m) { return m->sizes[m->n_layers]; }
+/* ---- accessors: code outside the model's own files reads a model only through these ---- */
+
+int nf_model_n_in(const nf_model *m);     /* sizes[0] */
+int nf_model_n_out(const nf_model *m);    /* sizes[n_layers] */
+int nf_model_n_layers(const nf_model *m); /* dense layers */
+/* Size i of the chain sizes[0] (inputs) … sizes[n_layers] (outputs); 0 outside 0..n_layers. */
+int nf_model_size(const nf_model *m, int i);
+/* Dense layer i (0..n_layers−1).  Its W and b point into the parameter buffer, dW and db into
+ * the gradient buffer: writing through them changes the model's parameters (initialisers,
+ * loaders, revival do), the layer's shape and activation are read-only. */
+const nf_dense *nf_model_layer(const nf_model *m, int i);
+size_t nf_model_n_params(const nf_model *m);
+/* The flat buffers [n_params], in the order of the header comment. */
+float *nf_model_params(nf_model *m);
+float *nf_model_grads(nf_model *m);
+/* Index into the flat buffers of p, a pointer into the parameter buffer (a layer's W or b). */
+size_t nf_model_param_offset(const nf_model *m, const float *p);
+/* Rows the workspace holds (nf_model_reserve), 0 before the first reserve. */
+int nf_model_batch_cap(const nf_model *m);
+/* Layer i's pre-activation Z and output A, [batch, sizes[i+1]], as the last forward pass over
+ * `batch` rows left them.  When the activation runs in place (!nf_act_needs_z) both return the
+ * same buffer, which then holds A.  NULL before nf_model_reserve. */
+const float *nf_model_layer_z(const nf_model *m, int i);
+const float *nf_model_layer_a(const nf_model *m, int i);
+/* Whether training mode (dropout active) is on (nf_model_set_training). */
+int nf_model_training(const nf_model *m);
+/* Dropout mask of hidden layer i ([batch_cap, sizes[i+1]], 0 or 1/(1−p)) that the last
+ * training-mode forward drew; NULL without dropout buffers. */
+const float *nf_model_dropout_mask(const nf_model *m, int i);
 
 /* Forward of X [batch, n_in]; the output [batch, n_out] is nf_model_output(m). */
 nf_status nf_model_forward(nf_model *m, const float *X, int batch);
