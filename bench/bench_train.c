@@ -476,29 +476,6 @@ static nf_status make_data(const workload *w, int batch, uint64_t seed, nf_mat *
     return NF_OK;
 }
 
-/* Floats of the Wᵀ scratch nf_model_reserve sizes (max in·out over layers 1.., to 16). */
-static size_t wt_floats(const nf_model *m)
-{
-    size_t wt = 0;
-    for (int i = 1; i < m->n_layers; i++) {
-        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
-        if (w > wt) wt = w;
-    }
-    return (wt + 15) / 16 * 16;
-}
-
-static size_t workspace_floats(const nf_model *m, int batch)
-{
-    size_t max_width = 0, total = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        size_t w = (size_t)m->sizes[i + 1];
-        if (w > max_width) max_width = w;
-        size_t blk = ((size_t)batch * w + 15) / 16 * 16;
-        total += blk * (nf_act_needs_z(m->layers[i].act.kind) ? 2 : 1);
-    }
-    return total + 2 * (((size_t)batch * max_width + 15) / 16 * 16) + wt_floats(m);
-}
-
 static nf_status run_workload(const workload *w, const options *o, result *r)
 {
     memset(r, 0, sizeof *r);
@@ -662,15 +639,17 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
 
     /* Memory: what the run needs by design, next to the measured peak. */
     const double mib = 1.0 / 1048576.0;
-    r->params_mib = (double)m->n_params * sizeof(float) * mib;
+    r->params_mib = (double)nf_model_n_params(m) * sizeof(float) * mib;
     /* model threads (the run's largest count) add a gradient buffer and a Wᵀ scratch each */
-    int extra = 0;
+    int shards = 1;
     for (int c = 0; c < r->n_cfg && split_rows; c++)
-        if (r->threads[c] - 1 > extra) extra = r->threads[c] - 1;
-    r->grads_mib = r->params_mib * (1 + extra);
+        if (r->threads[c] > shards) shards = r->threads[c];
+    nf_workspace_layout ws;
+    st = nf_model_workspace(m, o->batch, shards, &ws);
+    if (st) goto done;
+    r->grads_mib = (double)(nf_model_n_params(m) + ws.shard_grads_floats) * sizeof(float) * mib;
     r->opt_mib = (double)nf_optim_state_bytes(opt) * mib;
-    r->act_mib = (double)(workspace_floats(m, o->batch) + (size_t)extra * wt_floats(m)) *
-                 sizeof(float) * mib;
+    r->act_mib = (double)(ws.work_floats + ws.drop_floats + ws.shard_wt_floats) * sizeof(float) * mib;
     r->data_mib = (double)(nf_mat_size(&X) + nf_mat_size(&Y)) * sizeof(float) * mib;
     r->accounted_mib = r->params_mib + r->grads_mib + r->opt_mib + r->act_mib + r->data_mib;
     r->peak_rss_mib = (have_peak ? status_kib("VmHWM") : -1024.0) / 1024.0;

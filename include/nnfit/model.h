@@ -33,7 +33,8 @@ typedef struct {
     /* workspace for `batch_cap` rows */
     int batch_cap;
     float *Z[NF_MAX_LAYERS], *A[NF_MAX_LAYERS]; /* [batch_cap, sizes[i+1]]; A[i] == Z[i] when in place */
-    float *dbuf[2];        /* ping-pong [batch_cap, max width] for dA/dX */
+    float *dbuf[2];        /* ping-pong [batch_cap, d_width] for dA/dX */
+    int d_width;           /* widest layer output */
     float *work;           /* the one workspace allocation */
     float *wt;             /* [max in·out of layers 1..] scratch for Wᵀ (dX = dZ·W as NT sgemm) */
     /* inverted dropout on hidden-layer outputs (nf_model_set_dropout); applied only while
@@ -58,6 +59,34 @@ void nf_model_free(nf_model *m);
 
 /* Sizes the workspace for batches of up to `batch` rows (frees any previous workspace). */
 nf_status nf_model_reserve(nf_model *m, int batch);
+
+/* Where a model's buffers beyond its parameters go, in floats; every block is rounded up to
+ * 16 floats so each buffer starts 64-byte aligned.  nf_model_workspace is the one place that
+ * computes it: nf_model_reserve, nf_model_set_dropout and nf_model_set_threads allocate by it,
+ * and benchmarks count memory by it. */
+typedef struct {
+    int batch;  /* rows of the workspace */
+    int shards; /* row blocks of a step (threads of nf_model_set_threads); 1 = serial */
+    /* the workspace (nf_model_reserve): one allocation of work_floats, offsets into it */
+    size_t z[NF_MAX_LAYERS]; /* layer i's Z, [batch, sizes[i+1]] */
+    size_t a[NF_MAX_LAYERS]; /* layer i's A; == z[i] when the activation runs in place */
+    size_t d[2];             /* the dA/dX ping-pong buffers, [batch, d_width] each */
+    int d_width;             /* widest layer output: the row stride of the d buffers */
+    size_t wt, wt_floats;    /* Wᵀ scratch (max in·out over layers 1..); 0 floats for one layer */
+    size_t work_floats;
+    /* dropout buffers (nf_model_set_dropout with p > 0, two or more layers; else 0 floats):
+     * one allocation of drop_floats, a mask and a masked output per hidden layer */
+    size_t drop_mask[NF_MAX_LAYERS], drop_a[NF_MAX_LAYERS]; /* [batch, sizes[i+1]] each */
+    size_t drop_floats;
+    /* shards 1..shards−1 of a data-parallel step each own a gradient buffer [n_params] and a
+     * Wᵀ scratch [wt_floats]: one allocation of each */
+    size_t shard_grads_floats; /* (shards − 1)·n_params */
+    size_t shard_wt_floats;    /* (shards − 1)·wt_floats */
+} nf_workspace_layout;
+
+/* Layout for `batch` rows cut into `shards` row blocks (batch, shards >= 1).  NF_EINVAL for
+ * a bad count, NF_ENOMEM when the workspace could not be addressed. */
+nf_status nf_model_workspace(const nf_model *m, int batch, int shards, nf_workspace_layout *out);
 
 /* ---- accessors: code outside the model's own files reads a model only through these ---- */
 
