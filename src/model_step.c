@@ -219,12 +219,21 @@ NF_CLONES static double mse_sum_db(const nf_dense *L, const float *restrict E, i
     return total;
 }
 
+/* The step's three shapes (nf_model_grad_serial and nf_model_step_gemms decide alike):
+ * tiny one-hidden-layer nets take one fused kernel instead of sgemm (model_small.c), except
+ * while dropping units, which that kernel does not do; MSE on a linear output pre-fills the
+ * output Z (mse_prefill); everything else runs forward, nf_loss_grad, backward. */
+static int fused_small(const nf_model *m) { return nf_model_small_ok(m) && !drop_active(m, 0); }
+
+static int prefilled_mse(const nf_model *m, const nf_loss_spec *loss)
+{
+    return loss->kind == NF_LOSS_MSE && m->layers[m->n_layers - 1].act.kind == NF_ACT_LINEAR;
+}
+
 nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int batch,
                                const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
-    /* tiny 1-hidden-layer nets: one fused kernel instead of sgemm (model_small.c); it has no
-     * dropout, so a net training with dropout takes the general path */
-    if (nf_model_small_ok(m) && !drop_active(m, 0)) {
+    if (fused_small(m)) {
         nf_status cst = nf_model_check_batch(m, batch);
         if (cst) return cst;
         return nf_model_grad_small(m, X, Y, batch, loss, denom, loss_out);
@@ -232,7 +241,7 @@ nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int 
     const int last = m->n_layers - 1;
     const size_t n = (size_t)batch * (size_t)m->sizes[m->n_layers];
     if (!denom) denom = n;
-    if (loss->kind == NF_LOSS_MSE && m->layers[last].act.kind == NF_ACT_LINEAR) {
+    if (prefilled_mse(m, loss)) {
         nf_status st = nf_model_check_batch(m, batch);
         if (st) return st;
         const float *in = X;
@@ -254,4 +263,91 @@ nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int 
     double v = nf_loss_grad(loss, m->A[last], Y, n, denom, m->dbuf[0]);
     if (loss_out) *loss_out = v;
     return nf_model_backward_serial(m, X, batch);
+}
+
+/* ---- the list of the step's products ---- */
+
+static const float *buf_ptr(const nf_model *m, const float *X, nf_buf_ref r)
+{
+    switch (r.kind) {
+    case NF_BUF_X: return X;
+    case NF_BUF_Z: return m->Z[r.layer];
+    case NF_BUF_A: return m->A[r.layer];
+    case NF_BUF_DROP_A: return m->drop_A[r.layer];
+    case NF_BUF_D0: return m->dbuf[0];
+    case NF_BUF_D1: return m->dbuf[1];
+    case NF_BUF_W: return m->layers[r.layer].W;
+    case NF_BUF_WT: return m->wt;
+    case NF_BUF_DW: return m->layers[r.layer].dW;
+    }
+    return NULL;
+}
+
+/* What layer i reads: X, the layer below's A, or its masked output while dropping. */
+static nf_buf_ref layer_input(const nf_model *m, int i)
+{
+    if (!i) return (nf_buf_ref){NF_BUF_X, -1};
+    return (nf_buf_ref){drop_active(m, i - 1) ? NF_BUF_DROP_A : NF_BUF_A, i - 1};
+}
+
+typedef struct {
+    const nf_model *m;
+    const float *X;
+    nf_gemm_call *calls;
+    int cap, n, looped;
+} gemm_list;
+
+/* Appends sgemm(RowMajor, ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc). */
+static void add_gemm(gemm_list *g, nf_gemm_role role, int layer, int ta, int tb, int M, int N, int K,
+                     float alpha, nf_buf_ref a, int lda, nf_buf_ref b, int ldb, float beta,
+                     nf_buf_ref c, int ldc)
+{
+    if (g->n < g->cap) {
+        const nf_dense *L = &g->m->layers[layer];
+        nf_gemm_call *e = &g->calls[g->n];
+        *e = (nf_gemm_call){role,  layer, !g->looped && !nf_dense_is_small(L), ta, tb, M, N, K,
+                            alpha, beta,  a,  b, c, lda, ldb, ldc, NULL, NULL, NULL};
+        e->A = buf_ptr(g->m, g->X, a);
+        e->B = buf_ptr(g->m, g->X, b);
+        e->C = (float *)buf_ptr(g->m, g->X, c);
+    }
+    g->n++;
+}
+
+/* Mirrors nf_dense_gemm_forward, backward_layers and nf_dense_backward_ex. */
+nf_status nf_model_step_gemms(const nf_model *m, const float *X, int batch, const nf_loss_spec *loss,
+                              size_t denom, nf_gemm_call *calls, int cap, int *count)
+{
+    *count = 0;
+    nf_status st = nf_model_check_batch(m, batch);
+    if (st) return st;
+    gemm_list g = {m, X, calls, cap, 0, fused_small(m)};
+    const int last = m->n_layers - 1, mse = prefilled_mse(m, loss);
+    if (!denom) denom = (size_t)batch * (size_t)m->sizes[m->n_layers];
+    const float s2 = (float)(2.0 / (double)denom);
+    for (int i = 0; i <= last; i++) {
+        const nf_dense *L = &m->layers[i];
+        const float beta = mse && i == last ? 1.0f : 0.0f;
+        add_gemm(&g, NF_GEMM_FORWARD, i, 0, 1, batch, L->out, L->in, 1.0f, layer_input(m, i), L->in,
+                 (nf_buf_ref){NF_BUF_W, i}, L->in, beta, (nf_buf_ref){NF_BUF_Z, i}, L->out);
+    }
+    int cur = 0;
+    for (int i = last; i >= 0; i--) {
+        const nf_dense *L = &m->layers[i];
+        const float alpha = mse && i == last ? s2 : 1.0f;
+        const nf_buf_ref dz = mse && i == last ? (nf_buf_ref){NF_BUF_Z, i}
+                                                : (nf_buf_ref){cur ? NF_BUF_D1 : NF_BUF_D0, -1};
+        add_gemm(&g, NF_GEMM_GRAD_W, i, 1, 0, L->out, L->in, batch, alpha, dz, L->out,
+                 layer_input(m, i), L->in, 0.0f, (nf_buf_ref){NF_BUF_DW, i}, L->in);
+        const nf_buf_ref dx = {cur ? NF_BUF_D0 : NF_BUF_D1, -1};
+        if (i && m->wt)
+            add_gemm(&g, NF_GEMM_GRAD_X, i, 0, 1, batch, L->in, L->out, alpha, dz, L->out,
+                     (nf_buf_ref){NF_BUF_WT, i}, L->out, 0.0f, dx, L->in);
+        else if (i)
+            add_gemm(&g, NF_GEMM_GRAD_X, i, 0, 0, batch, L->in, L->out, alpha, dz, L->out,
+                     (nf_buf_ref){NF_BUF_W, i}, L->in, 0.0f, dx, L->in);
+        cur ^= 1;
+    }
+    *count = g.n;
+    return NF_OK;
 }

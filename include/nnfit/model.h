@@ -141,6 +141,57 @@ nf_status nf_model_eval(nf_model *m, const float *X, const float *Y, int n,
 /* Predictions for n rows of X into out [n, n_out], in chunks of batch_cap. */
 nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out);
 
+/* ---- the matrix products of one training step ----
+ *
+ * nf_model_step_gemms lists, in the order nf_model_grad makes them, the products of one step
+ * over `batch` rows: per layer the forward Z = X·Wᵀ, then from the top down dW = dZᵀ·X and
+ * (above layer 0) dX = dZ·W, the latter as an NT product on a transposed copy of W.  Each entry
+ * holds the exact cblas_sgemm arguments (row-major) with the operand buffers named and
+ * resolved.  It follows the step's shapes: MSE with a linear output runs the output layer's
+ * forward with beta = 1 onto Z pre-filled with b − Y and takes alpha = 2/denom in its
+ * backward products, whose dZ operand is then that Z; layers of the small-shape path
+ * (nf_dense_set_small_max) and nets of the fused small-net kernel compute their products with
+ * loops: their entries have sgemm = 0 and describe the call the product would be.  Benchmarks
+ * time these calls as the step's bare-sgemm bound. */
+typedef enum {
+    NF_BUF_X,      /* the batch's inputs, [batch, n_in] */
+    NF_BUF_Z,      /* layer's Z */
+    NF_BUF_A,      /* layer's A (the Z buffer when the activation runs in place) */
+    NF_BUF_DROP_A, /* layer's dropout-masked output */
+    NF_BUF_D0,     /* the dA/dX ping-pong buffers */
+    NF_BUF_D1,
+    NF_BUF_W,      /* layer's weights, [out, in] */
+    NF_BUF_WT,     /* the Wᵀ scratch, holding layer's Wᵀ [in, out] when the product runs */
+    NF_BUF_DW      /* layer's weight gradient */
+} nf_buf_kind;
+
+typedef struct {
+    nf_buf_kind kind;
+    int layer; /* whose Z, A, W, ... (-1 for X, D0, D1) */
+} nf_buf_ref;
+
+typedef enum { NF_GEMM_FORWARD, NF_GEMM_GRAD_W, NF_GEMM_GRAD_X } nf_gemm_role;
+
+typedef struct {
+    nf_gemm_role role;
+    int layer;
+    int sgemm;            /* 1: the step calls cblas_sgemm so; 0: it computes this with loops */
+    int trans_a, trans_b; /* 1: CblasTrans */
+    int m, n, k;
+    float alpha, beta;
+    nf_buf_ref a, b, c;
+    int lda, ldb, ldc;
+    const float *A, *B; /* the operands for this model and X (A[m·k] or its transpose, ...) */
+    float *C;
+} nf_gemm_call;
+
+/* The products nf_model_grad(m, X, ·, batch, loss, denom, ·) makes (denom 0: batch × n_out),
+ * for the model as it stands (dropout mode included).  Writes the first `cap` entries and the
+ * total into *count.  On a model with threads each shard makes this list for its rows: call it
+ * on the shard's view (nf_model_run_shards).  NF_EINVAL unless the workspace holds batch rows. */
+nf_status nf_model_step_gemms(const nf_model *m, const float *X, int batch, const nf_loss_spec *loss,
+                              size_t denom, nf_gemm_call *calls, int cap, int *count);
+
 /* Inverted dropout with drop probability p (0 <= p < 1) on every hidden layer's output: while
  * training mode is on (nf_model_set_training), each forward draws a mask of 0 and 1/(1−p) per
  * element from the stream `seed`, the next layer reads A ⊙ mask and backward multiplies the
