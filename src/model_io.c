@@ -105,13 +105,14 @@ nf_status nf_model_to_safetensors(const nf_model *m, const nf_meta_kv *extra, in
     size_t ks = 0, ka = 0, kp = 0;
     nf_c_locale loc;
     nf_c_locale_push(&loc);
-    for (int i = 0; i <= m->n_layers; i++)
-        ks += (size_t)snprintf(sizes + ks, sizeof sizes - ks, "%s%d", i ? "," : "", m->sizes[i]);
-    for (int i = 0; i < m->n_layers; i++) {
+    const int n_layers = nf_model_n_layers(m);
+    for (int i = 0; i <= n_layers; i++)
+        ks += (size_t)snprintf(sizes + ks, sizeof sizes - ks, "%s%d", i ? "," : "", nf_model_size(m, i));
+    for (int i = 0; i < n_layers; i++) {
         ka += (size_t)snprintf(acts + ka, sizeof acts - ka, "%s%s", i ? "," : "",
-                               nf_act_name(m->layers[i].act.kind));
+                               nf_act_name(nf_model_layer(m, i)->act.kind));
         kp += (size_t)snprintf(params + kp, sizeof params - kp, "%s%.9g", i ? "," : "",
-                               (double)m->layers[i].act.param);
+                               (double)nf_model_layer(m, i)->act.param);
         if (ka >= sizeof acts || kp >= sizeof params) break;
     }
     nf_c_locale_pop(&loc);
@@ -125,8 +126,8 @@ nf_status nf_model_to_safetensors(const nf_model *m, const nf_meta_kv *extra, in
         ok = cJSON_AddStringToObject(meta, extra[i].key, extra[i].value) != NULL;
     }
     size_t offset = 0;
-    for (int i = 0; ok && i < m->n_layers; i++) {
-        const nf_dense *L = &m->layers[i];
+    for (int i = 0; ok && i < n_layers; i++) {
+        const nf_dense *L = nf_model_layer(m, i);
         char name[64];
         int wshape[2] = {L->out, L->in};
         size_t wb = (size_t)L->out * (size_t)L->in * 4, bb = (size_t)L->out * 4;
@@ -152,8 +153,8 @@ nf_status nf_model_to_safetensors(const nf_model *m, const nf_meta_kv *extra, in
     memset(b + 8 + jl, ' ', hl - jl);
     cJSON_free(json);
     unsigned char *p = b + 8 + hl;
-    for (int i = 0; i < m->n_layers; i++) {
-        const nf_dense *L = &m->layers[i];
+    for (int i = 0; i < n_layers; i++) {
+        const nf_dense *L = nf_model_layer(m, i);
         size_t nw = (size_t)L->out * (size_t)L->in;
         put_f32_le(p, L->W, nw);
         p += nw * 4;
@@ -526,16 +527,16 @@ nf_status nf_model_from_safetensors(const unsigned char *buf, size_t len, const 
     st = nf_model_create(&m, n_layers, sizes, acts);
     if (st) goto done;
     for (int i = 0; i < n_layers; i++) {
-        get_f32_le(m->layers[i].W, data + W[i].begin, (size_t)sizes[i] * (size_t)sizes[i + 1]);
-        get_f32_le(m->layers[i].b, data + B[i].begin, (size_t)sizes[i + 1]);
+        get_f32_le(nf_model_layer(m, i)->W, data + W[i].begin, (size_t)sizes[i] * (size_t)sizes[i + 1]);
+        get_f32_le(nf_model_layer(m, i)->b, data + B[i].begin, (size_t)sizes[i + 1]);
     }
     for (int i = 0; i < n_layers && !st; i++) {
         size_t nw = (size_t)sizes[i] * (size_t)sizes[i + 1];
-        size_t bad = nf_find_nonfinite(m->layers[i].W, nw);
+        size_t bad = nf_find_nonfinite(nf_model_layer(m, i)->W, nw);
         if (bad < nw)
             st = nf_fail(NF_ENONFINITE, "%s: tensor layers.%d.weight has NaN/Inf at element %zu",
                          name, i, bad);
-        else if ((bad = nf_find_nonfinite(m->layers[i].b, (size_t)sizes[i + 1])) < (size_t)sizes[i + 1])
+        else if ((bad = nf_find_nonfinite(nf_model_layer(m, i)->b, (size_t)sizes[i + 1])) < (size_t)sizes[i + 1])
             st = nf_fail(NF_ENONFINITE, "%s: tensor layers.%d.bias has NaN/Inf at element %zu",
                          name, i, bad);
     }

@@ -47,13 +47,15 @@ static void gather_rows(const float *src, size_t width, const int *idx, int coun
 static nf_status set_tensor_shapes(nf_optim *opt, const nf_model *m)
 {
     size_t rows[2 * NF_MAX_LAYERS], cols[2 * NF_MAX_LAYERS];
-    for (int i = 0; i < m->n_layers; i++) {
-        rows[2 * i] = (size_t)m->layers[i].out;
-        cols[2 * i] = (size_t)m->layers[i].in;
-        rows[2 * i + 1] = (size_t)m->layers[i].out;
+    const int n_layers = nf_model_n_layers(m);
+    for (int i = 0; i < n_layers; i++) {
+        const nf_dense *L = nf_model_layer(m, i);
+        rows[2 * i] = (size_t)L->out;
+        cols[2 * i] = (size_t)L->in;
+        rows[2 * i + 1] = (size_t)L->out;
         cols[2 * i + 1] = 1;
     }
-    return nf_optim_set_tensors(opt, 2 * m->n_layers, rows, cols);
+    return nf_optim_set_tensors(opt, 2 * n_layers, rows, cols);
 }
 
 /* Full-batch loss and gradient in chunks of the reserved batch, for L-BFGS. */
@@ -73,7 +75,7 @@ static nf_status history_alloc(nf_history *hist, int epochs, int with_val)
 /* NaN/Inf in `epoch`: put back the parameters from its start and say so. */
 static nf_status diverged(nf_model *m, const float *backup, nf_history *hist, int epoch)
 {
-    memcpy(m->params, backup, m->n_params * sizeof(float));
+    memcpy(nf_model_params(m), backup, nf_model_n_params(m) * sizeof(float));
     hist->diverged_epoch = epoch;
     return nf_fail(NF_EDIVERGED, "loss became NaN/Inf in epoch %d; parameters from the start of "
                                  "that epoch kept", epoch);
@@ -130,21 +132,25 @@ static nf_status full_closure(void *vctx, const float *params, float *grads, dou
 {
     full_ctx *c = vctx;
     nf_model *m = c->m;
-    if (params != m->params) memcpy(m->params, params, m->n_params * sizeof(float));
+    float *mp = nf_model_params(m);
+    const float *mg = nf_model_grads(m);
+    const size_t n_params = nf_model_n_params(m);
+    if (params != mp) memcpy(mp, params, n_params * sizeof(float));
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     const size_t denom = (size_t)c->n * nout;
+    const int cap = nf_model_batch_cap(m);
     double total = 0.0;
-    for (int r = 0; r < c->n; r += m->batch_cap) {
-        int b = c->n - r < m->batch_cap ? c->n - r : m->batch_cap;
+    for (int r = 0; r < c->n; r += cap) {
+        int b = c->n - r < cap ? c->n - r : cap;
         double l;
         nf_status st = nf_model_grad(m, c->X + (size_t)r * nin, c->Y + (size_t)r * nout, b, c->loss,
                                      denom, &l);
         if (st) return st;
         total += l;
         if (r == 0)
-            memcpy(grads, m->grads, m->n_params * sizeof(float));
+            memcpy(grads, mg, n_params * sizeof(float));
         else
-            for (size_t i = 0; i < m->n_params; i++) grads[i] += m->grads[i];
+            for (size_t i = 0; i < n_params; i++) grads[i] += mg[i];
     }
     *loss = total;
     return NF_OK;
@@ -160,21 +166,22 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
                        nf_loss_name(cfg->loss.kind));
     nf_optim *opt = NULL;
     nf_lm *lm = NULL;
-    float *grads = NULL, *backup = NULL;
+    float *grads = NULL, *backup = NULL, *params = nf_model_params(m);
+    const size_t n_params = nf_model_n_params(m);
     nf_status st;
     if (lm_kind) {
         st = nf_lm_create(&lm, &cfg->opt, m, n, 0);
     } else {
         st = nf_model_reserve(m, n < 8192 ? n : 8192);
-        if (!st) st = nf_optim_create(&opt, &cfg->opt, m->n_params);
-        if (!st) st = nf_alloc_floats(&grads, m->n_params);
+        if (!st) st = nf_optim_create(&opt, &cfg->opt, n_params);
+        if (!st) st = nf_alloc_floats(&grads, n_params);
     }
-    if (!st) st = nf_alloc_floats(&backup, m->n_params);
+    if (!st) st = nf_alloc_floats(&backup, n_params);
     if (!st) st = history_alloc(hist, cfg->epochs, cfg->val_X != NULL);
     full_ctx fc = {m, X->data, Y->data, n, &cfg->loss};
     const double t0 = nf_seconds();
     for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
-        memcpy(backup, m->params, m->n_params * sizeof(float));
+        memcpy(backup, params, n_params * sizeof(float));
         double eloss, after = NAN;
         int stop = 0;
         if (lm_kind) {
@@ -186,9 +193,9 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
             stop = res != NF_LM_ACCEPTED;
         } else {
             long before = nf_optim_func_evals(opt);
-            st = nf_optim_step_closure(opt, m->params, full_closure, &fc, &eloss);
+            st = nf_optim_step_closure(opt, params, full_closure, &fc, &eloss);
             hist->steps += nf_optim_func_evals(opt) - before;
-            if (!st && nf_find_nonfinite(m->params, m->n_params) < m->n_params) eloss = NAN;
+            if (!st && nf_find_nonfinite(params, n_params) < n_params) eloss = NAN;
             if (!st && isfinite(eloss) && nf_optim_converged(opt)) {
                 hist->converged = 1;
                 stop = 1;
@@ -247,8 +254,10 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
 
     nf_status st = nf_model_reserve(m, batch);
     if (st) return st;
+    float *params = nf_model_params(m), *grads = nf_model_grads(m);
+    const size_t n_params = nf_model_n_params(m);
     nf_optim *opt = NULL;
-    st = nf_optim_create(&opt, &cfg->opt, m->n_params);
+    st = nf_optim_create(&opt, &cfg->opt, n_params);
     if (st) return st;
     st = set_tensor_shapes(opt, m);
     nf_aids_rt *aids = NULL;
@@ -257,7 +266,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     int *perm = NULL;
     float *Xb = NULL, *Yb = NULL, *backup = NULL;
     if (!st) st = history_alloc(hist, cfg->epochs, VX != NULL);
-    if (!st) st = nf_alloc_floats(&backup, m->n_params);
+    if (!st) st = nf_alloc_floats(&backup, n_params);
     if (!st && shuffle) {
         perm = malloc((size_t)n * sizeof(int));
         st = nf_alloc_floats(&Xb, (size_t)batch * nin);
@@ -271,7 +280,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     nf_rng_seed(&rng, cfg->seed);
     const double t0 = nf_seconds();
     for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
-        memcpy(backup, m->params, m->n_params * sizeof(float));
+        memcpy(backup, params, n_params * sizeof(float));
         if (shuffle)
             for (int i = n - 1; i > 0; i--) {
                 int j = (int)nf_rng_below(&rng, (uint64_t)i + 1);
@@ -300,7 +309,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
             }
             sum += loss * (double)b;
             if (aids) nf_aids_after_grad(aids);
-            nf_optim_step(opt, m->params, m->grads);
+            nf_optim_step(opt, params, grads);
             hist->steps++;
         }
         nf_model_set_training(m, 0);

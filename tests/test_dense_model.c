@@ -131,21 +131,23 @@ static void check_model_grad(const int *sizes, int n_layers, nf_act_kind hidden,
     nf_loss_spec ls = {lk, 0.5f};
     double loss;
     ck_assert_int_eq(nf_model_grad(m, X, Y, B, &ls, 0, &loss), NF_OK);
-    float *g = malloc(m->n_params * 4);
-    memcpy(g, m->grads, m->n_params * 4);
+    float *p = nf_model_params(m);
+    const size_t np = nf_model_n_params(m);
+    float *g = malloc(np * 4);
+    memcpy(g, nf_model_grads(m), np * 4);
     double worst = 0;
-    for (size_t i = 0; i < m->n_params; i++) {
-        float p0 = m->params[i];
+    for (size_t i = 0; i < np; i++) {
+        float p0 = p[i];
         double fd = 0, err = INFINITY;
         /* A step that straddles a ReLU kink gives a wrong difference; a smaller step then
          * straddles it with far lower probability. */
         for (float hstep = 1e-2f; hstep >= 1e-4f && err >= 2e-2; hstep *= 0.1f) {
             double up, dn;
-            m->params[i] = p0 + hstep;
+            p[i] = p0 + hstep;
             nf_model_eval(m, X, Y, B, &ls, &up);
-            m->params[i] = p0 - hstep;
+            p[i] = p0 - hstep;
             nf_model_eval(m, X, Y, B, &ls, &dn);
-            m->params[i] = p0;
+            p[i] = p0;
             fd = (up - dn) / (2.0 * (double)hstep);
             err = fabs(fd - g[i]) / (1e-2 + fabs(fd));
         }
@@ -286,7 +288,7 @@ START_TEST(train_detects_divergence_and_keeps_finite_params)
     ck_assert_int_gt(h.diverged_epoch, 0);
     ck_assert_int_lt(h.diverged_epoch, 200);
     ck_assert_int_eq(h.epochs_run, h.diverged_epoch - 1);
-    ck_assert_uint_eq(nf_find_nonfinite(m->params, m->n_params), m->n_params);
+    ck_assert_uint_eq(nf_find_nonfinite(nf_model_params(m), nf_model_n_params(m)), nf_model_n_params(m));
     ck_assert_ptr_nonnull(strstr(nf_last_error(), "epoch"));
     nf_history_free(&h);
     nf_model_free(m);
@@ -315,7 +317,7 @@ START_TEST(train_is_deterministic)
         ck_assert_int_eq(nf_train(m, &X, &Y, &cfg, &h), NF_OK);
         ck_assert_int_eq(h.steps, 5 * 16);
         final[run] = h.final_loss;
-        p0[run] = m->params[0];
+        p0[run] = nf_model_params(m)[0];
         nf_history_free(&h);
         nf_model_free(m);
     }

@@ -122,7 +122,7 @@ START_TEST(fused_mse_matches_plain)
             float *X, *Y, *g_plain, *out_plain;
             ck_assert_int_eq(nf_alloc_floats(&X, nx), NF_OK);
             ck_assert_int_eq(nf_alloc_floats(&Y, ny), NF_OK);
-            ck_assert_int_eq(nf_alloc_floats(&g_plain, m->n_params), NF_OK);
+            ck_assert_int_eq(nf_alloc_floats(&g_plain, nf_model_n_params(m)), NF_OK);
             ck_assert_int_eq(nf_alloc_floats(&out_plain, ny), NF_OK);
             fill(X, nx, &rng);
             fill(Y, ny, &rng);
@@ -132,13 +132,13 @@ START_TEST(fused_mse_matches_plain)
             memcpy(out_plain, nf_model_output(m), ny * sizeof(float));
             double l_plain = nf_loss_grad(&mse, nf_model_output(m), Y, ny, 2 * ny, nf_model_dout(m));
             ck_assert_int_eq(nf_model_backward(m, X, batch), NF_OK);
-            memcpy(g_plain, m->grads, m->n_params * sizeof(float));
+            memcpy(g_plain, nf_model_grads(m), nf_model_n_params(m) * sizeof(float));
             /* fused (denominator 2·n to check it is honoured) */
-            memset(m->grads, 0xff, m->n_params * sizeof(float)); /* NaN: all must be rewritten */
+            memset(nf_model_grads(m), 0xff, nf_model_n_params(m) * sizeof(float)); /* NaN: all must be rewritten */
             double l_fused = -1.0;
             ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &mse, 2 * ny, &l_fused), NF_OK);
             ck_assert(tu_rel(l_fused, l_plain, 1e-12) < 1e-6);
-            double dg = max_rel_diff(m->grads, g_plain, m->n_params);
+            double dg = max_rel_diff(nf_model_grads(m), g_plain, nf_model_n_params(m));
             ck_assert_msg(dg < 1e-5, "net %zu small %d: grads differ by %.3g", k, small, dg);
             /* (the output buffer after nf_model_grad is workspace without the bias: not compared) */
             /* the loss value against a double reference */
@@ -175,7 +175,7 @@ START_TEST(model_nt_dx_matches_dense_chain)
     float *X, *Y, *grads, *buf;
     ck_assert_int_eq(nf_alloc_floats(&X, (size_t)batch * 7), NF_OK);
     ck_assert_int_eq(nf_alloc_floats(&Y, (size_t)batch * 5), NF_OK);
-    ck_assert_int_eq(nf_alloc_floats(&grads, m->n_params), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&grads, nf_model_n_params(m)), NF_OK);
     ck_assert_int_eq(nf_alloc_floats(&buf, (size_t)batch * (33 + 20 + 5) * 2 + (size_t)batch * 66),
                      NF_OK);
     fill(X, (size_t)batch * 7, &rng);
@@ -188,7 +188,7 @@ START_TEST(model_nt_dx_matches_dense_chain)
     nf_dense L[3];
     size_t off = 0;
     for (int i = 0; i < 3; i++) {
-        L[i] = m->layers[i];
+        L[i] = *nf_model_layer(m, i);
         L[i].dW = grads + off;
         off += (size_t)sizes[i] * (size_t)sizes[i + 1];
         L[i].db = grads + off;
@@ -209,7 +209,7 @@ START_TEST(model_nt_dx_matches_dense_chain)
         cur = nxt;
         nxt = t;
     }
-    double d = max_rel_diff(m->grads, grads, m->n_params);
+    double d = max_rel_diff(nf_model_grads(m), grads, nf_model_n_params(m));
     ck_assert_msg(d < 1e-5, "model grads differ from the dense chain by %.3g", d);
     nf_free(X);
     nf_free(Y);
@@ -261,23 +261,23 @@ START_TEST(sharded_grad_matches_serial)
         float *X, *Y, *g1, *g300;
         ck_assert_int_eq(nf_alloc_floats(&X, nx), NF_OK);
         ck_assert_int_eq(nf_alloc_floats(&Y, ny), NF_OK);
-        ck_assert_int_eq(nf_alloc_floats(&g1, m->n_params), NF_OK);
-        ck_assert_int_eq(nf_alloc_floats(&g300, m->n_params), NF_OK);
+        ck_assert_int_eq(nf_alloc_floats(&g1, nf_model_n_params(m)), NF_OK);
+        ck_assert_int_eq(nf_alloc_floats(&g300, nf_model_n_params(m)), NF_OK);
         fill(X, nx, &rng);
         fill(Y, ny, &rng);
         nf_loss_spec ls = {nets[k].loss, 1.0f};
         double l1, lt, l300;
         ck_assert_int_eq(nf_model_grad(m, X, Y, 300, &ls, 0, &l300), NF_OK);
-        memcpy(g300, m->grads, m->n_params * sizeof(float));
+        memcpy(g300, nf_model_grads(m), nf_model_n_params(m) * sizeof(float));
         ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &l1), NF_OK);
-        memcpy(g1, m->grads, m->n_params * sizeof(float));
+        memcpy(g1, nf_model_grads(m), nf_model_n_params(m) * sizeof(float));
         for (int t = 2; t <= 4; t++) {
             ck_assert_int_eq(nf_model_set_threads(m, t), NF_OK);
             ck_assert_int_eq(nf_model_threads(m), t);
             for (int rep = 0; rep < 3; rep++) { /* the workers are reused */
-                memset(m->grads, 0xff, m->n_params * sizeof(float)); /* NaN: must be rewritten */
+                memset(nf_model_grads(m), 0xff, nf_model_n_params(m) * sizeof(float)); /* NaN: must be rewritten */
                 ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &lt), NF_OK);
-                double d = max_rel_diff(m->grads, g1, m->n_params);
+                double d = max_rel_diff(nf_model_grads(m), g1, nf_model_n_params(m));
                 ck_assert_msg(d < 1e-5, "net %zu, %d threads: grads differ by %.3g", k, t, d);
                 ck_assert_msg(tu_rel(lt, l1, 1e-12) < 1e-6, "net %zu, %d threads: loss %.9g vs %.9g",
                               k, t, lt, l1);
@@ -301,7 +301,7 @@ START_TEST(sharded_grad_matches_serial)
         double ls1;
         ck_assert_int_eq(nf_model_grad(m, X, Y, 300, &ls, 0, &ls1), NF_OK);
         ck_assert(ls1 == l300);
-        ck_assert(memcmp(m->grads, g300, m->n_params * sizeof(float)) == 0);
+        ck_assert(memcmp(nf_model_grads(m), g300, nf_model_n_params(m) * sizeof(float)) == 0);
         ck_assert_int_eq(nf_model_set_threads(m, 1), NF_OK);
         ck_assert_int_eq(nf_model_threads(m), 1);
         ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &lt), NF_OK);

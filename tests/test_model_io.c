@@ -15,7 +15,7 @@ static nf_model *make_model(void)
     ck_assert_int_eq(nf_model_create(&m, 2, sizes, acts), NF_OK);
     nf_rng rng;
     nf_rng_seed(&rng, 3);
-    for (size_t i = 0; i < m->n_params; i++) m->params[i] = (float)nf_rng_normal(&rng);
+    for (size_t i = 0; i < nf_model_n_params(m); i++) nf_model_params(m)[i] = (float)nf_rng_normal(&rng);
     return m;
 }
 
@@ -29,16 +29,16 @@ START_TEST(roundtrip)
     uint64_t hl = 0;
     for (int k = 0; k < 8; k++) hl |= (uint64_t)b[k] << (8 * k);
     ck_assert_int_eq((int)(hl % 8), 0);
-    ck_assert_int_eq((int)(n - 8 - hl), (int)(m->n_params * 4)); /* data section = parameters */
+    ck_assert_int_eq((int)(n - 8 - hl), (int)(nf_model_n_params(m) * 4)); /* data section = parameters */
     nf_model_info info;
     ck_assert_int_eq(nf_model_from_safetensors(b, n, "m.safetensors", NULL, &r, &info), NF_OK);
-    ck_assert_int_eq(r->n_layers, 2);
-    ck_assert_int_eq(r->sizes[0], 3);
-    ck_assert_int_eq(r->sizes[2], 2);
-    ck_assert_int_eq(memcmp(r->params, m->params, m->n_params * sizeof(float)), 0);
-    ck_assert_int_eq(r->layers[0].act.kind, NF_ACT_LEAKY_RELU);
-    ck_assert_float_eq(r->layers[0].act.param, 0.2f);
-    ck_assert_int_eq(r->layers[1].act.kind, NF_ACT_TANH);
+    ck_assert_int_eq(nf_model_n_layers(r), 2);
+    ck_assert_int_eq(nf_model_size(r, 0), 3);
+    ck_assert_int_eq(nf_model_size(r, 2), 2);
+    ck_assert_int_eq(memcmp(nf_model_params(r), nf_model_params(m), nf_model_n_params(m) * sizeof(float)), 0);
+    ck_assert_int_eq(nf_model_layer(r, 0)->act.kind, NF_ACT_LEAKY_RELU);
+    ck_assert_float_eq(nf_model_layer(r, 0)->act.param, 0.2f);
+    ck_assert_int_eq(nf_model_layer(r, 1)->act.kind, NF_ACT_TANH);
     ck_assert(info.acts_from_file);
     ck_assert_str_eq(nf_model_info_get(&info, "layers"), "3,4,2");
     ck_assert_str_eq(nf_model_info_get(&info, "activations"), "leaky_relu,tanh");
@@ -69,8 +69,8 @@ static void check_torch(const char *model, const char *yname, int acts_from_file
     nf_model_info info;
     ck_assert_msg(nf_model_load(tu_data(model), NULL, &m, &info) == NF_OK, "%s", nf_last_error());
     ck_assert_int_eq(info.acts_from_file, acts_from_file);
-    ck_assert_int_eq(m->layers[0].act.kind, first);
-    ck_assert_int_eq(m->layers[m->n_layers - 1].act.kind, NF_ACT_LINEAR);
+    ck_assert_int_eq(nf_model_layer(m, 0)->act.kind, first);
+    ck_assert_int_eq(nf_model_layer(m, nf_model_n_layers(m) - 1)->act.kind, NF_ACT_LINEAR);
     nf_mat X, Y;
     read_csv("torch_x.csv", &X);
     read_csv(yname, &Y);
@@ -112,8 +112,8 @@ START_TEST(bad_files)
 {
     nf_model *m = NULL;
     ck_assert_int_eq(load_st(GOOD, 12, &m), NF_OK);
-    ck_assert_float_eq(m->params[2], 0.25f);
-    ck_assert_int_eq(m->layers[0].act.kind, NF_ACT_LINEAR); /* single layer: the output rule */
+    ck_assert_float_eq(nf_model_params(m)[2], 0.25f);
+    ck_assert_int_eq(nf_model_layer(m, 0)->act.kind, NF_ACT_LINEAR); /* single layer: the output rule */
     nf_model_free(m);
 
     ck_assert_int_eq(nf_model_from_safetensors((const unsigned char *)"abc", 3, "s.st", NULL, &m, NULL), NF_EFORMAT);

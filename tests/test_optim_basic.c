@@ -214,19 +214,19 @@ START_TEST(train_passes_tensor_shapes)
     const size_t rows[4] = {6, 6, 2, 2}, cols[4] = {3, 1, 6, 1};
     for (int k = 1; k < 3; k++) {
         nf_optim *opt;
-        ck_assert(nf_optim_create(&opt, &c.opt, m[k]->n_params) == NF_OK);
+        ck_assert(nf_optim_create(&opt, &c.opt, nf_model_n_params(m[k])) == NF_OK);
         if (k == 1) ck_assert(nf_optim_set_tensors(opt, 4, rows, cols) == NF_OK);
         ck_assert(nf_model_reserve(m[k], 40) == NF_OK);
         for (int e = 0; e < 5; e++) {
             ck_assert(nf_model_grad(m[k], x.data, y.data, 40, &c.loss, 0, NULL) == NF_OK);
-            nf_optim_step(opt, m[k]->params, m[k]->grads);
+            nf_optim_step(opt, nf_model_params(m[k]), nf_model_grads(m[k]));
         }
         nf_optim_free(opt);
     }
     double same = 0.0, other = 0.0;
-    for (size_t i = 0; i < m[0]->n_params; i++) {
-        same = fmax(same, fabs((double)m[0]->params[i] - m[1]->params[i]));
-        other = fmax(other, fabs((double)m[0]->params[i] - m[2]->params[i]));
+    for (size_t i = 0; i < nf_model_n_params(m[0]); i++) {
+        same = fmax(same, fabs((double)nf_model_params(m[0])[i] - nf_model_params(m[1])[i]));
+        other = fmax(other, fabs((double)nf_model_params(m[0])[i] - nf_model_params(m[2])[i]));
     }
     ck_assert_msg(same == 0.0, "nf_train vs shaped loop: %.3g", same);
     ck_assert_msg(other > 1e-4, "one-vector adafactor should differ, got %.3g", other);
@@ -267,8 +267,8 @@ START_TEST(subnormals_flushed)
         nf_dense_set_small_max(small ? 16 : 0);
         const float x[1] = {1e30f};
         float out[1];
-        m->params[0] = 1e-39f;
-        m->params[1] = 0.0f;
+        nf_model_params(m)[0] = 1e-39f;
+        nf_model_params(m)[1] = 0.0f;
         ck_assert(nf_model_predict(m, x, 1, out) == NF_OK);
         ck_assert_msg(out[0] == 0.0f, "flushed: %g", (double)out[0]);
         nf_set_flush_denormals(0);

@@ -47,9 +47,10 @@ static void grad_norms(nf_model *m, const nf_mat *x, const nf_mat *y, double *gm
     double loss;
     ck_assert(nf_model_grad(m, x->data, y->data, x->rows, &mse, 0, &loss) == NF_OK);
     double mx = 0.0, s = 0.0;
-    for (size_t i = 0; i < m->n_params; i++) {
-        mx = fmax(mx, fabs((double)m->grads[i]));
-        s += (double)m->grads[i] * m->grads[i];
+    const float *g = nf_model_grads(m);
+    for (size_t i = 0; i < nf_model_n_params(m); i++) {
+        mx = fmax(mx, fabs((double)g[i]));
+        s += (double)g[i] * g[i];
     }
     *gmax = mx;
     *g2 = sqrt(s);
@@ -177,8 +178,8 @@ START_TEST(lm_jacobian_matches_backprop)
     ck_assert(nf_init_model(m1, &is, &r) == NF_OK);
     ck_assert(nf_model_clone(&m2, m1) == NF_OK);
     float p0[64];
-    ck_assert(m1->n_params <= 64);
-    memcpy(p0, m1->params, m1->n_params * sizeof(float));
+    ck_assert(nf_model_n_params(m1) <= 64);
+    memcpy(p0, nf_model_params(m1), nf_model_n_params(m1) * sizeof(float));
     double gmax, g2;
     grad_norms(m1, &x, &y, &gmax, &g2);
     nf_opt_config c;
@@ -199,9 +200,9 @@ START_TEST(lm_jacobian_matches_backprop)
     ck_assert(r1 == NF_LM_ACCEPTED && r2 == NF_LM_ACCEPTED && a1 < b1);
     ck_assert(tu_rel(a1, a2, 1e-30) < 1e-4);
     double dmax = 0.0, diff = 0.0;
-    for (size_t i = 0; i < m1->n_params; i++) {
-        dmax = fmax(dmax, fabs((double)m1->params[i] - p0[i]));
-        diff = fmax(diff, fabs((double)m1->params[i] - m2->params[i]));
+    for (size_t i = 0; i < nf_model_n_params(m1); i++) {
+        dmax = fmax(dmax, fabs((double)nf_model_params(m1)[i] - p0[i]));
+        diff = fmax(diff, fabs((double)nf_model_params(m1)[i] - nf_model_params(m2)[i]));
     }
     ck_assert_msg(diff < 1e-3 * dmax, "steps differ by %.3g, step size %.3g", diff, dmax);
     nf_lm_free(a);
@@ -239,8 +240,8 @@ START_TEST(lm_linear_is_lstsq)
     nf_history h;
     ck_assert(nf_train(m, &x, &y, &c, &h) == NF_OK);
     ck_assert(h.converged != 0);
-    for (int i = 0; i < 6; i++) ck_assert_close(m->layers[0].W[i], W.data[i], 1e-4);
-    for (int i = 0; i < 2; i++) ck_assert_close(m->layers[0].b[i], bls[i], 1e-4);
+    for (int i = 0; i < 6; i++) ck_assert_close(nf_model_layer(m, 0)->W[i], W.data[i], 1e-4);
+    for (int i = 0; i < 2; i++) ck_assert_close(nf_model_layer(m, 0)->b[i], bls[i], 1e-4);
     nf_history_free(&h);
     nf_model_free(m);
     nf_mat_free(&W);

@@ -54,9 +54,9 @@ static nf_model *hand_model(nf_mat *X)
     ck_assert_int_eq(nf_model_create_mlp(&m, 2, sizes, &relu, &lin), NF_OK);
     const float W1[] = {1, 0, 2, 0.01f, 0, 1, 0, 1, 1, 0.05f}, b1[] = {0, 0, -5, 5, 0};
     const float W2[] = {0.5f, -2, 3, 0, 1};
-    memcpy(m->layers[0].W, W1, sizeof W1);
-    memcpy(m->layers[0].b, b1, sizeof b1);
-    memcpy(m->layers[1].W, W2, sizeof W2);
+    memcpy(nf_model_layer(m, 0)->W, W1, sizeof W1);
+    memcpy(nf_model_layer(m, 0)->b, b1, sizeof b1);
+    memcpy(nf_model_layer(m, 1)->W, W2, sizeof W2);
     ck_assert_int_eq(nf_mat_alloc(X, 21 * 21, 2), NF_OK);
     for (int i = 0; i < 21; i++)
         for (int j = 0; j < 21; j++) {
@@ -118,8 +118,8 @@ START_TEST(diag_antiparallel_valley)
     nf_model *m = NULL;
     ck_assert_int_eq(nf_model_create_mlp(&m, 2, sizes, &relu, &lin), NF_OK);
     const float W1[] = {1, 0.002f, -1, 0}, b1[] = {0.3f, 0.2f};
-    memcpy(m->layers[0].W, W1, sizeof W1);
-    memcpy(m->layers[0].b, b1, sizeof b1);
+    memcpy(nf_model_layer(m, 0)->W, W1, sizeof W1);
+    memcpy(nf_model_layer(m, 0)->b, b1, sizeof b1);
     const float X[] = {-1, -1, -0.5f, 0.5f, 0, 0, 0.5f, -0.5f, 1, 1};
     nf_unit_diag *u;
     int n;
@@ -162,18 +162,18 @@ START_TEST(small_kernel_matches_sgemm)
             nf_loss_spec ls = {losses[l], 0.3f};
             double fused, ref;
             ck_assert_int_eq(nf_model_grad(m, X.data, Y.data, n, &ls, 0, &fused), NF_OK);
-            float *g = malloc(m->n_params * sizeof(float));
-            memcpy(g, m->grads, m->n_params * sizeof(float));
+            float *g = malloc(nf_model_n_params(m) * sizeof(float));
+            memcpy(g, nf_model_grads(m), nf_model_n_params(m) * sizeof(float));
             /* reference: the generic forward / loss / backward (sgemm) */
             ck_assert_int_eq(nf_model_forward(m, X.data, n), NF_OK);
             ref = nf_loss_grad(&ls, nf_model_output(m), Y.data, (size_t)n, (size_t)n, nf_model_dout(m));
             ck_assert_int_eq(nf_model_backward(m, X.data, n), NF_OK);
             ck_assert_msg(tu_rel(fused, ref, 1e-12) < 1e-6, "%s/%s loss %g vs %g", nf_act_name(acts[a]),
                           nf_loss_name(losses[l]), fused, ref);
-            for (size_t i = 0; i < m->n_params; i++)
-                ck_assert_msg(fabs(g[i] - m->grads[i]) <= 1e-5 * (fabs(m->grads[i]) + 1e-3),
+            for (size_t i = 0; i < nf_model_n_params(m); i++)
+                ck_assert_msg(fabs(g[i] - nf_model_grads(m)[i]) <= 1e-5 * (fabs(nf_model_grads(m)[i]) + 1e-3),
                               "%s/%s grad[%zu] fused %g sgemm %g", nf_act_name(acts[a]),
-                              nf_loss_name(losses[l]), i, g[i], m->grads[i]);
+                              nf_loss_name(losses[l]), i, g[i], nf_model_grads(m)[i]);
             free(g);
             nf_model_free(m);
         }
@@ -296,7 +296,7 @@ START_TEST(trial_equals_plain_training)
         nf_history h;
         ck_assert_int_eq(nf_train(m, &f.X, &f.Y, &tc, &h), NF_OK);
         ck_assert(memcmp(&h.final_loss, &t.final_loss, sizeof(double)) == 0);
-        ck_assert(memcmp(m->params, tm->params, m->n_params * sizeof(float)) == 0);
+        ck_assert(memcmp(nf_model_params(m), nf_model_params(tm), nf_model_n_params(m) * sizeof(float)) == 0);
         nf_history_free(&h);
         nf_model_free(m);
         nf_model_free(tm);

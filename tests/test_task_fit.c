@@ -216,8 +216,8 @@ static void fit_linear(const nf_task_config *c, int epochs, double lr, double *v
     double rms;
     float *b = malloc((size_t)Y.cols * 4);
     ck_assert_int_eq(nf_lstsq(&X, &Y, &Wls, b), NF_OK);
-    nf_diff_stats(m->layers[0].W, W.data, nf_mat_size(&W), vs_exact, &rms);
-    nf_diff_stats(m->layers[0].W, Wls.data, nf_mat_size(&W), vs_ls, &rms);
+    nf_diff_stats(nf_model_layer(m, 0)->W, W.data, nf_mat_size(&W), vs_exact, &rms);
+    nf_diff_stats(nf_model_layer(m, 0)->W, Wls.data, nf_mat_size(&W), vs_ls, &rms);
     free(b);
     nf_history_free(&h);
     nf_model_free(m);

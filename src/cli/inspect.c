@@ -151,10 +151,10 @@ int cmd_inspect(int argc, char **argv)
     char shape[256];
     nf_model_shape_str(m, shape, sizeof shape);
     printf("file: %s\nbytes: %zu\nheader_bytes: %zu\nlayers: %s\nparameters: %zu\n", model_path,
-           info.file_bytes, info.header_bytes, shape, m->n_params);
+           info.file_bytes, info.header_bytes, shape, nf_model_n_params(m));
     printf("activations:");
-    for (int i = 0; i < m->n_layers; i++) {
-        const nf_act_spec *a = &m->layers[i].act;
+    for (int i = 0; i < nf_model_n_layers(m); i++) {
+        const nf_act_spec *a = &nf_model_layer(m, i)->act;
         printf("%s%s", i ? "," : " ", nf_act_name(a->kind));
         if (a->kind == NF_ACT_LEAKY_RELU || a->kind == NF_ACT_ELU) printf("(%g)", (double)a->param);
     }
@@ -162,8 +162,8 @@ int cmd_inspect(int argc, char **argv)
     printf("metadata:%s\n", info.n_meta ? "" : " (none)");
     for (int i = 0; i < info.n_meta; i++) printf("  %s: %s\n", info.meta[i].key, info.meta[i].value);
     printf("weights:\n");
-    for (int i = 0; i < m->n_layers; i++) {
-        const nf_dense *L = &m->layers[i];
+    for (int i = 0; i < nf_model_n_layers(m); i++) {
+        const nf_dense *L = nf_model_layer(m, i);
         printf("  layers.%d: [%d, %d] %s\n", i, L->out, L->in, nf_act_name(L->act.kind));
         stats("weight", i, L->W, (size_t)L->out * (size_t)L->in);
         stats("bias", i, L->b, (size_t)L->out);

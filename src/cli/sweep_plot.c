@@ -277,7 +277,7 @@ static int surface_plot(const char *dir, const nf_sweep_config *cfg, const nf_tr
         int nu = 0;
         nf_diag_units(m, cfg->X->data, cfg->X->rows, &cfg->diag, &u, &nu);
         fprintf(f, "# kink line w0 x + w1 y + b = 0 of each hidden unit inside the square; x y state(0 ok,1 dead,2 always-on,3 dup,4 parallel)\n");
-        for (int j = 0; j < m->sizes[1]; j++) {
+        for (int j = 0; j < nf_model_size(m, 1); j++) {
             double w0, w1, b, x0, y0, x1, y1;
             if (!nf_diag_kink_line(m, j, &w0, &w1, &b) || !clip_line(w0, w1, b, &x0, &y0, &x1, &y1)) continue;
             int state = !u ? 0 : u[j].dead ? 1 : u[j].always_on ? 2 : u[j].duplicate_of >= 0 ? 3 : u[j].parallel_of >= 0 ? 4 : 0;
@@ -349,7 +349,7 @@ int cli_sweep_plots(const char *dir, const nf_sweep_config *cfg, const nf_trial 
         if (sum[s].n == 0) continue;
         rc = curves_plot(dir, cfg, trials, sum, names, s);
         const nf_model *m0 = picks[s][0].model;
-        if (!rc && m0 && m0->sizes[0] == 2 && m0->n_layers == 2) rc = surface_plot(dir, cfg, trials, names, s, picks[s]);
+        if (!rc && m0 && nf_model_size(m0, 0) == 2 && nf_model_n_layers(m0) == 2) rc = surface_plot(dir, cfg, trials, names, s, picks[s]);
     }
     if (!rc) rc = cli_render_dir(dir);
     return rc;
