@@ -77,11 +77,11 @@ static nf_status save_model(const cli_args *a, const nf_model *m, const nf_histo
  * least-squares weights on the same data. */
 static int report_linear(const cli_args *a, const nf_model *m, const nf_mat *X, const nf_mat *Y)
 {
-    if (!nf_task_is_linear(a->run.task.kind) || m->n_layers != 1) return 0;
+    if (!nf_task_is_linear(a->run.task.kind) || nf_model_n_layers(m) != 1) return 0;
     nf_mat W, Wls;
     nf_status st = nf_task_exact(&a->run.task, &W);
     if (st) return cli_status_error(st);
-    const nf_dense *L = &m->layers[0];
+    const nf_dense *L = nf_model_layer(m, 0);
     size_t nw = (size_t)L->in * (size_t)L->out;
     double mx, rms, bmx = 0.0;
     nf_diff_stats(L->W, W.data, nw, &mx, &rms);
@@ -115,21 +115,23 @@ static int load_init_model(cli_args *a, nf_model **m)
     }
     nf_status st = nf_model_load(a->init_model, &lo, m, NULL);
     if (st) return cli_status_error(st);
-    const int n = (*m)->n_layers + 1;
+    const int n = nf_model_n_layers(*m) + 1;
+    int sizes[NF_MAX_LAYERS + 1];
+    for (int i = 0; i < n; i++) sizes[i] = nf_model_size(*m, i);
     if (a->run.n_sizes) {
         int same = a->run.n_sizes == n;
-        for (int i = 0; same && i < n; i++) same = a->run.sizes[i] == (*m)->sizes[i];
+        for (int i = 0; same && i < n; i++) same = a->run.sizes[i] == sizes[i];
         if (!same) {
             char x[256], y[256];
             shape_of(a->run.sizes, a->run.n_sizes, x, sizeof x);
-            shape_of((*m)->sizes, n, y, sizeof y);
+            shape_of(sizes, n, y, sizeof y);
             nf_model_free(*m);
             *m = NULL;
             return cli_usage_error("--layers %s does not match --init-model %s, which has layers %s", x,
                                    a->init_model, y);
         }
     }
-    memcpy(a->run.sizes, (*m)->sizes, (size_t)n * sizeof(int));
+    memcpy(a->run.sizes, sizes, (size_t)n * sizeof(int));
     a->run.n_sizes = n;
     return 0;
 }
@@ -163,7 +165,7 @@ static void print_summary(const cli_args *a, const nf_model *m, const nf_history
     const int full = nf_opt_is_full_batch(r->train.opt.kind);
     nf_opt_label(&r->train.opt, label, sizeof label);
     printf("layers: %s\nact: %s\noptimizer: %s\nsetting: %s\nlr: %g\nbatch: %d\nepochs: %d\n", shape,
-           nf_act_name(m->layers[0].act.kind), nf_opt_name(r->train.opt.kind), label, r->train.opt.lr,
+           nf_act_name(nf_model_layer(m, 0)->act.kind), nf_opt_name(r->train.opt.kind), label, r->train.opt.lr,
            full ? rows : r->train.batch, h->epochs_run);
     if (r->threads) {
         int split, blas;
@@ -230,7 +232,7 @@ static int prepare(int argc, char **argv, cli_args *a, opt_list *l, nf_mat *X, n
     if ((rc = data_opts_load_any(a, X, Y, Xv, Yv))) return rc;
     if (*m && (nf_model_n_in(*m) != X->cols || nf_model_n_out(*m) != Y->cols)) {
         char shape[256];
-        shape_of((*m)->sizes, (*m)->n_layers + 1, shape, sizeof shape);
+        nf_model_shape_str(*m, shape, sizeof shape);
         return cli_usage_error("--init-model %s has layers %s but %s has %d input and %d target columns",
                                a->init_model, shape, files ? data_opts_source(a) : nf_task_name(a->run.task.kind),
                                X->cols, Y->cols);
