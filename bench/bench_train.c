@@ -426,17 +426,37 @@ static nf_status serve(trainer *t)
 
 /* ---- one workload ---------------------------------------------------------------------- */
 
-static nf_status make_data(const workload *w, int batch, uint64_t seed, nf_mat *X, nf_mat *Y)
+/* A workload is a run description: the task (or random data) of `batch` rows, its sizes, ReLU
+ * hidden layers, PyTorch's default initialisation, the chosen optimizer with its defaults. */
+static nf_status workload_spec(const workload *w, const options *o, nf_run_spec *spec)
+{
+    nf_run_defaults(spec);
+    if (w->data == DATA_TASK) {
+        nf_run_set_task(spec, w->task);
+        if (w->frame) spec->task.frame = w->frame;
+        spec->task.dft_full = w->dft_full;
+    }
+    spec->task.n_samples = o->batch;
+    spec->task.seed = o->seed;
+    spec->n_sizes = w->n_layers + 1;
+    memcpy(spec->sizes, w->sizes, (size_t)spec->n_sizes * sizeof(int));
+    spec->act_set = 1;
+    spec->init.kind = NF_INIT_TORCH_DEFAULT;
+    spec->train.opt.kind = o->opt;
+    spec->opt_set = 1;
+    spec->train.batch = o->batch;
+    spec->batch_set = 1;
+    spec->seed = o->seed;
+    return nf_run_resolve(spec, w->data == DATA_TASK ? 0 : w->sizes[0], w->data == DATA_TASK ? 0 : w->sizes[w->n_layers]);
+}
+
+static nf_status make_data(const workload *w, const nf_run_spec *spec, int batch, uint64_t seed, nf_mat *X,
+                           nf_mat *Y)
 {
     nf_status st;
     if (w->data == DATA_TASK) {
-        nf_task_config tc;
-        nf_task_defaults(w->task, &tc);
-        tc.n_samples = batch;
-        if (w->frame) tc.frame = w->frame;
-        tc.dft_full = w->dft_full;
-        tc.seed = seed;
-        return nf_task_generate(&tc, X, Y);
+        nf_mat Xv, Yv;
+        return nf_run_task_data(spec, X, Y, &Xv, &Yv);
     }
     int n_in = w->sizes[0], n_out = w->sizes[w->n_layers];
     st = nf_mat_alloc(X, batch, n_in);
@@ -476,19 +496,13 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
     nf_optim *opt = NULL;
     nf_lm *lm = NULL;
     float *start = NULL;
-    nf_status st = make_data(w, o->batch, o->seed, &X, &Y);
-    if (st) goto done;
-    nf_act_spec hidden = {NF_ACT_RELU, 0.0f}, out = {NF_ACT_LINEAR, 0.0f};
-    st = nf_model_create_mlp(&m, w->n_layers, w->sizes, &hidden, &out);
-    if (st) goto done;
-    nf_init_spec is = {NF_INIT_TORCH_DEFAULT, NF_BIAS_DEFAULT, 0.0f};
-    nf_rng rng;
-    nf_rng_seed(&rng, nf_rng_derive(o->seed, 1));
-    st = nf_init_model(m, &is, &rng);
+    nf_run_spec spec;
+    nf_status st = workload_spec(w, o, &spec);
+    if (!st) st = make_data(w, &spec, o->batch, o->seed, &X, &Y);
+    if (!st) st = nf_run_create_model(&spec, &X, &m);
     if (!st) st = nf_model_reserve(m, o->batch);
     if (st) goto done;
-    nf_opt_config oc;
-    nf_opt_defaults(o->opt, &oc);
+    const nf_opt_config oc = spec.train.opt;
     const size_t n_params = nf_model_n_params(m);
     st = nf_optim_create(&opt, &oc, n_params);
     if (!st && o->opt == NF_OPT_LM) st = nf_lm_create(&lm, &oc, m, o->batch, 0);

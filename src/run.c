@@ -189,9 +189,27 @@ void nf_run_thread_plan(const nf_run_spec *spec, int rows, int *split, int *blas
 
 static nf_status run_on(const nf_run_spec *spec, const nf_run_data *data, nf_model **model, nf_history *hist);
 
+nf_status nf_run_create_model(const nf_run_spec *spec, const nf_mat *X, nf_model **model)
+{
+    *model = NULL;
+    if (spec->n_sizes < 2)
+        return nf_fail(NF_EINVAL, "nf_run: no architecture (n_sizes %d; nf_run_resolve fills the task's)", spec->n_sizes);
+    nf_model *m = NULL;
+    nf_status st = nf_model_create_mlp(&m, spec->n_sizes - 1, spec->sizes, &spec->act, &spec->out_act);
+    if (st) return st;
+    nf_rng rng;
+    nf_rng_seed(&rng, nf_run_stream(spec->seed, NF_STREAM_INIT));
+    st = nf_init_model_data(m, &spec->init, &spec->init_opts, X->data, X->rows, &rng);
+    if (st) {
+        nf_model_free(m);
+        return st;
+    }
+    *model = m;
+    return NF_OK;
+}
+
 nf_status nf_run(const nf_run_spec *spec, const nf_run_data *data, nf_model **model, nf_history *hist)
 {
-    if (spec->n_sizes < 2) return nf_fail(NF_EINVAL, "nf_run: no architecture (n_sizes %d; nf_run_resolve fills the task's)", spec->n_sizes);
     if (!data || !data->X || !data->Y) return nf_fail(NF_EINVAL, "nf_run: no training data");
     nf_run_data d = *data;
     nf_mat Xt = {0}, Yt = {0}, Xv = {0}, Yv = {0};
@@ -214,14 +232,7 @@ static nf_status run_on(const nf_run_spec *spec, const nf_run_data *data, nf_mod
 {
     const nf_mat *X = data->X;
     nf_status st = NF_OK;
-    if (!*model) {
-        st = nf_model_create_mlp(model, spec->n_sizes - 1, spec->sizes, &spec->act, &spec->out_act);
-        if (st) return st;
-        nf_rng rng;
-        nf_rng_seed(&rng, nf_run_stream(spec->seed, NF_STREAM_INIT));
-        st = nf_init_model_data(*model, &spec->init, &spec->init_opts, X->data, X->rows, &rng);
-        if (st) return st;
-    }
+    if (!*model && (st = nf_run_create_model(spec, X, model))) return st;
     if (nf_model_n_in(*model) != X->cols || nf_model_n_out(*model) != data->Y->cols)
         return nf_fail(NF_EINVAL, "the model maps %d inputs to %d outputs but the data has %d input and %d target columns",
                        nf_model_n_in(*model), nf_model_n_out(*model), X->cols, data->Y->cols);

@@ -96,6 +96,10 @@ nf_status nf_run_task_data(const nf_run_spec *spec, nf_mat *X, nf_mat *Y, nf_mat
  * *blas = N BLAS threads.  threads 0: *blas = 0 (OpenBLAS's own). */
 void nf_run_thread_plan(const nf_run_spec *spec, int rows, int *split, int *blas);
 
+/* Creates spec's architecture and initialises it from stream 0 of spec->seed (data-aware
+ * initialisers see X, the training inputs).  *model is NULL on failure. */
+nf_status nf_run_create_model(const nf_run_spec *spec, const nf_mat *X, nf_model **model);
+
 /* Runs the spec as it is (nf_run_resolve first fills what was not given).  *model NULL: a new model of spec's architecture, initialised from
  * stream 0 (data-aware initialisers see data->X); not NULL: that model (e.g. loaded from a
  * file) is trained from its current parameters.  Either way *model holds the trained model
