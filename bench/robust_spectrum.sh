@@ -1,5 +1,5 @@
 #!/bin/sh
-# The robust preset on the spectrum task (README: Making three ReLUs converge).
+# The robust preset on the spectrum task (bench/robust_study/README.md).
 #   bench/robust_spectrum.sh [NNFIT] [JOBS]
 # Targets: the least-squares affine fit of this data (nnfit data --task spectrum, numpy lstsq)
 # has MSE 14.11 (the constant fit 14.33).  Narrow 64->16->33: success = MSE <= 12 (15 % below

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 3-ReLU abs study of issue 6 (README: Making three ReLUs converge): baseline, each aid alone,
+# The 3-ReLU abs robustness study (bench/robust_study/README.md): baseline, each aid alone,
 # the robust preset, and the preset again on other seeds.  Summaries go to bench/robust_study/.
 #   bench/robust_study.sh [NNFIT] [JOBS] [RESTARTS_SINGLE]
 set -eu
