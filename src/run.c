@@ -156,7 +156,11 @@ nf_status nf_run_resolve(nf_run_spec *spec, int n_in, int n_out)
 
 nf_status nf_run_task_data(const nf_run_spec *spec, nf_mat *X, nf_mat *Y, nf_mat *Xv, nf_mat *Yv)
 {
+    nf_mat none[2];
+    if (!Xv || !Yv) Xv = &none[0], Yv = &none[1];
     *X = *Y = *Xv = *Yv = (nf_mat){0};
+    if (spec->val_n > 0 && Xv == &none[0])
+        return nf_fail(NF_EINVAL, "nf_run_task_data: val_n is %d but no matrices for the validation rows", spec->val_n);
     nf_status st = nf_task_generate(&spec->task, X, Y);
     if (!st && spec->val_n > 0) { /* the same task from another stream of the data seed */
         nf_task_config vt = spec->task;

@@ -434,7 +434,7 @@ START_TEST(cli_aid_axes)
     char line[4096];
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
     /* after the fixed columns: the label, then one column per option given, in --help order */
-    ck_assert_ptr_nonnull(strstr(line, ",command,label,task,n,init,bias_init,batch,epochs,seed,revive_every,"
+    ck_assert_ptr_nonnull(strstr(line, ",command,label,task,n,given_init,bias_init,batch,epochs,given_seed,revive_every,"
                                        "revive_edge,repel,dropout,clip_norm,schedule\n"));
     int rows = 0, checked = 0;
     while (fgets(line, sizeof line, f)) {

@@ -88,7 +88,8 @@ typedef struct {
     const nf_mat *val_X, *val_Y;
 } nf_run_data;
 
-/* Generates the task's training rows and (val_n > 0) its validation rows. */
+/* Generates the task's training rows and (val_n > 0) its validation rows; Xv and Yv may be NULL
+ * when val_n is 0. */
 nf_status nf_run_task_data(const nf_run_spec *spec, nf_mat *X, nf_mat *Y, nf_mat *Xv, nf_mat *Yv);
 
 /* The threads a run on `rows`-row batches uses: *split = N when batches are cut into row

@@ -302,6 +302,16 @@ static void shape_text(const nf_run_spec *r, char *buf, size_t cap)
         pos += (size_t)snprintf(buf + pos, cap - pos, i ? ",%d" : "%d", r->sizes[i]);
 }
 
+/* Whether an option's column name is already one of the fixed columns (which hold the resolved
+ * value; the option's column then holds the text given, as given_NAME). */
+static int fixed_column(const char *col)
+{
+    static const char *const fixed[] = {"opt", "act", "init", "layers", "lr", "seed", "target"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (!strcmp(col, fixed[i])) return 1;
+    return 0;
+}
+
 /* One row per finished trial; the first 22 columns are fixed, then the setting's label and one
  * column per option given (empty where it does not apply or is off). */
 static int write_csv(const char *path, const grid *g, const nf_trial *t, long total, double target)
@@ -313,7 +323,7 @@ static int write_csv(const char *path, const grid *g, const nf_trial *t, long to
     for (int k = 0; k < g->n_ax; k++) {
         char col[64];
         snake(g->ax[k].row->name, col, sizeof col);
-        fprintf(f, ",%s", col);
+        fprintf(f, ",%s%s", fixed_column(col) ? "given_" : "", col);
     }
     fputc('\n', f);
     char cmd[4096], shape[128];
