@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -380,20 +381,27 @@ static cJSON *json_setting(const grid *g, int s, const nf_sweep_summary *x, cons
         if (v) cJSON_AddStringToObject(opts, col, v);
         else cJSON_AddTrueToObject(opts, col);
     }
+    static const struct {
+        const char *key;
+        size_t off;
+    } reals[] = {
+        {"success_rate", offsetof(nf_sweep_summary, rate)},
+        {"wilson95_lo", offsetof(nf_sweep_summary, rate_lo)},
+        {"wilson95_hi", offsetof(nf_sweep_summary, rate_hi)},
+        {"median_final_loss", offsetof(nf_sweep_summary, median)},
+        {"p10_final_loss", offsetof(nf_sweep_summary, p10)},
+        {"p90_final_loss", offsetof(nf_sweep_summary, p90)},
+        {"median_epochs_to_target", offsetof(nf_sweep_summary, median_epochs)},
+        {"mean_dead", offsetof(nf_sweep_summary, mean_dead)},
+        {"mean_always_on", offsetof(nf_sweep_summary, mean_always_on)},
+        {"mean_duplicate", offsetof(nf_sweep_summary, mean_duplicate)},
+        {"mean_parallel", offsetof(nf_sweep_summary, mean_parallel)},
+        {"trials_per_second", offsetof(nf_sweep_summary, trials_per_second)},
+    };
     cJSON_AddNumberToObject(o, "trials", (double)x->n);
     cJSON_AddNumberToObject(o, "successes", (double)x->successes);
-    cJSON_AddItemToObject(o, "success_rate", num_or_null(x->rate));
-    cJSON_AddItemToObject(o, "wilson95_lo", num_or_null(x->rate_lo));
-    cJSON_AddItemToObject(o, "wilson95_hi", num_or_null(x->rate_hi));
-    cJSON_AddItemToObject(o, "median_final_loss", num_or_null(x->median));
-    cJSON_AddItemToObject(o, "p10_final_loss", num_or_null(x->p10));
-    cJSON_AddItemToObject(o, "p90_final_loss", num_or_null(x->p90));
-    cJSON_AddItemToObject(o, "median_epochs_to_target", num_or_null(x->median_epochs));
-    cJSON_AddNumberToObject(o, "mean_dead", x->mean_dead);
-    cJSON_AddNumberToObject(o, "mean_always_on", x->mean_always_on);
-    cJSON_AddNumberToObject(o, "mean_duplicate", x->mean_duplicate);
-    cJSON_AddNumberToObject(o, "mean_parallel", x->mean_parallel);
-    cJSON_AddNumberToObject(o, "trials_per_second", x->trials_per_second);
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+        cJSON_AddItemToObject(o, reals[i].key, num_or_null(*(const double *)((const char *)x + reals[i].off)));
     if (x->best >= 0) {
         rerun_command(g, s, t[x->best].seed, cmd, sizeof cmd);
         cJSON_AddStringToObject(o, "best_command", cmd);
@@ -414,13 +422,17 @@ static cJSON *json_trial(const nf_trial *t)
     cJSON_AddBoolToObject(o, "success", t->success);
     cJSON_AddItemToObject(o, "final_loss", num_or_null(t->final_loss));
     cJSON_AddItemToObject(o, "best_loss", num_or_null(t->best_loss));
-    cJSON_AddNumberToObject(o, "target_epoch", t->target_epoch);
-    cJSON_AddNumberToObject(o, "epochs_run", t->epochs_run);
-    cJSON_AddNumberToObject(o, "diverged_epoch", t->diverged_epoch);
-    cJSON_AddNumberToObject(o, "dead", t->dead);
-    cJSON_AddNumberToObject(o, "always_on", t->always_on);
-    cJSON_AddNumberToObject(o, "duplicate", t->duplicate);
-    cJSON_AddNumberToObject(o, "parallel", t->parallel);
+    static const struct {
+        const char *key;
+        size_t off;
+    } ints[] = {
+        {"target_epoch", offsetof(nf_trial, target_epoch)}, {"epochs_run", offsetof(nf_trial, epochs_run)},
+        {"diverged_epoch", offsetof(nf_trial, diverged_epoch)}, {"dead", offsetof(nf_trial, dead)},
+        {"always_on", offsetof(nf_trial, always_on)}, {"duplicate", offsetof(nf_trial, duplicate)},
+        {"parallel", offsetof(nf_trial, parallel)},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        cJSON_AddNumberToObject(o, ints[i].key, *(const int *)((const char *)t + ints[i].off));
     cJSON_AddNumberToObject(o, "seconds", t->seconds);
     return o;
 }
