@@ -1,14 +1,12 @@
-/* data.c — file reading and crash-safe writing, format dispatch, row/column splits. */
+/* data.c — file reading, format dispatch, row/column splits, shuffles and hold-out splits. */
 #include "nnfit/data.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "data_internal.h"
 #include "nnfit/rng.h"
@@ -79,71 +77,6 @@ nf_status nf_file_read(const char *path, size_t max_bytes, unsigned char **buf, 
     b[n] = '\0';
     *buf = b;
     *len = n;
-    return NF_OK;
-}
-
-static void fsync_dir_of(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        strcpy(dir, ".");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n == 0) n = 1;
-        if (n >= sizeof dir) return;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-nf_status nf_file_write_atomic(const char *path, const void *buf, size_t len)
-{
-    size_t plen = strlen(path);
-    if (plen == 0) return nf_fail(NF_EINVAL, "empty output file name");
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return nf_fail(NF_ENOMEM, "%s: cannot allocate", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nf_status st = nf_fail(NF_EIO, "%s: cannot create a temporary file next to it: %s", path,
-                               strerror(errno));
-        free(tmp);
-        return st;
-    }
-    /* mkstemp makes 0600; give the usual 0666 & ~umask */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    const unsigned char *p = buf;
-    size_t left = len;
-    int err = 0;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            err = errno;
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-        unlink(tmp);
-        free(tmp);
-        return nf_fail(NF_EIO, "%s: write failed: %s", path, strerror(err));
-    }
-    free(tmp);
-    fsync_dir_of(path);
     return NF_OK;
 }
 

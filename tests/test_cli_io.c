@@ -80,7 +80,7 @@ static void expect_bad(const char *args, const char *out_name, const char *a, co
     ck_assert_str_eq((char *)b2, "OLD\n");
     free(b2);
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp || true", dir);
+    snprintf(cmd, sizeof cmd, "ls -A %s | grep -c tmp || true", dir);
     char *ls;
     ck_assert_int_eq(tu_run_cmd(cmd, &ls, NULL), 0);
     ck_assert_int_eq(atoi(ls), 0); /* no temporary file left */
