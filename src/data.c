@@ -84,12 +84,12 @@ nf_status nf_data_read(const char *path, const nf_read_opts *o, nf_mat *M)
 {
     nf_read_opts def;
     o = nf_read_begin(o, &def, M);
+    if (nf_data_format_of(path) == NF_FMT_CSV) return nf_csv_read_file(path, o, M);
     unsigned char *buf;
     size_t len;
     nf_status st = nf_file_read(path, NF_DATA_MAX_BYTES, &buf, &len);
     if (st) return st;
-    if (nf_data_format_of(path) == NF_FMT_NPY) st = nf_npy_parse(buf, len, path, o, M);
-    else st = nf_csv_parse((const char *)buf, len, path, o, M);
+    st = nf_npy_parse(buf, len, path, o, M);
     free(buf);
     return st;
 }

@@ -40,4 +40,7 @@ static inline const nf_read_opts *nf_read_begin(const nf_read_opts *o, nf_read_o
     return def;
 }
 
+/* Reads a CSV file into M in two streaming passes (data_csv.c). */
+nf_status nf_csv_read_file(const char *path, const nf_read_opts *o, nf_mat *M);
+
 #endif
