@@ -2,31 +2,8 @@
 #ifndef NNFIT_DATA_INTERNAL_H
 #define NNFIT_DATA_INTERNAL_H
 
-#include <locale.h>
-
+#include "c_locale.h"
 #include "nnfit/data.h"
-
-/* Switches this thread to the "C" locale for number parsing/formatting; pop restores the
- * previous one.  When newlocale fails the thread keeps its locale (a no-op scope). */
-typedef struct {
-    locale_t c, old;
-} nf_c_locale;
-
-static inline void nf_c_locale_push(nf_c_locale *s)
-{
-    s->old = (locale_t)0;
-    s->c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    if (s->c) s->old = uselocale(s->c);
-}
-
-static inline void nf_c_locale_pop(nf_c_locale *s)
-{
-    if (s->c) {
-        uselocale(s->old);
-        freelocale(s->c);
-    }
-    s->c = (locale_t)0;
-}
 
 /* Start of every reader: `*o` falls back to the defaults (stored in *def) and M is emptied, so
  * a failure leaves nothing to free. */

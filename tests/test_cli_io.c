@@ -253,6 +253,15 @@ START_TEST(bad_st_offsets_overlap)
     expect_bad(PREDICT("ovl.safetensors"), "p.csv", "ovl.safetensors: tensors 'layers.0.weight' [0, 8) and 'layers.0.bias' [4, 8) overlap", NULL);
 }
 END_TEST
+START_TEST(bad_st_size_wraps)
+{
+    /* 2^62 floats are 2^64 bytes: the product wraps to 0 in 64 bits, the message must not say 0 */
+    x_csv();
+    put_st("wrap.safetensors", "{" T("layers.0.weight", "[2147483648,2147483648]", 0, 0) "," T("layers.0.bias", "[1]", 0, 4) "}", 4, 0);
+    expect_bad(PREDICT("wrap.safetensors"), "p.csv",
+               "wrap.safetensors: tensor 'layers.0.weight': 0 bytes in data_offsets but shape × dtype needs 1.845e+19 (more than 2^64)", NULL);
+}
+END_TEST
 START_TEST(bad_st_missing_tensor)
 {
     x_csv();
@@ -550,6 +559,7 @@ int main(void)
     tcase_add_test(tc, bad_st_invalid_json);
     tcase_add_test(tc, bad_st_offsets_outside);
     tcase_add_test(tc, bad_st_offsets_overlap);
+    tcase_add_test(tc, bad_st_size_wraps);
     tcase_add_test(tc, bad_st_missing_tensor);
     tcase_add_test(tc, bad_st_wrong_shape);
     tcase_add_test(tc, bad_st_wrong_dtype);
