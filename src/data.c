@@ -96,14 +96,12 @@ nf_status nf_data_read(const char *path, const nf_read_opts *o, nf_mat *M)
 
 nf_status nf_data_write(const char *path, const nf_mat *M, const char *const *header)
 {
-    void *bytes = NULL;
-    size_t len = 0;
-    nf_status st;
-    if (nf_data_format_of(path) == NF_FMT_NPY) st = nf_npy_format(M, (unsigned char **)&bytes, &len);
-    else st = nf_csv_format(M, header, (char **)&bytes, &len);
-    if (!st) st = nf_file_write_atomic(path, bytes, len);
-    free(bytes);
-    return st;
+    nf_out o;
+    nf_status st = nf_out_open(&o, path);
+    if (st) return st;
+    if (nf_data_format_of(path) == NF_FMT_NPY) nf_npy_write(o.f, M);
+    else nf_csv_write(o.f, M, header);
+    return nf_out_commit(&o); /* a write error on the stream fails here, naming the file */
 }
 
 nf_status nf_data_split_cols(const nf_mat *M, int k, nf_mat *X, nf_mat *Y)

@@ -637,3 +637,32 @@ nf_status nf_csv_format(const nf_mat *M, const char *const *header, char **text,
     *len = k;
     return NF_OK;
 }
+
+nf_status nf_csv_write(FILE *f, const nf_mat *M, const char *const *header)
+{
+    if (header)
+        for (int c = 0; c < M->cols; c++) {
+            if (c) fputc(',', f);
+            fputs(header[c], f);
+        }
+    if (header) fputc('\n', f);
+    nf_c_locale loc;
+    nf_c_locale_push(&loc);
+    char line[4096];
+    for (size_t r = 0; r < (size_t)M->rows; r++) {
+        size_t k = 0;
+        for (size_t c = 0; c < (size_t)M->cols; c++) {
+            if (k > sizeof line - 32) { /* "%.9g" is at most 15 bytes */
+                fwrite(line, 1, k, f);
+                k = 0;
+            }
+            if (c) line[k++] = ',';
+            int w = snprintf(line + k, sizeof line - k, "%.9g", (double)M->data[r * (size_t)M->cols + c]);
+            if (w > 0) k += (size_t)w;
+        }
+        line[k++] = '\n';
+        fwrite(line, 1, k, f);
+    }
+    nf_c_locale_pop(&loc);
+    return ferror(f) ? nf_fail(NF_EIO, "write error") : NF_OK;
+}

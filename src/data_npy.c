@@ -277,3 +277,28 @@ nf_status nf_npy_format(const nf_mat *M, unsigned char **bytes, size_t *len)
     *len = n;
     return NF_OK;
 }
+
+nf_status nf_npy_write(FILE *f, const nf_mat *M)
+{
+    char dict[128];
+    int dl = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }",
+                      M->rows, M->cols);
+    size_t total_hdr = (10 + (size_t)dl + 1 + 63) / 64 * 64, h = total_hdr - 10;
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(h & 0xff), (unsigned char)(h >> 8)};
+    fwrite(pre, 1, sizeof pre, f);
+    fwrite(dict, 1, (size_t)dl, f);
+    for (size_t i = (size_t)dl; i + 1 < h; i++) fputc(' ', f);
+    fputc('\n', f);
+    size_t count = nf_mat_size(M);
+    if (host_little()) {
+        fwrite(M->data, sizeof(float), count, f);
+    } else {
+        for (size_t i = 0; i < count; i++) {
+            unsigned char t[4], b[4];
+            memcpy(t, &M->data[i], 4);
+            for (int k = 0; k < 4; k++) b[k] = t[3 - k];
+            fwrite(b, 1, 4, f);
+        }
+    }
+    return ferror(f) ? nf_fail(NF_EIO, "write error") : NF_OK;
+}

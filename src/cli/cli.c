@@ -161,6 +161,13 @@ int cli_u64(const char *opt, const char *text, uint64_t *out)
     return 0;
 }
 
+int cli_out_check(const char *opt, const char *path)
+{
+    if (!nf_out_check(path)) return 0;
+    if (opt) return cli_usage_error("--%s %s", opt, nf_last_error());
+    return cli_usage_error("%s", nf_last_error());
+}
+
 int cli_pair(const char *opt, const char *text, double lo, double hi, double *a, double *b)
 {
     const char *comma = strchr(text, ',');

@@ -35,6 +35,10 @@ int cli_u64(const char *opt, const char *text, uint64_t *out);
 /* "a,b" pair of doubles. */
 int cli_pair(const char *opt, const char *text, double lo, double hi, double *a, double *b);
 
+/* Checks an output path before any work (nf_out_check): 0, or prints "PROG: error: --OPT
+ * <what is wrong>" and returns EXIT_USAGE.  opt may be NULL for a positional output. */
+int cli_out_check(const char *opt, const char *path);
+
 /* Progress reporting on stderr: a bar when stderr is a terminal, else a line every 2 s. */
 typedef struct {
     const char *label;

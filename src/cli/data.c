@@ -24,7 +24,8 @@ static void help(void)
            "  --fir-single --dft-complex --dft-full --orthonormal   task variants as in train\n"
            "  --data-seed S       seed of the generated data (default 1)\n"
            "  --out FILE          output (.npy by extension, else CSV); written atomically\n"
-           "  --quiet, --help, --version\n",
+           "  --quiet             do not print the summary (task, rows, inputs, targets, out)\n"
+           "  --help, --version\n",
            nf_task_names());
 }
 
@@ -58,6 +59,7 @@ int cmd_data(int argc, char **argv)
     if (!rc && optind < argc) rc = cli_usage_error("unexpected argument '%s'", argv[optind]);
     if (!rc && !out) rc = cli_usage_error("--out FILE.csv or FILE.npy is required");
     if (!rc) rc = train_opts_finish(&o);
+    if (!rc) rc = cli_out_check("out", out);
     if (rc) { train_opts_free(&o); return rc; }
 
     nf_mat X = {0}, Y = {0}, M = {0};
@@ -80,7 +82,7 @@ int cmd_data(int argc, char **argv)
     }
     if (!st) st = nf_data_write(out, &M, (const char *const *)names);
     if (st) rc = cli_status_error(st);
-    else printf("task: %s\nrows: %d\ninputs: %d\ntargets: %d\nout: %s\n", nf_task_name(o.task.kind),
+    else if (!cli_quiet) printf("task: %s\nrows: %d\ninputs: %d\ntargets: %d\nout: %s\n", nf_task_name(o.task.kind),
                 M.rows, X.cols, Y.cols, out);
     for (int i = 0; names && i < M.cols; i++) free(names[i]);
     free(names);
