@@ -103,7 +103,7 @@ static nf_status get_int(const reader *r, int col, const char *s, long hi, long 
     if (!*s) return bad(r, col, s, "is empty, expected a whole number");
     for (const char *p = s; *p; p++) {
         if (*p < '0' || *p > '9') return bad(r, col, s, "is not a whole number");
-        if (v > (hi - (*p - '0')) / 10) {
+        if (v > hi / 10 || v * 10 > hi - (*p - '0')) {
             char want[64];
             snprintf(want, sizeof want, "is larger than %ld", hi);
             return bad(r, col, s, want);
