@@ -253,7 +253,11 @@ static nf_status check_entry(const char *file, const cJSON *e, uint64_t data_len
         return nf_fail(NF_EFORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] outside the %llu-byte "
                        "data section", file, nm, (unsigned long long)t->begin,
                        (unsigned long long)t->end, (unsigned long long)data_len);
-    if (count > UINT64_MAX / isz || count * isz != t->end - t->begin)
+    if (count > UINT64_MAX / isz) /* the product would wrap: say the size, not its remainder */
+        return nf_fail(NF_EFORMAT, "%s: tensor '%s': %llu bytes in data_offsets but shape × dtype "
+                       "needs %.4g (more than 2^64)", file, nm, (unsigned long long)(t->end - t->begin),
+                       (double)count * (double)isz);
+    if (count * isz != t->end - t->begin)
         return nf_fail(NF_EFORMAT, "%s: tensor '%s': %llu bytes in data_offsets but shape × dtype "
                        "needs %llu", file, nm, (unsigned long long)(t->end - t->begin),
                        (unsigned long long)(count * isz));

@@ -11,7 +11,7 @@ static void help(void)
            "(CSV gets a header line; .npy is float32 [rows, inputs + targets]).  Train on it with\n"
            "  nnfit train --data FILE --inputs K   (K = number of inputs, printed on stdout)\n\n");
     opt_help(stdout, CMD_DATA);
-    printf("  --quiet, --help, --version\n");
+    printf("  --quiet                    do not print the summary (task, rows, inputs, targets, out)\n  --help, --version\n");
 }
 
 int cmd_data(int argc, char **argv)
@@ -26,6 +26,7 @@ int cmd_data(int argc, char **argv)
     if (!rc && !a.out) rc = cli_usage_error("--out FILE.csv or FILE.npy is required");
     if (!rc) rc = cli_load_taps(&a);
     if (!rc && nf_task_validate(&a.run.task)) rc = cli_status_error(NF_EINVAL);
+    if (!rc) rc = cli_out_check("out", a.out);
     opt_list_free(&l);
     if (rc) {
         cli_args_free(&a);
@@ -54,7 +55,7 @@ int cmd_data(int argc, char **argv)
     }
     if (!st) st = nf_data_write(out, &M, (const char *const *)names);
     if (st) rc = cli_status_error(st);
-    else printf("task: %s\nrows: %d\ninputs: %d\ntargets: %d\nout: %s\n", nf_task_name(task->kind),
+    else if (!cli_quiet) printf("task: %s\nrows: %d\ninputs: %d\ntargets: %d\nout: %s\n", nf_task_name(task->kind),
                 M.rows, X.cols, Y.cols, out);
     for (int i = 0; names && i < M.cols; i++) free(names[i]);
     free(names);

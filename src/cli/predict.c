@@ -62,6 +62,7 @@ int cmd_predict(int argc, char **argv)
     }
     if (optind < argc) return cli_usage_error("unexpected argument '%s'", argv[optind]);
     if (!model_path || !data_path) return cli_usage_error("--model FILE and --data FILE are required");
+    if (out && cli_out_check("out", out)) return EXIT_USAGE;
 
     nf_model *m = NULL;
     nf_mat D = {0}, X = {0}, P = {0};

@@ -31,8 +31,14 @@ int cli_sweep_plots(const char *dir, const nf_sweep_config *cfg, const nf_trial 
                     const nf_sweep_summary *sum, const cli_setting_name *names,
                     cli_pick (*picks)[CLI_PICKS]);
 
-/* Runs gnuplot on every *.gp script in dir (in dir); 0 or an exit status. */
+/* Runs gnuplot on every *.gp script in dir (in dir), each picture drawn into a temporary name
+ * and renamed into place; 0 or an exit status. */
 int cli_render_dir(const char *dir);
+
+/* Checks before any work that dir can take the pictures: an existing folder in which files can
+ * be created, or a path whose folder exists and is writable (dir is created later).  0, or
+ * prints "PROG: error: --OPT <what is wrong>" and returns EXIT_USAGE. */
+int cli_plot_dir_check(const char *opt, const char *dir);
 
 int cmd_sweep(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
