@@ -309,7 +309,7 @@ START_TEST(bad_save_folder)
 {
     good_csv();
     expect_bad("train --data ok.csv --inputs 2 --layers 2,1 --quiet --save nodir/m.safetensors", "m.safetensors",
-               "--save nodir/m.safetensors: folder 'nodir' is not writable", NULL);
+               "--save nodir/m.safetensors: folder 'nodir' does not exist", NULL);
 }
 END_TEST
 

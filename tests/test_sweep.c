@@ -1,6 +1,7 @@
 /* test_sweep.c — neuron diagnostics, sweep statistics, determinism and reproducibility. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -758,6 +759,23 @@ START_TEST(cli_bad_input)
     snprintf(cmd, sizeof cmd, "%s sweep --hidden 3,x", tu_nnfit());
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
     ck_assert_ptr_nonnull(strstr(err, "hidden"));
+    free(out), free(err);
+    /* outputs are checked before any trial runs: a missing folder, a non-regular target */
+    double t0 = nf_seconds();
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --epochs 2000 --restarts 50 --out nodir/r.csv", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "--out nodir/r.csv") && strstr(err, "does not exist"), "%s", err);
+    ck_assert_msg(nf_seconds() - t0 < 5.0, "the sweep ran before refusing its output");
+    free(out), free(err);
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --restarts 1 --epochs 1 --json /dev/null", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "--json /dev/null"), "%s", err);
+    free(out), free(err);
+    struct stat sb;
+    ck_assert(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode));
+    snprintf(cmd, sizeof cmd, "%s train --task abs --epochs 1 --log /dev/null --quiet", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "--log /dev/null"), "%s", err);
     free(out), free(err);
 }
 END_TEST

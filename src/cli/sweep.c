@@ -317,8 +317,9 @@ static int fixed_column(const char *col)
  * column per option given (empty where it does not apply or is off). */
 static int write_csv(const char *path, const grid *g, const nf_trial *t, long total, double target)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return cli_usage_error("--out %s: cannot open for writing: %s", path, strerror(errno));
+    nf_out out;
+    if (nf_out_open(&out, path)) return cli_usage_error("--out %s", nf_last_error());
+    FILE *f = out.f;
     fprintf(f, "setting,opt,act,init,layers,lr,restart,seed,done,success,final_loss,best_loss,"
                "target_epoch,epochs_run,diverged_epoch,dead,always_on,duplicate,parallel,seconds,target,command,label");
     for (int k = 0; k < g->n_ax; k++) {
@@ -354,7 +355,7 @@ static int write_csv(const char *path, const grid *g, const nf_trial *t, long to
         }
         fputc('\n', f);
     }
-    if (fclose(f)) return cli_usage_error("--out %s: write failed", path);
+    if (nf_out_commit(&out)) return cli_usage_error("--out %s", nf_last_error());
     return 0;
 }
 
@@ -452,15 +453,15 @@ static int write_json(const char *path, const grid *g, const nf_sweep_config *cf
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) return cli_usage_error("--json: out of memory");
-    FILE *f = fopen(path, "w");
-    if (!f) {
+    nf_out out;
+    if (nf_out_open(&out, path)) {
         free(text);
-        return cli_usage_error("--json %s: cannot open for writing: %s", path, strerror(errno));
+        return cli_usage_error("--json %s", nf_last_error());
     }
-    fputs(text, f);
-    fputc('\n', f);
+    fputs(text, out.f);
+    fputc('\n', out.f);
     free(text);
-    if (fclose(f)) return cli_usage_error("--json %s: write failed", path);
+    if (nf_out_commit(&out)) return cli_usage_error("--json %s", nf_last_error());
     return 0;
 }
 
@@ -631,6 +632,9 @@ static int prepare(int argc, char **argv, cli_args *a, opt_list *l, grid *g, nf_
         if (!l->v[i].row->axis && (rc = opt_apply(a, l->v[i].row, l->v[i].value))) return rc;
     if (a->list_optimizers) return opt_list_optimizers(stdout), -1;
     if ((rc = data_opts_check(a, l)) || (rc = cli_load_taps(a))) return rc;
+    /* outputs are checked before any work */
+    if ((a->out && (rc = cli_out_check("out", a->out))) || (a->json && (rc = cli_out_check("json", a->json))))
+        return rc;
     g->files = data_opts_given(a);
     if ((rc = data_opts_load_any(a, X, Y, Xv, Yv))) return rc;
     g->n_in = X->cols;

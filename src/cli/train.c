@@ -136,24 +136,6 @@ static int load_init_model(cli_args *a, nf_model **m)
     return 0;
 }
 
-/* Fails before training, not after, when the model or log cannot be written there. */
-static int check_output(const char *opt, const char *path)
-{
-    if (!path) return 0;
-    struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-        return cli_usage_error("--%s %s: not a regular file (refusing to replace it)", opt, path);
-    char folder[4096];
-    snprintf(folder, sizeof folder, "%s", path);
-    char *slash = strrchr(folder, '/');
-    if (!slash) strcpy(folder, ".");
-    else if (slash == folder) folder[1] = '\0';
-    else *slash = '\0';
-    if (access(folder, W_OK) != 0)
-        return cli_usage_error("--%s %s: folder '%s' is not writable: %s", opt, path, folder, strerror(errno));
-    return 0;
-}
-
 static void print_summary(const cli_args *a, const nf_model *m, const nf_history *h, nf_status st)
 {
     const int rows = h->rows, val_rows = h->val_rows;
@@ -226,7 +208,9 @@ static int prepare(int argc, char **argv, cli_args *a, opt_list *l, nf_mat *X, n
     if (files && !a->run.n_sizes && !a->init_model)
         return cli_usage_error("training on your data needs --layers (e.g. --layers %d,16,1) or --init-model FILE",
                                a->inputs ? a->inputs : 1);
-    if ((rc = check_output("save", a->save)) || (rc = check_output("log", a->log))) return rc;
+    /* fail before training, not after, when the model or the log cannot be written there */
+    if ((a->save && (rc = cli_out_check("save", a->save))) || (a->log && (rc = cli_out_check("log", a->log))))
+        return rc;
     if ((rc = cli_load_taps(a))) return rc;
     if (a->init_model && (rc = load_init_model(a, m))) return rc;
     if ((rc = data_opts_load_any(a, X, Y, Xv, Yv))) return rc;
@@ -254,18 +238,19 @@ int cmd_train(int argc, char **argv)
     opt_list l;
     nf_mat X = {0}, Y = {0}, Xv = {0}, Yv = {0};
     nf_model *m = NULL;
-    FILE *log = NULL;
+    nf_out log = {0};
+    int log_open = 0;
     nf_history h;
     memset(&h, 0, sizeof h);
     int rc = prepare(argc, argv, &a, &l, &X, &Y, &Xv, &Yv, &m);
     if (rc) goto done;
-    if (a.log && !(log = fopen(a.log, "w"))) {
-        rc = cli_usage_error("--log %s: cannot open for writing: %s", a.log, strerror(errno));
-        goto done;
+    if (a.log) {
+        if (nf_out_open(&log, a.log)) { rc = cli_usage_error("--log %s", nf_last_error()); goto done; }
+        log_open = 1;
+        const int have_val = Xv.rows || a.run.val_split > 0;
+        fprintf(log.f, have_val ? "epoch,loss,seconds,val_loss\n" : "epoch,loss,seconds\n");
     }
-    const int have_val = Xv.rows || a.run.val_split > 0;
-    if (log) fprintf(log, have_val ? "epoch,loss,seconds,val_loss\n" : "epoch,loss,seconds\n");
-    epoch_ctx ectx = {.log = log, .hist = &h};
+    epoch_ctx ectx = {.log = log_open ? log.f : NULL, .hist = &h};
     cli_progress_start(&ectx.bar, "train", a.run.train.epochs);
     a.run.train.on_epoch = on_epoch;
     a.run.train.ctx = &ectx;
@@ -283,7 +268,8 @@ int cmd_train(int argc, char **argv)
     }
 done:
     nf_history_free(&h);
-    if (log && fclose(log) && !rc) rc = cli_usage_error("--log %s: write failed", a.log);
+    if (log_open && rc) nf_out_abort(&log); /* a failed run leaves the old log as it was */
+    else if (log_open && nf_out_commit(&log)) rc = cli_usage_error("--log %s", nf_last_error());
     nf_model_free(m);
     nf_mat_free(&X);
     nf_mat_free(&Y);
