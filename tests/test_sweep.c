@@ -629,6 +629,29 @@ START_TEST(cli_full_option_names)
 }
 END_TEST
 
+/* SIGTERM stops a sweep as Ctrl-C does: exit 1, the finished trials written. */
+START_TEST(cli_sigterm_keeps_finished)
+{
+    char cmd[1024], *out = NULL, *err = NULL;
+    remove("test_sweep_term.csv");
+    snprintf(cmd, sizeof cmd, "(%s sweep --task abs --epochs 400 --restarts 2000 --jobs 2 --quiet --out "
+                              "test_sweep_term.csv >/dev/null & p=$!; sleep 1.5; kill -TERM $p; wait $p; echo rc=$?)",
+             tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_msg(strstr(out, "rc=1\n"), "%s / %s", out, err);
+    ck_assert_msg(strstr(err, "interrupted:"), "%s", err);
+    FILE *f = fopen("test_sweep_term.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[8192];
+    int rows = -1;
+    while (fgets(line, sizeof line, f)) rows++;
+    fclose(f);
+    ck_assert_msg(rows > 0 && rows < 2000, "%d rows", rows);
+    remove("test_sweep_term.csv");
+    free(out), free(err);
+}
+END_TEST
+
 static int same_final_loss(const char *a, const char *b)
 {
     const char *x = strstr(a, "final_loss:"), *y = strstr(b, "final_loss:");
@@ -802,6 +825,7 @@ int main(void)
     tcase_add_test(tc, cli_sweep_on_files);
     tcase_add_test(tc, cli_mixed_optimizers);
     tcase_add_test(tc, cli_full_option_names);
+    tcase_add_test(tc, cli_sigterm_keeps_finished);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
