@@ -128,7 +128,7 @@ static const char *const why_sweep_save = "rerun one trial with its printed comm
 static const opt_row base_rows[] = {
     /* built-in task */
     {"task", "NAME", "built-in task (default abs)", SEC_TASK, TSD | CMD_INSPECT, OT_NAME, 0, 0, 0, parse_task},
-    {"n", "N", "rows to generate (default 4096)", SEC_TASK, TSD, OT_INT, R(task.n_samples), 1, 1 << 26},
+    {"n", "N", "rows to generate (default 4096)", SEC_TASK, TSD | CMD_INSPECT, OT_INT, R(task.n_samples), 1, 1 << 26},
     {"frame", "N", "fir/dft/spectrum frame length (default 64)", SEC_TASK, TSD, OT_INT, R(task.frame), 1, 65536},
     {"taps", "FILE", "fir taps, one per line (default: the built-in 31-tap low-pass)", SEC_TASK, TSD, OT_TEXT, A(taps)},
     {"fir-single", NULL, "fir as T inputs -> 1 output (weights = taps)", SEC_TASK, TSD, OT_FLAG, R(task.fir_single), 1},
@@ -139,26 +139,31 @@ static const opt_row base_rows[] = {
     {"val-n", "N", "validation rows generated from the task (another stream of the data seed)", SEC_TASK, TS,
      OT_INT, R(val_n), 1, 1 << 26},
     /* files */
-    {"data", "FILE", "rows of inputs then targets; needs --inputs K", SEC_FILES, TS | CMD_INSPECT, OT_TEXT, A(data)},
-    {"inputs", "K", "the first K columns of --data are inputs, the rest targets", SEC_FILES, TS | CMD_INSPECT,
-     OT_INT, A(inputs), 1, 1 << 24},
+    {"data", "FILE", "rows of inputs then targets (train, sweep: with --inputs K)", SEC_FILES,
+     TS | CMD_INSPECT | CMD_PREDICT, OT_TEXT, A(data)},
+    {"inputs", "K", "the first K columns of --data are inputs, the rest targets", SEC_FILES,
+     TS | CMD_INSPECT | CMD_PREDICT, OT_INT, A(inputs), 1, 1 << 24},
     {"x", "FILE", "inputs, with --y FILE targets (the same rows)", SEC_FILES, TS, OT_TEXT, A(x)},
     {"y", "FILE", "targets, with --x FILE", SEC_FILES, TS, OT_TEXT, A(y)},
     {"val", "FILE", "validation set (same layout as --data)", SEC_FILES, TS, OT_TEXT, A(val)},
     {"val-split", "F", "hold out a fraction F of the rows (drawn from the run's seed)", SEC_FILES, TS, OT_NAME,
      0, 0, 0, parse_val_split},
-    {"allow-nonfinite", NULL, "accept NaN/Inf cells (refused by default)", SEC_FILES, TS | CMD_PREDICT, OT_FLAG,
+    {"allow-nonfinite", NULL, "accept NaN/Inf cells (refused by default)", SEC_FILES, TS | CMD_PREDICT | CMD_INSPECT, OT_FLAG,
      A(allow_nonfinite), 1},
     /* model */
     {"layers", "2,3,1", "sizes including inputs and outputs (default: the task's); sweep: L1;L2", SEC_MODEL, TS,
      OT_NAME, 0, 0, 0, parse_layers, ';'},
     {"hidden", "W", "sweep: one hidden layer of width W (a list: W1,W2,...)", SEC_MODEL, CMD_SWEEP, OT_NAME, 0, 0, 0,
      parse_hidden, ','},
-    {"act", "NAME", "hidden activation (default: the task's, relu)", SEC_MODEL, TS, OT_NAME, R(act), 0, 0, parse_act,
+    {"model", "FILE", "safetensors model (nnfit's or PyTorch's layers.{i}.weight/bias)", SEC_MODEL, CMD_PREDICT,
+     OT_TEXT, A(model)},
+    {"act", "NAME", "hidden activation (default: the task's, relu; predict: when the file does not record it)",
+     SEC_MODEL, TS | CMD_PREDICT, OT_NAME, R(act), 0, 0, parse_act,
      ',', 0, AP_ALL, MK_ACT},
     {"act-param", "X", "leaky_relu slope (0.01) or elu alpha (1.0)", SEC_MODEL, TS, OT_FLOAT, R(act.param), -1e6, 1e6,
      NULL, ',', 0, AP_ACT_PARAM, MK_ACT_PARAM},
-    {"out-act", "NAME", "output activation (default linear)", SEC_MODEL, TS, OT_NAME, R(out_act), 0, 0, parse_act},
+    {"out-act", "NAME", "output activation (default linear)", SEC_MODEL, TS | CMD_PREDICT, OT_NAME, R(out_act), 0, 0,
+     parse_act},
     {"init", "NAME", "weight initialiser (default glorot_uniform)", SEC_MODEL, TS, OT_NAME, 0, 0, 0, parse_init, ','},
     {"bias-init", "X", "constant bias (default: zeros; torch_default's own rule)", SEC_MODEL, TS, OT_NAME, 0, -1e6,
      1e6, parse_bias_init, ','},
@@ -244,7 +249,9 @@ static const opt_row base_rows[] = {
     {"jobs", "J", "worker threads, one BLAS thread each (default: cores)", SEC_SWEEP, CMD_SWEEP, OT_INT, A(jobs), 1,
      1024},
     {"out", "FILE", "output file, written atomically (sweep: one CSV row per trial; data: .npy by extension, "
-     "else CSV)", SEC_OUT, CMD_SWEEP | CMD_DATA, OT_TEXT, A(out)},
+     "else CSV; predict: CSV on stdout without it)", SEC_OUT, CMD_SWEEP | CMD_DATA | CMD_PREDICT, OT_TEXT, A(out)},
+    {"angle", "DEG", "units closer than DEG degrees count as duplicate/parallel (default 1)", SEC_OUT, CMD_INSPECT,
+     OT_REAL, A(angle), 0, 90},
     {"json", "FILE", "settings, summaries and trials as JSON", SEC_SWEEP, CMD_SWEEP, OT_TEXT, A(json)},
     {"plot", "DIR", "pictures (CSV + gnuplot scripts, PNG/SVG when gnuplot is installed)", SEC_SWEEP, CMD_SWEEP,
      OT_TEXT, A(plot)},
@@ -397,6 +404,10 @@ int opt_parse(unsigned cmd, int argc, char **argv, opt_list *out)
         if (!strcmp(arg, "-h")) { out->help = 1; continue; }
         if (!strcmp(arg, "-q")) { cli_quiet = 1; continue; }
         if (strncmp(arg, "--", 2) || !arg[2]) {
+            if (cmd == CMD_INSPECT && !out->arg && strcmp(arg, "--")) { /* inspect MODEL */
+                out->arg = arg;
+                continue;
+            }
             opt_list_free(out);
             return cli_usage_error("unexpected argument '%s' (options start with --; see --help)", arg);
         }

@@ -31,9 +31,8 @@ typedef struct {
     int restarts, jobs;
     double target;
     /* other subcommands */
-    const char *model, *input, *format;
-    int weights;
-    const char *preset;
+    const char *model;       /* predict */
+    double angle;            /* inspect: duplicate/parallel threshold in degrees */
 } cli_args;
 
 typedef enum { OT_FLAG, OT_INT, OT_U64, OT_REAL, OT_FLOAT, OT_TEXT, OT_NAME, OT_HP } opt_type;
@@ -72,6 +71,7 @@ typedef struct {
     opt_given *v;
     int n;
     int help, version;
+    const char *arg;         /* the one positional argument (subcommands that take one) */
 } opt_list;
 
 /* cli_args with the run description's defaults and the subcommands' own. */
