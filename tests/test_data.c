@@ -341,6 +341,25 @@ START_TEST(atomic_write)
     ck_assert_int_eq(tu_run_cmd(cmd, &out, NULL), 0);
     ck_assert_int_eq(atoi(out), 1);
     free(out);
+    /* the new content arrives as a new file renamed over the old one, never written into it: a
+     * reader holding the old file (here a hard link to it) keeps its complete old content */
+    struct stat before, after;
+    char keep[300];
+    snprintf(keep, sizeof keep, "%s/held-by-a-reader", dir);
+    ck_assert_int_eq(stat(path, &before), 0);
+    ck_assert_int_eq(link(path, keep), 0);
+    M.data[0] = -2.0f;
+    ck_assert_int_eq(nf_data_write(path, &M, NULL), NF_OK);
+    ck_assert_int_eq(stat(path, &after), 0);
+    ck_assert_msg(after.st_ino != before.st_ino, "inode %lu reused: the file was rewritten in place",
+                  (unsigned long)after.st_ino);
+    ck_assert_int_eq(nf_file_read(keep, 1000, &b, &len), NF_OK);
+    ck_assert_str_eq((char *)b, "0,0\n0,1.5\n");
+    free(b);
+    ck_assert_int_eq(nf_file_read(path, 1000, &b, &len), NF_OK);
+    ck_assert_str_eq((char *)b, "-2,0\n0,1.5\n");
+    free(b);
+    ck_assert_int_eq((int)(after.st_mode & 0777), (int)(before.st_mode & 0777));
     /* a folder that does not exist: error, nothing created */
     snprintf(path, sizeof path, "%s/missing/out.csv", dir);
     ck_assert_int_eq(nf_data_write(path, &M, NULL), NF_EIO);

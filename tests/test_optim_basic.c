@@ -130,6 +130,50 @@ START_TEST(hand_steps)
 }
 END_TEST
 
+/* Rprop's step sizes are clamped to step_sizes = (min, max) (torch.optim.Rprop): a coordinate
+ * whose gradient keeps flipping sign halves its step down to min and then moves by exactly min
+ * for as long as it flips; one whose sign holds grows ×eta_plus up to max and stays there.
+ * Sign pattern +,−,−,+,+,−,... : each flip halves the step and skips the move (PyTorch zeroes
+ * that gradient), the step after it moves with the halved size. */
+START_TEST(rprop_step_bounds_reached_and_held)
+{
+    nf_opt_config c;
+    nf_opt_defaults(NF_OPT_RPROP, &c);
+    c.lr = 0.01;
+    c.step_size_min = 1e-3;
+    c.step_size_max = 0.05;
+    nf_optim *o;
+    ck_assert(nf_optim_create(&o, &c, 2) == NF_OK);
+    float p[2] = {0.0f, 0.0f};
+    double flip_step = 0.01, hold_step = 0.01;
+    int flip_at_min = 0, hold_at_max = 0;
+    for (int t = 1; t <= 40; t++) {
+        const float sign = ((t / 2) % 2) ? -1.0f : 1.0f; /* +, -, -, +, +, -, -, ... */
+        const float g[2] = {sign, 1.0f};
+        const float before[2] = {p[0], p[1]};
+        nf_optim_step(o, p, g);
+        const double moved0 = (double)before[0] - p[0], moved1 = (double)before[1] - p[1];
+        if (t > 1 && t % 2 == 0) { /* a flip: the step shrinks, nothing moves */
+            flip_step = fmax(flip_step * 0.5, 1e-3);
+            ck_assert_msg(moved0 == 0.0, "step %d: moved %.9g on a sign flip", t, moved0);
+        } else {
+            ck_assert_msg(fabs(moved0 - sign * flip_step) < 1e-6, "step %d: moved %.9g, want %.9g",
+                          t, moved0, sign * flip_step);
+            flip_at_min += flip_step == 1e-3;
+        }
+        ck_assert_msg(fabs(moved1 - hold_step) < 1e-6, "step %d: moved %.9g, want %.9g", t, moved1,
+                      hold_step);
+        hold_at_max += hold_step == 0.05;
+        hold_step = fmin(hold_step * 1.2, 0.05);
+    }
+    /* both bounds were reached early (min at step 8, max at step 10) and held since; 1e-6 is
+     * float rounding of p (up to 2), far below the gaps between successive step sizes */
+    ck_assert_int_ge(flip_at_min, 15);
+    ck_assert_int_ge(hold_at_max, 30);
+    nf_optim_free(o);
+}
+END_TEST
+
 static nf_status quad(void *ctx, const float *x, float *g, double *loss)
 {
     (void)ctx;
@@ -295,6 +339,7 @@ int main(void)
     tcase_add_test(tc, uses_whole_words);
     tcase_add_test(tc, validation);
     tcase_add_test(tc, hand_steps);
+    tcase_add_test(tc, rprop_step_bounds_reached_and_held);
     tcase_add_test(tc, lbfgs_quadratic_and_closure_rules);
     tcase_add_test(tc, train_passes_tensor_shapes);
     tcase_add_test(tc, subnormals_flushed);

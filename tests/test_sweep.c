@@ -27,6 +27,60 @@ START_TEST(wilson_numbers)
 }
 END_TEST
 
+/* nf_sweep_summarize over hand-made trials: the rate interval is the 95% Wilson interval
+ * (sweep.h), computed here independently (z = Φ⁻¹(0.975), Python:
+ *   from statistics import NormalDist; z = NormalDist().inv_cdf(0.975)
+ *   p = k/n; d = 1 + z*z/n; c = (p + z*z/(2*n))/d; h = z/d*sqrt(p*(1-p)/n + z*z/(4*n*n))
+ * gives c ∓ h = 0.531299122381, 0.888138298592 for 15/20 and 0.158219855251, 0.749541635472
+ * for 3/7); quantiles as numpy's linear rule (pos = q·(n−1)) over the finished trials, a NaN
+ * final loss sorting last; unfinished trials left out. */
+START_TEST(summary_statistics_match_references)
+{
+    enum { R = 20 };
+    nf_trial t[2 * R];
+    memset(t, 0, sizeof t);
+    for (int r = 0; r < R; r++) { /* setting 0: losses 0.01 .. 0.20, trial 17 NaN */
+        nf_trial *x = &t[r];
+        x->done = 1;
+        x->final_loss = r == 17 ? NAN : 0.01 * (r + 1);
+        x->success = r < 15;
+        x->target_epoch = r < 15 ? r + 1 : 0;
+        x->dead = r % 3;
+        x->seconds = 0.5;
+    }
+    const double l1[7] = {0.5, 0.02, 0.3, 0.04, 0.9, 0.01, 0.7};
+    const int e1[7] = {0, 5, 0, 2, 0, 9, 0};
+    for (int r = 0; r < 7; r++) { /* setting 1: 7 of 20 finished, 3 successes */
+        nf_trial *x = &t[R + r];
+        x->done = 1;
+        x->final_loss = l1[r];
+        x->success = e1[r] > 0;
+        x->target_epoch = e1[r];
+    }
+    nf_sweep_summary sm[2];
+    ck_assert_int_eq(nf_sweep_summarize(t, 2, R, sm), NF_OK);
+    ck_assert(sm[0].n == 20 && sm[0].successes == 15);
+    ck_assert_close(sm[0].rate, 0.75, 1e-15);
+    ck_assert_close(sm[0].rate_lo, 0.531299122381, 1e-11);
+    ck_assert_close(sm[0].rate_hi, 0.888138298592, 1e-11);
+    ck_assert_close(sm[0].p10, 0.029, 1e-12);
+    ck_assert_close(sm[0].median, 0.105, 1e-12);
+    ck_assert_close(sm[0].p90, 0.191, 1e-12);
+    ck_assert_close(sm[0].median_epochs, 8.0, 0.0);
+    ck_assert_close(sm[0].mean_dead, 19.0 / 20.0, 1e-15);
+    ck_assert_close(sm[0].seconds, 10.0, 1e-12);
+    ck_assert(sm[0].best == 0 && sm[0].worst == 17);
+    ck_assert(sm[1].n == 7 && sm[1].successes == 3);
+    ck_assert_close(sm[1].rate_lo, 0.158219855251, 1e-11);
+    ck_assert_close(sm[1].rate_hi, 0.749541635472, 1e-11);
+    ck_assert_close(sm[1].p10, 0.016, 1e-12);
+    ck_assert_close(sm[1].median, 0.3, 1e-12);
+    ck_assert_close(sm[1].p90, 0.78, 1e-12);
+    ck_assert_close(sm[1].median_epochs, 5.0, 0.0);
+    ck_assert(sm[1].best == R + 5 && sm[1].worst == R + 4);
+}
+END_TEST
+
 /* Reference: numpy.quantile([5,1,3,2,4,10,7], [0.1, 0.5, 0.9]) = [1.6, 4, 8.2]. */
 START_TEST(quantiles_match_numpy)
 {
@@ -646,6 +700,7 @@ int main(void)
     TCase *tc = tcase_create("sweep");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, wilson_numbers);
+    tcase_add_test(tc, summary_statistics_match_references);
     tcase_add_test(tc, quantiles_match_numpy);
     tcase_add_test(tc, diag_hand_built);
     tcase_add_test(tc, diag_antiparallel_valley);
