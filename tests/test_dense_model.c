@@ -481,7 +481,14 @@ START_TEST(train_divergence_stops_in_its_epoch)
     ck_assert_int_eq(nf_train(m, &X, &Y, &cfg, &h), NF_EDIVERGED);
     ck_assert_int_eq(h.diverged_epoch, rr.diverged_epoch);
     ck_assert_int_eq(h.epochs_run, rr.diverged_epoch - 1);
-    for (int e = 0; e < h.epochs_run; e++) ck_assert(h.loss[e] == rr.loss[e]);
+    int best = 0;
+    for (int e = 0; e < h.epochs_run; e++) {
+        ck_assert(h.loss[e] == rr.loss[e]);
+        if (rr.loss[e] < rr.loss[best]) best = e;
+    }
+    ck_assert_msg(best + 1 < h.epochs_run, "the loss should grow towards the divergence");
+    ck_assert_int_eq(h.best_epoch, best + 1); /* the lowest epoch loss, not the last */
+    ck_assert(h.best_loss == rr.loss[best]);
     ck_assert_msg(max_param_diff(m, ref) == 0.0, "restored parameters differ from epoch %d's start "
                   "by %.3g", rr.diverged_epoch, max_param_diff(m, ref));
     ck_assert(isfinite(h.final_loss));

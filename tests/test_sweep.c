@@ -120,6 +120,38 @@ static nf_model *hand_model(nf_mat *X)
     return m;
 }
 
+/* The rules at their edges, on the same grid: a unit active on all samples but one corner is
+ * not always-on; a unit with u0's w but another offset has a parallel kink, not a duplicate
+ * one (duplicates compare [w, b], diag.h). */
+START_TEST(diag_edges_and_bias)
+{
+    nf_mat X;
+    nf_model *m = hand_model(&X);
+    const float W1[] = {1, 0, 1, 0, 1, 1, 0, 1, 0, 1}, b1[] = {0, -0.5f, 2, 5, 5};
+    memcpy(m->layers[0].W, W1, sizeof W1);
+    memcpy(m->layers[0].b, b1, sizeof b1);
+    nf_unit_diag *u = NULL;
+    int n = 0;
+    ck_assert_int_eq(nf_diag_units(m, X.data, X.rows, NULL, &u, &n), NF_OK);
+    /* u1 z = x − 0.5: same direction as u0, kink moved by 0.5 */
+    ck_assert_int_eq(u[1].duplicate_of, -1);
+    ck_assert_int_eq(u[1].parallel_of, 0);
+    ck_assert_close(u[1].dup_angle_deg, atan(0.5) * 180 / M_PI, 1e-6); /* [1,0,0] vs [1,0,-0.5] */
+    /* u2 z = x + y + 2: 0 at (−1, −1) only, so active on 440 of 441 */
+    ck_assert_close(u[2].active_frac, 440.0 / 441.0, 1e-12);
+    ck_assert(!u[2].always_on && !u[2].dead);
+    /* u3, u4 z = y + 5: always on, and u4 an exact duplicate of u3 */
+    ck_assert(u[3].always_on && u[4].always_on);
+    ck_assert_int_eq(u[4].duplicate_of, 3);
+    nf_diag_counts c = nf_diag_count(u, n, -1);
+    ck_assert_int_eq(c.always_on, 2);
+    ck_assert_int_eq(c.duplicate, 1);
+    free(u);
+    nf_model_free(m);
+    nf_mat_free(&X);
+}
+END_TEST
+
 START_TEST(diag_hand_built)
 {
     nf_mat X;
@@ -356,6 +388,28 @@ START_TEST(trial_equals_plain_training)
         nf_model_free(tm);
         free(t.curve);
     }
+    free_fixture(&f);
+}
+END_TEST
+
+/* Success is judged on the final whole-set loss (sweep.h), not on the best epoch loss: with
+ * the target between the two, success follows the final loss. */
+START_TEST(success_is_final_loss_under_target)
+{
+    fixture f;
+    make_fixture(&f, 60);
+    nf_sweep_config c;
+    config(&c, &f, 3, 1);
+    nf_trial t;
+    ck_assert_int_eq(nf_sweep_trial(&c, 0, 1, &t, NULL), NF_OK);
+    free(t.curve);
+    ck_assert_msg(t.best_loss != t.final_loss && isfinite(t.best_loss) && isfinite(t.final_loss),
+                  "best %.9g and final %.9g must differ", t.best_loss, t.final_loss);
+    c.target = 0.5 * (t.best_loss + t.final_loss);
+    const int want = t.final_loss <= c.target;
+    ck_assert_int_eq(nf_sweep_trial(&c, 0, 1, &t, NULL), NF_OK);
+    free(t.curve);
+    ck_assert_int_eq(t.success, want);
     free_fixture(&f);
 }
 END_TEST
@@ -703,10 +757,12 @@ int main(void)
     tcase_add_test(tc, summary_statistics_match_references);
     tcase_add_test(tc, quantiles_match_numpy);
     tcase_add_test(tc, diag_hand_built);
+    tcase_add_test(tc, diag_edges_and_bias);
     tcase_add_test(tc, diag_antiparallel_valley);
     tcase_add_test(tc, small_kernel_matches_sgemm);
     tcase_add_test(tc, results_independent_of_jobs);
     tcase_add_test(tc, trial_equals_plain_training);
+    tcase_add_test(tc, success_is_final_loss_under_target);
     tcase_add_test(tc, cancel_keeps_finished_trials);
     tcase_add_test(tc, cli_rerun_command_reproduces);
     tcase_add_test(tc, cli_plot_files);
