@@ -132,6 +132,11 @@ START_TEST(bad_input_exits_2)
     expect_usage_error("train --lr nan", "not a finite number");
     expect_usage_error("train --epochs 0", "--epochs: 0 is outside");
     expect_usage_error("train --epochs 1.5", "'1.5' is not a decimal integer");
+    expect_usage_error("train --epochs 12abc", "'12abc' is not a decimal integer");
+    expect_usage_error("train --lr 2e6", "--lr: 2e6 is outside");
+    expect_usage_error("train --dropout 0.995", "--dropout: 0.995 is outside");
+    expect_usage_error("train --seed -1", "--seed: '-1'");
+    expect_usage_error("train --data a.csv --inputs 1 --x b.csv --y c.csv", "not both");
     expect_usage_error("train --batch -1", "--batch");
     expect_usage_error("train --layers 2,0,1", "--layers");
     expect_usage_error("train --layers 3,3,1", "does not fit task abs");

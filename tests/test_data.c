@@ -143,6 +143,12 @@ START_TEST(csv_bad_cases)
     ck_assert_int_eq(csv("1,1e39\n", NULL, &M), NF_ENONFINITE);
     ck_err_has("outside float32 range");
     ck_assert_int_eq(csv("1,x2\n", NULL, &M), NF_EFORMAT); /* mixed first line is not a header */
+    ck_assert_int_eq(csv("1,x2\n3,4\n", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv:1: column 2: 'x2' is not a number");
+    ck_assert_int_eq(csv("x,y,z\n1,2,3\n4,5\n6,7,8\n", NULL, &M), NF_EFORMAT); /* a short row */
+    ck_err_has("t.csv:3: 2 columns, expected 3 (as on line 1)");
+    ck_assert_int_eq(csv("1 2 3\n4 5\n", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv:2: 2 columns, expected 3 (as on line 1)");
     nf_read_opts o;
     nf_read_opts_default(&o);
     o.allow_nonfinite = 1;
@@ -433,6 +439,21 @@ START_TEST(npy_variants)
     ck_assert_float_eq(M.data[1], -3.5f);
     nf_mat_free(&M);
     free(b);
+    /* version 2.0: a 4-byte little-endian header length (here 65536 + 118, past 16 bits) */
+    const char *d2 = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+    const size_t hl2 = 65536 + 118, n2 = 12 + hl2 + 24;
+    unsigned char *v2 = malloc(n2);
+    memcpy(v2, "\x93NUMPY\x02\x00", 8);
+    for (int k = 0; k < 4; k++) v2[8 + k] = (unsigned char)(hl2 >> (8 * k));
+    memset(v2 + 12, ' ', hl2);
+    memcpy(v2 + 12, d2, strlen(d2));
+    v2[12 + hl2 - 1] = '\n';
+    memcpy(v2 + 12 + hl2, f, 24);
+    ck_assert_int_eq(nf_npy_parse(v2, n2, "v2.npy", NULL, &M), NF_OK);
+    ck_assert(M.rows == 2 && M.cols == 3);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(M.data[i], f[i]);
+    nf_mat_free(&M);
+    free(v2);
 }
 END_TEST
 
@@ -523,6 +544,11 @@ START_TEST(npy_bad_cases)
     ck_assert_int_eq(nf_npy_parse(b, len, "n.npy", NULL, &M), NF_ENONFINITE);
     ck_err_has("n.npy: byte 132 (row 1, column 2): non-finite value");
     free(b);
+    /* more data than the shape says: the header lies (data.h: exactly rows × cols × itemsize) */
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "long.npy", NULL, &M), NF_EFORMAT);
+    ck_err_has("long.npy: byte 140: 4 bytes after the data of shape (3, 1), expected none");
+    free(b);
 }
 END_TEST
 
@@ -555,6 +581,18 @@ START_TEST(split_holdout_shuffle)
     }
     ck_assert_float_eq(seen, 155.0f); /* 2 + 5 + ... + 29 */
     ck_assert_int_eq(nf_data_holdout(&X, &Y, 1.0, 42, &Xt2, &Yt2, &Xv2, &Yv2), NF_EINVAL);
+    /* round(frac · rows) rows held out, at least 1 and at most rows − 1 */
+    const struct { double frac; int nval; } counts[] = {{0.25, 3}, {0.24, 2}, {0.66, 7}, {0.04, 1}, {0.97, 9}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        nf_mat a, b, c, d;
+        ck_assert_int_eq(nf_data_holdout(&X, &Y, counts[i].frac, 7, &a, &b, &c, &d), NF_OK);
+        ck_assert_msg(c.rows == counts[i].nval && a.rows == 10 - counts[i].nval,
+                      "frac %g of 10 rows: %d held out, want %d", counts[i].frac, c.rows, counts[i].nval);
+        nf_mat_free(&a);
+        nf_mat_free(&b);
+        nf_mat_free(&c);
+        nf_mat_free(&d);
+    }
     ck_assert_int_eq(nf_data_shuffle(&X, &Y, 9), NF_OK);
     float sum = 0;
     for (int r = 0; r < 10; r++) {
@@ -591,6 +629,25 @@ START_TEST(atomic_write)
     ck_assert_int_eq(tu_run_cmd(cmd, &out, NULL), 0);
     ck_assert_int_eq(atoi(out), 1);
     free(out);
+    /* the new content arrives as a new file renamed over the old one, never written into it: a
+     * reader holding the old file (here a hard link to it) keeps its complete old content */
+    struct stat before, after;
+    char keep[300];
+    snprintf(keep, sizeof keep, "%s/held-by-a-reader", dir);
+    ck_assert_int_eq(stat(path, &before), 0);
+    ck_assert_int_eq(link(path, keep), 0);
+    M.data[0] = -2.0f;
+    ck_assert_int_eq(nf_data_write(path, &M, NULL), NF_OK);
+    ck_assert_int_eq(stat(path, &after), 0);
+    ck_assert_msg(after.st_ino != before.st_ino, "inode %lu reused: the file was rewritten in place",
+                  (unsigned long)after.st_ino);
+    ck_assert_int_eq(nf_file_read(keep, 1000, &b, &len), NF_OK);
+    ck_assert_str_eq((char *)b, "0,0\n0,1.5\n");
+    free(b);
+    ck_assert_int_eq(nf_file_read(path, 1000, &b, &len), NF_OK);
+    ck_assert_str_eq((char *)b, "-2,0\n0,1.5\n");
+    free(b);
+    ck_assert_int_eq((int)(after.st_mode & 0777), (int)(before.st_mode & 0777));
     /* a folder that does not exist: error, nothing created */
     snprintf(path, sizeof path, "%s/missing/out.csv", dir);
     ck_assert_int_eq(nf_data_write(path, &M, NULL), NF_EIO);

@@ -160,6 +160,24 @@ START_TEST(bad_files)
     ck_assert_int_eq(load_st("{" T("layers.0.weight", "[1,2]", 0, 8) "," T("layers.0.bias", "[1]", 8, 12) ","
                              T("layers.0.bias", "[1]", 8, 12) "}", 12, &m), NF_EFORMAT);
     ck_assert_ptr_null(m);
+    /* NaN/Inf weights or biases are refused, naming the tensor and element */
+    int sizes[3] = {2, 3, 1};
+    nf_act_spec acts[2] = {{NF_ACT_RELU, 0}, {NF_ACT_LINEAR, 0}};
+    for (int which = 0; which < 2; which++) {
+        nf_model *src;
+        ck_assert_int_eq(nf_model_create(&src, 2, sizes, acts), NF_OK);
+        if (which == 0) src->layers[1].W[2] = NAN;
+        else src->layers[0].b[1] = INFINITY;
+        unsigned char *bytes;
+        size_t len;
+        ck_assert_int_eq(nf_model_to_safetensors(src, NULL, 0, &bytes, &len), NF_OK);
+        ck_assert_int_eq(nf_model_from_safetensors(bytes, len, "nan.safetensors", NULL, &m, NULL), NF_ENONFINITE);
+        ck_assert_ptr_null(m);
+        ck_err_has(which == 0 ? "nan.safetensors: tensor layers.1.weight has NaN/Inf at element 2"
+                              : "nan.safetensors: tensor layers.0.bias has NaN/Inf at element 1");
+        free(bytes);
+        nf_model_free(src);
+    }
 }
 END_TEST
 

@@ -236,6 +236,18 @@ START_TEST(lm_linear_is_lstsq)
     nf_train_config c;
     nf_train_defaults(&c);
     nf_opt_defaults(NF_OPT_LM, &c.opt);
+    /* trainlm: an accepted step (from zero weights the damped Gauss-Newton step lowers the
+     * loss) multiplies mu by mu_dec */
+    nf_lm *lm;
+    ck_assert(nf_lm_create(&lm, &c.opt, m, 200, 0) == NF_OK);
+    double before, after;
+    nf_lm_result res;
+    ck_assert(nf_lm_step(lm, m, x.data, y.data, 200, &before, &after, &res) == NF_OK);
+    ck_assert_int_eq(res, NF_LM_ACCEPTED);
+    ck_assert(after < before);
+    ck_assert_close(nf_lm_mu(lm), 1e-3 * 0.1, 1e-18);
+    nf_lm_free(lm);
+    memset(m->params, 0, m->n_params * sizeof(float));
     c.epochs = 50;
     nf_history h;
     ck_assert(nf_train(m, &x, &y, &c, &h) == NF_OK);

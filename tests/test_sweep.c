@@ -28,6 +28,60 @@ START_TEST(wilson_numbers)
 }
 END_TEST
 
+/* nf_sweep_summarize over hand-made trials: the rate interval is the 95% Wilson interval
+ * (sweep.h), computed here independently (z = Φ⁻¹(0.975), Python:
+ *   from statistics import NormalDist; z = NormalDist().inv_cdf(0.975)
+ *   p = k/n; d = 1 + z*z/n; c = (p + z*z/(2*n))/d; h = z/d*sqrt(p*(1-p)/n + z*z/(4*n*n))
+ * gives c ∓ h = 0.531299122381, 0.888138298592 for 15/20 and 0.158219855251, 0.749541635472
+ * for 3/7); quantiles as numpy's linear rule (pos = q·(n−1)) over the finished trials, a NaN
+ * final loss sorting last; unfinished trials left out. */
+START_TEST(summary_statistics_match_references)
+{
+    enum { R = 20 };
+    nf_trial t[2 * R];
+    memset(t, 0, sizeof t);
+    for (int r = 0; r < R; r++) { /* setting 0: losses 0.01 .. 0.20, trial 17 NaN */
+        nf_trial *x = &t[r];
+        x->done = 1;
+        x->final_loss = r == 17 ? NAN : 0.01 * (r + 1);
+        x->success = r < 15;
+        x->target_epoch = r < 15 ? r + 1 : 0;
+        x->dead = r % 3;
+        x->seconds = 0.5;
+    }
+    const double l1[7] = {0.5, 0.02, 0.3, 0.04, 0.9, 0.01, 0.7};
+    const int e1[7] = {0, 5, 0, 2, 0, 9, 0};
+    for (int r = 0; r < 7; r++) { /* setting 1: 7 of 20 finished, 3 successes */
+        nf_trial *x = &t[R + r];
+        x->done = 1;
+        x->final_loss = l1[r];
+        x->success = e1[r] > 0;
+        x->target_epoch = e1[r];
+    }
+    nf_sweep_summary sm[2];
+    ck_assert_int_eq(nf_sweep_summarize(t, 2, R, sm), NF_OK);
+    ck_assert(sm[0].n == 20 && sm[0].successes == 15);
+    ck_assert_close(sm[0].rate, 0.75, 1e-15);
+    ck_assert_close(sm[0].rate_lo, 0.531299122381, 1e-11);
+    ck_assert_close(sm[0].rate_hi, 0.888138298592, 1e-11);
+    ck_assert_close(sm[0].p10, 0.029, 1e-12);
+    ck_assert_close(sm[0].median, 0.105, 1e-12);
+    ck_assert_close(sm[0].p90, 0.191, 1e-12);
+    ck_assert_close(sm[0].median_epochs, 8.0, 0.0);
+    ck_assert_close(sm[0].mean_dead, 19.0 / 20.0, 1e-15);
+    ck_assert_close(sm[0].seconds, 10.0, 1e-12);
+    ck_assert(sm[0].best == 0 && sm[0].worst == 17);
+    ck_assert(sm[1].n == 7 && sm[1].successes == 3);
+    ck_assert_close(sm[1].rate_lo, 0.158219855251, 1e-11);
+    ck_assert_close(sm[1].rate_hi, 0.749541635472, 1e-11);
+    ck_assert_close(sm[1].p10, 0.016, 1e-12);
+    ck_assert_close(sm[1].median, 0.3, 1e-12);
+    ck_assert_close(sm[1].p90, 0.78, 1e-12);
+    ck_assert_close(sm[1].median_epochs, 5.0, 0.0);
+    ck_assert(sm[1].best == R + 5 && sm[1].worst == R + 4);
+}
+END_TEST
+
 /* Reference: numpy.quantile([5,1,3,2,4,10,7], [0.1, 0.5, 0.9]) = [1.6, 4, 8.2]. */
 START_TEST(quantiles_match_numpy)
 {
@@ -66,6 +120,38 @@ static nf_model *hand_model(nf_mat *X)
         }
     return m;
 }
+
+/* The rules at their edges, on the same grid: a unit active on all samples but one corner is
+ * not always-on; a unit with u0's w but another offset has a parallel kink, not a duplicate
+ * one (duplicates compare [w, b], diag.h). */
+START_TEST(diag_edges_and_bias)
+{
+    nf_mat X;
+    nf_model *m = hand_model(&X);
+    const float W1[] = {1, 0, 1, 0, 1, 1, 0, 1, 0, 1}, b1[] = {0, -0.5f, 2, 5, 5};
+    memcpy(m->layers[0].W, W1, sizeof W1);
+    memcpy(m->layers[0].b, b1, sizeof b1);
+    nf_unit_diag *u = NULL;
+    int n = 0;
+    ck_assert_int_eq(nf_diag_units(m, X.data, X.rows, NULL, &u, &n), NF_OK);
+    /* u1 z = x − 0.5: same direction as u0, kink moved by 0.5 */
+    ck_assert_int_eq(u[1].duplicate_of, -1);
+    ck_assert_int_eq(u[1].parallel_of, 0);
+    ck_assert_close(u[1].dup_angle_deg, atan(0.5) * 180 / M_PI, 1e-6); /* [1,0,0] vs [1,0,-0.5] */
+    /* u2 z = x + y + 2: 0 at (−1, −1) only, so active on 440 of 441 */
+    ck_assert_close(u[2].active_frac, 440.0 / 441.0, 1e-12);
+    ck_assert(!u[2].always_on && !u[2].dead);
+    /* u3, u4 z = y + 5: always on, and u4 an exact duplicate of u3 */
+    ck_assert(u[3].always_on && u[4].always_on);
+    ck_assert_int_eq(u[4].duplicate_of, 3);
+    nf_diag_counts c = nf_diag_count(u, n, -1);
+    ck_assert_int_eq(c.always_on, 2);
+    ck_assert_int_eq(c.duplicate, 1);
+    free(u);
+    nf_model_free(m);
+    nf_mat_free(&X);
+}
+END_TEST
 
 START_TEST(diag_hand_built)
 {
@@ -303,6 +389,28 @@ START_TEST(trial_equals_plain_training)
         nf_model_free(tm);
         free(t.curve);
     }
+    free_fixture(&f);
+}
+END_TEST
+
+/* Success is judged on the final whole-set loss (sweep.h), not on the best epoch loss: with
+ * the target between the two, success follows the final loss. */
+START_TEST(success_is_final_loss_under_target)
+{
+    fixture f;
+    make_fixture(&f, 60);
+    nf_sweep_config c;
+    config(&c, &f, 3, 1);
+    nf_trial t;
+    ck_assert_int_eq(nf_sweep_trial(&c, 0, 1, &t, NULL), NF_OK);
+    free(t.curve);
+    ck_assert_msg(t.best_loss != t.final_loss && isfinite(t.best_loss) && isfinite(t.final_loss),
+                  "best %.9g and final %.9g must differ", t.best_loss, t.final_loss);
+    c.target = 0.5 * (t.best_loss + t.final_loss);
+    const int want = t.final_loss <= c.target;
+    ck_assert_int_eq(nf_sweep_trial(&c, 0, 1, &t, NULL), NF_OK);
+    free(t.curve);
+    ck_assert_int_eq(t.success, want);
     free_fixture(&f);
 }
 END_TEST
@@ -809,12 +917,15 @@ int main(void)
     TCase *tc = tcase_create("sweep");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, wilson_numbers);
+    tcase_add_test(tc, summary_statistics_match_references);
     tcase_add_test(tc, quantiles_match_numpy);
     tcase_add_test(tc, diag_hand_built);
+    tcase_add_test(tc, diag_edges_and_bias);
     tcase_add_test(tc, diag_antiparallel_valley);
     tcase_add_test(tc, small_kernel_matches_sgemm);
     tcase_add_test(tc, results_independent_of_jobs);
     tcase_add_test(tc, trial_equals_plain_training);
+    tcase_add_test(tc, success_is_final_loss_under_target);
     tcase_add_test(tc, cancel_keeps_finished_trials);
     tcase_add_test(tc, cli_rerun_command_reproduces);
     tcase_add_test(tc, cli_plot_files);

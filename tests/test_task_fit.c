@@ -244,6 +244,23 @@ START_TEST(abs_targets)
 }
 END_TEST
 
+/* nf_diff_stats: max and RMS of |a − b|; a NaN anywhere makes max_abs NaN, so a broken fit
+ * never looks perfect. */
+START_TEST(diff_stats_values_and_nan)
+{
+    const float a[4] = {1.0f, 2.0f, -3.0f, 0.5f}, b[4] = {1.0f, 2.5f, -1.0f, 0.5f};
+    double mx, rms;
+    nf_diff_stats(a, b, 4, &mx, &rms);
+    ck_assert_close(mx, 2.0, 0.0);
+    ck_assert_close(rms, sqrt((0.25 + 4.0) / 4.0), 1e-15);
+    const float c[4] = {1.0f, NAN, -3.0f, 0.5f};
+    nf_diff_stats(c, b, 4, &mx, &rms);
+    ck_assert(isnan(mx) && isnan(rms));
+    nf_diff_stats(b, c, 4, &mx, &rms); /* NaN before a larger finite difference */
+    ck_assert(isnan(mx));
+}
+END_TEST
+
 START_TEST(lstsq_recovers_exact_operators)
 {
     nf_task_config c;
@@ -362,6 +379,7 @@ int main(void)
     tcase_add_test(tt, spectrum_is_dft_magnitude);
     tcase_add_test(tt, abs_targets);
     tcase_add_test(tt, lstsq_recovers_exact_operators);
+    tcase_add_test(tt, diff_stats_values_and_nan);
     suite_add_tcase(s, tt);
     TCase *tf = tcase_create("fits");
     tcase_set_timeout(tf, 300);

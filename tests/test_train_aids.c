@@ -204,6 +204,17 @@ START_TEST(data_kink_half_active)
     for (int j = 0; j < 16; j++) ck_assert(fabsf(nf_model_layer(m, 1)->W[j]) <= sqrtf(6.0f / 16.0f));
     nf_model_free(m);
 
+    /* the offset is minus the median projection: of an even count, the mean of the two middle
+     * values (theta 0: w = (1, 0), z = x0) */
+    const float X4[10] = {0.1f, 9.0f, 0.4f, -9.0f, -0.3f, 0.0f, 0.9f, 1.0f, 0.4f, 2.0f};
+    float w[2], b, scratch[5];
+    nf_init_kink_unit(2, 1.0f, 0.0, X4, 4, w, &b, scratch, &rng);
+    ck_assert(w[0] == 1.0f && w[1] == 0.0f);
+    ck_assert_close(b, -0.25, 1e-7);
+    nf_init_kink_unit(2, 2.0f, 0.0, X4, 5, w, &b, scratch, &rng); /* odd: the middle one, gain 2 */
+    ck_assert(w[0] == 2.0f);
+    ck_assert_close(b, -0.8, 1e-7);
+
     /* 5 inputs: random directions, still half active each, with gain 3 */
     nf_mat X5;
     ck_assert_int_eq(nf_mat_alloc(&X5, 1001, 5), NF_OK);
@@ -343,6 +354,21 @@ START_TEST(optim_reset_range_restarts_momentum)
     ck_assert_close(p[2], -0.1, 1e-7);
     ck_assert_close(p[3], -0.19, 1e-7);
     nf_optim_free(o);
+
+    /* Rprop: a reset coordinate starts again from step size lr with no previous gradient */
+    nf_opt_defaults(NF_OPT_RPROP, &c);
+    c.lr = 0.01;
+    ck_assert_int_eq(nf_optim_create(&o, &c, 3), NF_OK);
+    float q[3] = {0, 0, 0};
+    const float g[3] = {1, 1, 1};
+    nf_optim_step(o, q, g);
+    nf_optim_step(o, q, g); /* steps 0.01, then 0.012 */
+    nf_optim_reset_range(o, 1, 1);
+    nf_optim_step(o, q, g);
+    ck_assert_close(q[0], -(0.01 + 0.012 + 0.0144), 1e-7);
+    ck_assert_close(q[1], -(0.01 + 0.012 + 0.01), 1e-7);
+    ck_assert_close(q[2], -(0.01 + 0.012 + 0.0144), 1e-7);
+    nf_optim_free(o);
 }
 END_TEST
 
@@ -449,6 +475,34 @@ START_TEST(revival_revives_dead_and_duplicate_units)
     /* a second check finds nothing to revive */
     ck_assert_int_eq(nf_revive_units(m, NULL, X.data, X.rows, 0.999, &is, NULL, scratch, &rng, &count), NF_OK);
     ck_assert_int_eq(count, 0);
+
+    /* with an optimizer: a revived unit's optimizer state (here SGD momentum) starts afresh,
+     * in and out, while the kept units keep theirs */
+    L0->W[2] = 0; L0->W[3] = 0; L0->b[1] = -1.0f;
+    nf_opt_config oc;
+    nf_opt_defaults(NF_OPT_SGD, &oc);
+    oc.lr = 0.1;
+    oc.momentum = 0.9;
+    nf_optim *opt;
+    ck_assert_int_eq(nf_optim_create(&opt, &oc, m->n_params), NF_OK);
+    float *ones = malloc(m->n_params * sizeof(float)), *zeros = calloc(m->n_params, sizeof(float));
+    float *was = malloc(m->n_params * sizeof(float));
+    for (size_t i = 0; i < m->n_params; i++) ones[i] = 1.0f;
+    nf_optim_step(opt, m->params, ones); /* momentum buffer 1 everywhere */
+    L0->W[2] = 0; L0->W[3] = 0; L0->b[1] = -1.0f; /* unit 1 dead again */
+    ck_assert_int_eq(nf_revive_units(m, opt, X.data, X.rows, 0.999, &is, NULL, scratch, &rng, &count), NF_OK);
+    ck_assert_int_eq(count, 1);
+    memcpy(was, m->params, m->n_params * sizeof(float));
+    nf_optim_step(opt, m->params, zeros); /* moves only what has momentum */
+    const size_t revived[4] = {2, 3, (size_t)(&L0->b[1] - m->params), (size_t)(&L1->W[1] - m->params)};
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(m->params[revived[k]] == was[revived[k]], "revived parameter %zu moved by %g",
+                      revived[k], (double)(m->params[revived[k]] - was[revived[k]]));
+    ck_assert_close(m->params[0], was[0] - 0.09, 1e-6); /* kept unit 0 still has its momentum */
+    nf_optim_free(opt);
+    free(ones);
+    free(zeros);
+    free(was);
 
     /* through nf_train: a dead unit at the start is revived at the first check, with the
      * glorot rule this time */

@@ -1,7 +1,9 @@
 /* train.h — the training loop: epochs of shuffled mini-batches, history, divergence check.
  *
  * Each epoch visits every row once in batches of `batch` rows (the last batch may be
- * smaller); with shuffle the order is a fresh permutation per epoch drawn from the seed.
+ * smaller); with shuffle the order is a fresh permutation per epoch drawn from the seed: one
+ * nf_rng seeded with `seed` shuffles the previous epoch's order (the identity before epoch 1)
+ * by Fisher–Yates, i from n−1 down to 1 swapping with j = nf_rng_below(i + 1).
  * The loss recorded for an epoch is the mean of the batch losses weighted by batch size, each
  * measured before its update (as Keras reports it); for full-batch training that is the loss
  * of the parameters at the start of the epoch.  The final loss is evaluated over the whole
