@@ -213,16 +213,6 @@ void nf_wilson(long k, long n, double z, double *lo, double *hi)
     if (k == n) *hi = 1.0;
 }
 
-double nf_quantile_sorted(const double *sorted, long n, double q)
-{
-    if (n <= 0) return NAN;
-    double pos = q * (double)(n - 1);
-    long i = (long)floor(pos);
-    if (i >= n - 1) return sorted[n - 1];
-    double f = pos - (double)i;
-    return sorted[i] + f * (sorted[i + 1] - sorted[i]);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

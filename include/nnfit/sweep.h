@@ -17,6 +17,7 @@
 #include "nnfit/init.h"
 #include "nnfit/mat.h"
 #include "nnfit/model.h"
+#include "nnfit/stats.h"
 #include "nnfit/train.h"
 #include "nnfit/run.h"
 #include "nnfit/train_aids.h"
@@ -103,9 +104,7 @@ nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restart
  * n = 0 gives [0, 1]. */
 void nf_wilson(long k, long n, double z, double *lo, double *hi);
 
-/* Quantile q in [0, 1] of n sorted values, linear interpolation between order statistics
- * (NumPy's default).  NAN when n = 0. */
-double nf_quantile_sorted(const double *sorted, long n, double q);
+/* nf_quantile_sorted (and the other statistics) are declared in stats.h, included above. */
 
 #ifdef __cplusplus
 }
