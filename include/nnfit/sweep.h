@@ -39,8 +39,17 @@ typedef struct {
     int dead, always_on, duplicate; /* hidden-unit counts over the training data */
     int parallel;                   /* units whose kink is parallel to an earlier unit's (diag.h) */
     double seconds;                 /* wall time of the trial */
+    /* Time to target (nf_history): first epoch whose epoch loss <= target is target_epoch */
+    long target_evals;              /* loss-and-gradient evaluations until then, 0 if never */
+    double target_seconds;          /* training seconds until then, +INFINITY if never */
     float *curve;                   /* [epochs_run] epoch losses when keep_curves, else NULL */
 } nf_trial;
+
+typedef enum { NF_TTT_EPOCHS, NF_TTT_EVALS, NF_TTT_SECONDS } nf_ttt_unit;
+
+/* Time to target of trial t in unit (epochs, evaluations as nf_history.evals, seconds):
+ * +INFINITY when the target was never reached (or the trial did not finish). */
+double nf_trial_time_to_target(const nf_trial *t, nf_ttt_unit unit);
 
 /* Called after each finished trial, serialised by a lock, in completion order. */
 typedef void (*nf_trial_callback)(void *ctx, const nf_trial *trial, long done, long total);
@@ -89,6 +98,10 @@ typedef struct {
     double rate, rate_lo, rate_hi;  /* success rate and its 95% Wilson interval */
     double median, p10, p90;        /* of the final loss */
     double median_epochs;           /* median target epoch over successes (NAN if none) */
+    long reached;                   /* trials whose epoch loss reached the target at some epoch */
+    /* time to target over all n finished trials, +INFINITY for those that never reached it
+     * (so the median is +INFINITY when fewer than half did) */
+    nf_quartiles ttt_epochs, ttt_evals, ttt_seconds;
     double mean_dead, mean_always_on, mean_duplicate, mean_parallel;
     double seconds;                 /* summed trial wall time */
     double trials_per_second;       /* n / seconds (per worker) */
