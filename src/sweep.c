@@ -147,8 +147,13 @@ static void *worker(void *arg)
          * in every setting and the ETA does not depend on which settings are slow */
         const int setting = (int)(i % cfg->n_settings), restart = (int)(i / cfg->n_settings);
         i = (long)setting * cfg->restarts + restart;
+        if (p->trials[i].done) continue; /* resumed: only this worker reads entry i */
         nf_trial t;
         nf_status st = nf_sweep_trial(cfg, setting, restart, &t, NULL);
+        if (!st && cfg->journal) {
+            st = nf_journal_append(cfg->journal, &t);
+            if (st) nf_trials_free(&t, 1);
+        }
         pthread_mutex_lock(&p->lock);
         if (st == NF_EINTERRUPTED) {
             /* dropped */
@@ -189,7 +194,10 @@ nf_status nf_sweep_run(const nf_sweep_config *cfg, nf_trial *trials, long *n_don
     p.cfg = cfg;
     p.trials = trials;
     p.total = (long)cfg->n_settings * cfg->restarts;
-    for (long i = 0; i < p.total; i++) memset(&trials[i], 0, sizeof trials[i]);
+    for (long i = 0; i < p.total; i++) {
+        if (!cfg->resume) memset(&trials[i], 0, sizeof trials[i]);
+        else if (trials[i].done) p.done++;
+    }
     pthread_mutex_init(&p.lock, NULL);
     int blas_before = nf_blas_threads();
     nf_blas_set_threads(1); /* parallel across trials, never inside one */

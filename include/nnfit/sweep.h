@@ -26,6 +26,8 @@
 extern "C" {
 #endif
 
+typedef struct nf_journal nf_journal;
+
 /* One trial's result. */
 typedef struct {
     int setting, restart;
@@ -68,6 +70,11 @@ typedef struct {
     nf_trial_callback on_trial;
     void *ctx;
     const nf_mat *val_X, *val_Y;    /* optional validation set every trial sees (early stopping); NULL: none */
+    /* Resuming: with resume, entries of trials[] that have done = 1 on entry (as placed by
+     * nf_journal_place) are kept and not run again; without, every entry is cleared first. */
+    int resume;
+    nf_journal *journal;            /* may be NULL; every newly finished trial is appended to it
+                                       (fsync'd) before on_trial runs */
 } nf_sweep_config;
 
 /* Seed of restart r. */
@@ -118,6 +125,56 @@ nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restart
 void nf_wilson(long k, long n, double z, double *lo, double *hi);
 
 /* nf_quantile_sorted (and the other statistics) are declared in stats.h, included above. */
+
+/* ---- journal: resumable sweeps ----
+ *
+ * A journal file holds a header naming what it belongs to (nf_journal_id: the grid's canonical
+ * text and its 64-bit FNV-1a fingerprint, the program version, restarts and seed) and then one
+ * record per finished trial, each a line with every nf_trial field (doubles exact, as C99 hex
+ * floats; the curve as float bit patterns) and a CRC-32 of the line, written with one write()
+ * and fdatasync'd before nf_journal_append returns.  The header is written to a temporary file
+ * that is renamed into place, so a journal either has a whole header or does not exist.
+ * After a kill -9 or a power cut the last record may be torn (cut short, or followed by
+ * garbage): opening drops it and truncates the file back to the end of the last whole record.
+ * A bad record followed by good ones is corruption, not a torn tail, and is refused.  A
+ * journal is locked (flock) while open, so two runs cannot append to one file. */
+
+typedef struct {
+    const char *grid;    /* canonical text of every setting, in order (compared byte for byte;
+                            a differing line is quoted in the refusal) */
+    const char *version; /* the writing program's version; one line */
+    int restarts;
+    uint64_t seed;
+} nf_journal_id;
+
+/* Opens the journal at path, creating it (header only) when it does not exist.  An existing
+ * journal whose id differs is refused (NF_EINVAL) with a message saying what differs: the
+ * grid (and the first differing line), the version, restarts or seed.  A path that exists but
+ * is not a regular file or not a journal is refused and left untouched.  *done gets a malloc'd
+ * array of the *n_done trials already recorded, in file order; free it with
+ * nf_trials_free(*done, *n_done) and free(*done) (nf_journal_place hands the curves over). */
+nf_status nf_journal_open(nf_journal **out, const char *path, const nf_journal_id *id,
+                          nf_trial **done, long *n_done);
+
+/* Bytes of a torn last record that opening cut off (0: the file ended on a whole record). */
+long nf_journal_torn_bytes(const nf_journal *j);
+
+/* Appends one finished trial and makes it durable (fdatasync).  Thread-safe. */
+nf_status nf_journal_append(nf_journal *j, const nf_trial *t);
+
+/* Closes the journal (and its lock).  NULL is fine. */
+nf_status nf_journal_close(nf_journal *j);
+
+/* Moves the n_done journal trials into trials[setting * restarts + restart] (the layout of
+ * nf_sweep_run; the caller zeroes the n_settings × restarts entries first), handing their
+ * curves over (done[i].curve becomes NULL).  A trial recorded twice is placed once (the first
+ * record; the later one's curve is freed).  A trial outside the grid is an error and places
+ * nothing. */
+nf_status nf_journal_place(nf_trial *done, long n_done, int n_settings, int restarts,
+                           nf_trial *trials);
+
+/* 64-bit FNV-1a of a NUL-terminated text (the grid fingerprint). */
+uint64_t nf_fingerprint(const char *text);
 
 #ifdef __cplusplus
 }
