@@ -103,25 +103,26 @@ static int cmp_mag(const void *a, const void *b)
 }
 
 /* Two-sided exact p of the observed doubled positive-rank sum t2 given doubled ranks r2[n]
- * summing to s2: P(T+ = s) by a walk over the ranks, each added with probability 1/2. */
+ * summing to s2: P(T+ = s) by a walk over the ranks, each added with probability 1/2.  Only
+ * sums up to the lower tail's end are needed (ranks are positive, so larger sums never come
+ * back down), and by symmetry p = 2·P(T+ <= min(t2, s2 − t2)). */
 static nf_status exact_signrank_p(const long *r2, long n, long s2, long t2, double *p)
 {
-    double *prob = calloc((size_t)s2 + 1, sizeof *prob);
-    if (!prob) return nf_fail(NF_ENOMEM, "wilcoxon: cannot allocate %ld sums", s2 + 1);
+    const long lower = t2 < s2 - t2 ? t2 : s2 - t2;
+    double *prob = calloc((size_t)lower + 1, sizeof *prob);
+    if (!prob) return nf_fail(NF_ENOMEM, "wilcoxon: cannot allocate %ld sums", lower + 1);
     prob[0] = 1.0;
-    long hi = 0; /* largest reachable sum so far */
+    long hi = 0; /* largest reachable sum so far, capped at lower */
     for (long k = 0; k < n; k++) {
         const long r = r2[k];
-        for (long s = hi + r; s >= 0; s--) {
-            const double with = s >= r && s - r <= hi ? prob[s - r] : 0.0;
-            const double without = s <= hi ? prob[s] : 0.0;
-            prob[s] = 0.5 * (without + with);
-        }
-        hi += r;
+        const long top = hi + r < lower ? hi + r : lower;
+        for (long s = top; s > hi && s >= r; s--) prob[s] = 0.5 * prob[s - r]; /* new sums */
+        for (long s = hi < top ? hi : top; s >= r; s--) prob[s] = 0.5 * (prob[s] + prob[s - r]);
+        for (long s = (r - 1 < hi ? r - 1 : hi); s >= 0; s--) prob[s] *= 0.5;
+        hi = top;
     }
-    const long lower = t2 < s2 - t2 ? t2 : s2 - t2;
     double tail = 0.0;
-    for (long s = 0; s <= lower; s++) tail += prob[s];
+    for (long s = 0; s <= hi; s++) tail += prob[s];
     free(prob);
     *p = 2.0 * tail < 1.0 ? 2.0 * tail : 1.0;
     return NF_OK;
