@@ -18,6 +18,7 @@ struct nf_lm {
     int K;          /* outputs */
     int blk;        /* data rows per block */
     double mu, grad_norm;
+    long evals;     /* Jacobian assemblies + trial-point losses */
     float *JJ;      /* [P, P] upper triangle of JᵀJ */
     float *A;       /* [P, P] JᵀJ + μI, factored in place */
     float *Je;      /* [P] */
@@ -94,6 +95,7 @@ double nf_lm_mu(const nf_lm *lm) { return lm->mu; }
 void nf_lm_reset(nf_lm *lm) { lm->mu = lm->cfg.mu; }
 double nf_lm_grad_norm(const nf_lm *lm) { return lm->grad_norm; }
 int nf_lm_block_rows(const nf_lm *lm) { return lm->blk; }
+long nf_lm_evals(const nf_lm *lm) { return lm->evals; }
 
 /* Jacobian rows of b samples (after nf_model_forward on X): row s·K + k of Jb is
  * ∂out[s,k]/∂params.  For each output k the unit gradient goes down the layers batched over
@@ -171,6 +173,7 @@ static nf_status nf_lm_step_impl(nf_lm *lm, nf_model *m, const float *X, const f
     const nf_loss_spec mse = {NF_LOSS_MSE, 1.0f};
     double loss;
     nf_status st = accumulate(lm, m, X, Y, n, &loss);
+    lm->evals++;
     /* the accept test compares like with like: both losses from nf_model_eval */
     if (!st) st = nf_model_eval(m, X, Y, n, &mse, &loss);
     if (st) return st;
@@ -199,6 +202,7 @@ static nf_status nf_lm_step_impl(nf_lm *lm, nf_model *m, const float *X, const f
         if (info == 0) {
             for (size_t i = 0; i < P; i++) params[i] = lm->backup[i] + lm->delta[i];
             double trial;
+            lm->evals++;
             if ((st = nf_model_eval(m, X, Y, n, &mse, &trial))) return st;
             if (trial < loss) {
                 lm->mu = fmax(lm->mu * lm->cfg.mu_dec, 1e-20);

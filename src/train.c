@@ -100,7 +100,11 @@ static int record_epoch(nf_model *m, const nf_train_config *cfg, nf_history *his
         if (*st) return 1;
     }
     int reached = cfg->target_loss > 0.0 && eloss <= cfg->target_loss;
-    if (reached && !hist->target_epoch) hist->target_epoch = epoch;
+    if (reached && !hist->target_epoch) {
+        hist->target_epoch = epoch;
+        hist->target_evals = hist->evals;
+        hist->target_seconds = now;
+    }
     if (reached && cfg->stop_at_target) return 1;
     return cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now);
 }
@@ -190,11 +194,13 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
             hist->steps++;
             if (res == NF_LM_MIN_GRAD) hist->converged = 1;
             if (res == NF_LM_MU_MAX) hist->converged = 2;
+            hist->evals = nf_lm_evals(lm);
             stop = res != NF_LM_ACCEPTED;
         } else {
             long before = nf_optim_func_evals(opt);
             st = nf_optim_step_closure(opt, params, full_closure, &fc, &eloss);
             hist->steps += nf_optim_func_evals(opt) - before;
+            hist->evals = hist->steps;
             if (!st && nf_find_nonfinite(params, n_params) < n_params) eloss = NAN;
             if (!st && isfinite(eloss) && nf_optim_converged(opt)) {
                 hist->converged = 1;
@@ -223,6 +229,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     nf_history local;
     if (!hist) hist = &local;
     memset(hist, 0, sizeof *hist);
+    hist->target_seconds = INFINITY;
     const int n = X->rows;
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     if (X->cols != (int)nin || Y->cols != (int)nout || Y->rows != n)
@@ -319,6 +326,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
             break;
         }
         double eloss = sum / (double)n;
+        hist->evals = hist->steps;
         if (record_epoch(m, cfg, hist, epoch, eloss, nf_seconds() - t0, &st)) break;
         if (aids && nf_aids_epoch_end(aids, epoch, eloss, VX ? hist->val_loss[epoch - 1] : NAN, X->data,
                                       n, hist, &st))

@@ -21,6 +21,7 @@
 #include "nnfit/run.h"
 #include "nnfit/diag.h"
 #include "nnfit/blas.h"
+#include "nnfit/stats.h"
 #include "nnfit/sweep.h"
 
 #endif

@@ -261,6 +261,9 @@ void nf_lm_reset(nf_lm *lm);
 double nf_lm_grad_norm(const nf_lm *lm);
 /* Rows of data per Jacobian block. */
 int nf_lm_block_rows(const nf_lm *lm);
+/* Evaluations over the whole training set since creation: one per Jacobian assembly (with
+ * the loss and gradient it gives) plus one per trial point whose loss was evaluated. */
+long nf_lm_evals(const nf_lm *lm);
 
 #ifdef __cplusplus
 }

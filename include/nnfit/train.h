@@ -54,6 +54,12 @@ typedef struct {
     double best_loss;      /* lowest epoch loss */
     int best_epoch;        /* 1-based */
     int target_epoch;      /* first epoch with loss <= target_loss, 0 if never */
+    /* Time to target, counted at the end of target_epoch (the whole epoch is charged): */
+    long target_evals;     /* evals at that point, 0 if never */
+    double target_seconds; /* seconds[target_epoch - 1]; +INFINITY if never */
+    long evals;            /* loss-and-gradient evaluations: mini-batch optimizers one per step
+                              (on one batch); lbfgs one per closure call, lm one per Jacobian
+                              assembly plus one per trial-point loss (each on the whole set) */
     int diverged_epoch;    /* epoch where NaN/Inf appeared, 0 if none */
     long steps;            /* optimizer steps taken (lbfgs: closure evaluations) */
     int converged;         /* lbfgs/lm: 1 stopped at a stationary point (gradient below
