@@ -402,6 +402,13 @@ START_TEST(outputs_atomic_and_checked)
     ck_assert_int_eq(run(args, NULL, NULL), 0); /* and over an existing one */
     snprintf(args, sizeof args, "predict --model out.safetensors --data %s --out %s", name, name);
     ck_assert_int_eq(run(args, NULL, NULL), 0);
+    /* a model saved under a 252-byte name (its temporary name used to exceed the 255-byte limit) */
+    memcpy(name + 248, ".sft", 5);
+    snprintf(args, sizeof args, "train --task abs --epochs 1 --quiet --save %s", name);
+    ck_assert_int_eq(run(args, NULL, &err), 0);
+    ck_assert_str_eq(err, "");
+    free(err);
+    ck_assert(exists(name));
 }
 END_TEST
 

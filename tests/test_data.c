@@ -185,7 +185,7 @@ START_TEST(csv_number_forms)
     nf_rng rng;
     nf_rng_seed(&rng, 11);
     char text[64];
-    for (int i = 0; i < 200000; i++) {
+    for (int i = 0; i < 40000; i++) {
         int form = (int)nf_rng_below(&rng, 6);
         double x = nf_rng_normal(&rng) * pow(10.0, (double)nf_rng_below(&rng, 60) - 30.0);
         int prec = 1 + (int)nf_rng_below(&rng, 20);
@@ -262,7 +262,7 @@ START_TEST(csv_file_blocks)
         nf_rng rng;
         nf_rng_seed(&rng, 3 + (uint64_t)variant);
         long rows = 0;
-        while (n < (5u << 20)) {
+        while (n < (5u << 19)) { /* 2.5 MB: more than two read blocks */
             for (int c = 0; c < 3; c++)
                 n += (size_t)snprintf(text + n, cap - n, "%s%.9g", c ? "," : "", nf_rng_normal(&rng));
             n += (size_t)snprintf(text + n, cap - n, "%s", eol);
@@ -355,7 +355,7 @@ START_TEST(csv_read_peak_memory)
     char dir[] = "/tmp/nnfit-csvmem-XXXXXX", p[128];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(p, sizeof p, "%s/m.csv", dir);
-    const long rows = 400000;
+    const long rows = 300000;
     FILE *f = fopen(p, "w");
     ck_assert_ptr_nonnull(f);
     nf_rng rng;

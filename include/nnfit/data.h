@@ -6,14 +6,16 @@
  * byte offset (.npy) and what was expected, e.g. "abs.csv:12: 2 columns, expected 3 (as on
  * line 2)".
  *
- * CSV dialect: one row per line; LF or CRLF; blank lines skipped; '#' starts a comment that
- * runs to the end of the line.  The separator is taken from the first non-comment line: ','
+ * CSV dialect: one row per line; lines end at LF, CRLF or a lone CR; blank lines skipped; '#'
+ * starts a comment that runs to the end of the line.  The separator is taken from the first non-comment line: ','
  * if it has one, else runs of spaces and/or tabs (so tab-separated files work; header names
  * then cannot contain spaces).  Spaces around comma-separated cells are ignored.  The first line is a header when every one of its cells is not a number (cells may
  * be "quoted"); a line that mixes numbers and words is an error.  Numbers are parsed with
  * strtod under a thread-local "C" locale (newlocale + uselocale, restored afterwards), so a
  * program that called setlocale(LC_ALL, "de_DE") still reads "0.5"; the library itself
- * never calls setlocale.  Writers format with "%.9g" under the same C locale, which round-trips
+ * never calls setlocale.  (Plain decimal cells take an exact fast path that gives strtod's
+ * result.)  nf_data_read streams a CSV file: its peak memory is the matrix plus a read block of
+ * about 1 MiB (the block grows only to hold a longer line); a pipe is read whole first.  Writers format with "%.9g" under the same C locale, which round-trips
  * every float32 exactly.
  *
  * .npy: format versions 1.0, 2.0 and 3.0; dtypes float32 and float64 ('<f4', '>f4', '<f8',

@@ -170,8 +170,8 @@ static void loss_axis(sbuf *b, char ax, double lo, double hi)
     }
 }
 
-/* Whether the target line is drawn: when it lies within a quarter of the data's span (in the
- * scale loss_axis picks for the data alone) of the data, the axis is widened to hold it;
+/* Whether the target line is drawn: when it lies within half the data's span (a quarter of it,
+ * at least 0.3 decades, on a log axis; the scale is the one loss_axis picks for the data alone), the axis is widened to hold it;
  * farther away it would squeeze the data into a sliver, and the title names it instead. */
 static int target_fits(double target, double *lo, double *hi)
 {
@@ -182,7 +182,7 @@ static int target_fits(double target, double *lo, double *hi)
         fits = fits && fmax(*hi, target) / fmin(*lo, target) > 20.0;
     } else {
         double span = *hi - *lo > 0 ? *hi - *lo : fabs(*hi) * 0.1;
-        fits = target >= *lo - 0.25 * span && target <= *hi + 0.25 * span;
+        fits = target >= *lo - 0.5 * span && target <= *hi + 0.5 * span;
     }
     if (fits) {
         *lo = fmin(*lo, target);
@@ -197,7 +197,7 @@ static int curves_plot(const char *dir, const nf_sweep_config *cfg, const nf_tri
                        const nf_sweep_summary *sum, const cli_setting_name *nm, int s)
 {
     char name[256];
-    int counts[2] = {0, 0}, max_epoch = 1;
+    int counts[2] = {0, 0}, points[2] = {0, 0}, max_epoch = 1;
     double lo = INFINITY, hi = -INFINITY;
     for (int w = 0; w < 2; w++) {
         snprintf(name, sizeof name, "%s_%s.dat", nm[s].file, w ? "fail" : "ok");
@@ -214,6 +214,7 @@ static int curves_plot(const char *dir, const nf_sweep_config *cfg, const nf_tri
                 if (e % step == 0 || e == t->epochs_run - 1)
                     if (isfinite(t->curve[e]) && t->curve[e] > 0) {
                         fprintf(o.f, "%d %.6e\n", e + 1, (double)t->curve[e]);
+                        points[w]++;
                         lo = fmin(lo, t->curve[e]);
                         hi = fmax(hi, t->curve[e]);
                     }
@@ -236,17 +237,18 @@ static int curves_plot(const char *dir, const nf_sweep_config *cfg, const nf_tri
         sb_add(&b, "set arrow 1 from graph 0, first %.9g to graph 1, first %.9g nohead dt 2 lc rgb '#404040'\n", target, target);
     sb_add(&b, "plot ");
     const char *sep = "";
-    if (counts[1]) {
+    if (points[1]) {
         sb_add(&b, "'%s_fail.dat' using 1:2 with lines lc rgb '#A0D62728' lw 1 title 'failed (%d)'", nm[s].file, counts[1]);
         sep = ", ";
     }
-    if (counts[0]) {
+    if (points[0]) {
         sb_add(&b, "%s'%s_ok.dat' using 1:2 with lines lc rgb '#A01F77B4' lw 1 title 'succeeded (%d)'", sep, nm[s].file,
                counts[0]);
         sep = ", ";
     }
     if (show_target) sb_add(&b, "%sNaN with lines dt 2 lc rgb '#404040' title 'target %g'", sep, target);
-    if (!counts[0] && !counts[1]) sb_add(&b, "NaN notitle");
+    if (!points[0] && !points[1]) /* every loss NaN, Inf or 0: nothing to draw on a log axis */
+        sb_add(&b, "set yrange [0:1]\nset label 1 'no finite positive loss to draw' at graph 0.5, graph 0.5 center\nplot NaN notitle");
     sb_add(&b, "\n");
     char stem[160];
     snprintf(stem, sizeof stem, "%s_loss", nm[s].file);
@@ -274,7 +276,7 @@ static int final_plot(const char *dir, int n_settings, const nf_trial *trials, c
     nf_rng rng;
     nf_rng_seed(&rng, 12345);
     double lo = INFINITY, hi = -INFINITY;
-    long most = 1;
+    long most = 1, drawn[2] = {0, 0}; /* points of failed, succeeded trials */
     for (int s = 0; s < n_settings; s++) most = first[s + 1] - first[s] > most ? first[s + 1] - first[s] : most;
     double *v = malloc((size_t)most * sizeof *v);
     double (*box)[5] = calloc((size_t)n_settings, sizeof *box); /* min q1 median q3 max */
@@ -292,6 +294,7 @@ static int final_plot(const char *dir, int n_settings, const nf_trial *trials, c
             const nf_trial *t = &trials[i];
             if (!t->done || !isfinite(t->final_loss) || t->final_loss <= 0) continue;
             fprintf(o.f, "%d %.4f %.6e %d\n", s, nf_rng_range(&rng, -0.22, 0.22), t->final_loss, t->success);
+            drawn[t->success != 0]++;
             v[k++] = t->final_loss;
         }
         if (!k) fprintf(o.f, "%d 0 NaN 0\n", s);
@@ -361,8 +364,11 @@ static int final_plot(const char *dir, int n_settings, const nf_trial *trials, c
     sb_add(&b, "set yrange [%d.6:-0.6]\nset y2range [%d.6:-0.6]\nset grid xtics mxtics noytics\n"
                "set key outside top center horizontal noenhanced\nset border 11 back ls 11\n"
                "set y2tics nomirror noenhanced font ',10' (", n_settings - 1, n_settings - 1);
-    for (int s = 0; s < n_settings; s++)
-        sb_add(&b, "%s\"%.0f%%%% ok (%ld/%ld)\" %d", s ? ", " : "", 100 * sum[s].rate, sum[s].successes, sum[s].n, s);
+    for (int s = 0; s < n_settings; s++) {
+        char more[48] = "";
+        if (n_fin[s] < sum[s].n) snprintf(more, sizeof more, ", %ld not finite", sum[s].n - n_fin[s]);
+        sb_add(&b, "%s\"%.0f%%%% ok (%ld/%ld)%s\" %d", s ? ", " : "", 100 * sum[s].rate, sum[s].successes, sum[s].n, more, s);
+    }
     sb_add(&b, ")\nset ytics nomirror noenhanced font ',10' (");
     for (int s = 0; s < n_settings; s++) {
         char lab[512] = "";
@@ -384,16 +390,25 @@ static int final_plot(const char *dir, int n_settings, const nf_trial *trials, c
     sb_add(&b, ")\n");
     if (show_target)
         sb_add(&b, "set arrow 1 from first %.9g, graph 0 to first %.9g, graph 1 nohead dt 2 lc rgb '#404040'\n", target, target);
-    sb_add(&b, "set style fill solid 1.0 noborder\nplot "
-               "'final_loss_box.dat' using (($3+$5)/2):1:3:5:($1-0.32):($1+0.32) with boxxyerror fc rgb '#E8E8E8' notitle, \\\n"
-               "  '' using 2:1:($3-$2):(0) with vectors nohead lc rgb '#404040' notitle, \\\n"
-               "  '' using 5:1:($6-$5):(0) with vectors nohead lc rgb '#404040' notitle, \\\n"
-               "  '' using 3:($1-0.32):($5-$3):(0) with vectors nohead lc rgb '#404040' notitle, \\\n"
-               "  '' using 3:($1+0.32):($5-$3):(0) with vectors nohead lc rgb '#404040' notitle, \\\n"
-               "  '' using 4:($1-0.32):(0):(0.64) with vectors nohead lw 2 lc rgb '#202020' notitle, \\\n"
-               "  'final_loss.dat' using ($4==0 ? $3 : NaN):($1+$2) with points pt 7 ps 0.6 lc rgb '#90D62728' title 'failed', \\\n"
-               "  'final_loss.dat' using ($4==1 ? $3 : NaN):($1+$2) with points pt 7 ps 0.6 lc rgb '#901F77B4' title 'succeeded'");
-    if (show_target) sb_add(&b, ", \\\n  NaN with lines dt 2 lc rgb '#404040' title 'target %g'", target);
+    if (!isfinite(lo)) { /* no trial has a finite positive loss: say so instead of an empty axis */
+        sb_add(&b, "set xrange [0:1]\nunset xtics\nset label 1 'no trial has a finite positive final loss' at graph 0.5, graph 0.5 "
+                   "center\nplot NaN notitle\n");
+    } else {
+        sb_add(&b, "set style fill solid 1.0 noborder\nplot "
+                   "'final_loss_box.dat' using (($3+$5)/2):1:3:5:($1-0.32):($1+0.32) with boxxyerror fc rgb '#E8E8E8' notitle, \\\n"
+                   "  '' using 2:1:($3-$2):(0) with vectors nohead lc rgb '#404040' notitle, \\\n"
+                   "  '' using 5:1:($6-$5):(0) with vectors nohead lc rgb '#404040' notitle, \\\n"
+                   "  '' using 3:($1-0.32):($5-$3):(0) with vectors nohead lc rgb '#404040' notitle, \\\n"
+                   "  '' using 3:($1+0.32):($5-$3):(0) with vectors nohead lc rgb '#404040' notitle, \\\n"
+                   "  '' using 4:($1-0.32):(0):(0.64) with vectors nohead lw 2 lc rgb '#202020' notitle");
+        if (drawn[0])
+            sb_add(&b, ", \\\n  'final_loss.dat' using ($4==0 ? $3 : NaN):($1+$2) with points pt 7 ps 0.6 lc rgb '#90D62728' "
+                       "title 'failed'");
+        if (drawn[1])
+            sb_add(&b, ", \\\n  'final_loss.dat' using ($4==1 ? $3 : NaN):($1+$2) with points pt 7 ps 0.6 lc rgb '#901F77B4' "
+                       "title 'succeeded'");
+        if (show_target) sb_add(&b, ", \\\n  NaN with lines dt 2 lc rgb '#404040' title 'target %g'", target);
+    }
     sb_add(&b, "\n");
     free(n_fin);
     int height = 150 + 26 * n_settings;
