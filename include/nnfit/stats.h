@@ -14,7 +14,10 @@
  * (gsl_cdf_ugaussian_Q, Wilcoxon's large-sample p).  Written here: the exact signed-rank null
  * distribution with mid-ranks (dynamic programming over doubled rank sums), the tie and
  * infinity handling, Holm's procedure, quantiles, performance profiles, the random shift of the
- * quasirandom points (from nf_rng), range mapping and successive halving. */
+ * quasirandom points (from nf_rng), range mapping and successive halving.  Arguments are
+ * checked before GSL sees them, so GSL's error handler (whose default aborts) can only be
+ * reached when GSL cannot allocate a generator; a program that must never abort calls
+ * gsl_set_error_handler_off() once at start. */
 #ifndef NNFIT_STATS_H
 #define NNFIT_STATS_H
 
