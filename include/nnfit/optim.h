@@ -58,8 +58,9 @@ typedef enum {
  * one per optimizer because it is a plain value: a run description embeds it, a sweep copies it
  * and changes one field per grid point, a fixture file sets fields by name, and switching the
  * kind keeps whatever was given for the hyperparameters the kinds share (lr, betas, weight_decay
- * ...).  What belongs to an optimizer - which fields it reads, their defaults and ranges, its
- * state and its step - is its descriptor in optim.c, not this struct.
+ * ...).  What belongs to an optimizer - which fields it reads, their defaults, its state and
+ * its step - is its descriptor (optim.c), and each field's range is its row of the
+ * hyperparameter table below; neither is in this struct.
  * Names and defaults are PyTorch's (Keras' for adafactor and ftrl). */
 typedef struct {
     nf_opt_kind kind;
@@ -99,7 +100,7 @@ const char *nf_opt_names(void);
  * fields the kind does not read are 0. */
 void nf_opt_defaults(nf_opt_kind kind, nf_opt_config *cfg);
 
-/* Overwrites the fields whose Keras default differs (lr 1e-3, eps 1e-7, rmsprop rho 0.9,
+/* Overwrites the fields whose Keras default differs (lr 1e-3, eps 1e-7, rmsprop alpha 0.9,
  * adagrad initial accumulator 0.1, …) and sets keras = 1.  NF_EINVAL for kinds without a
  * Keras variant (see nf_opt_has_keras). */
 nf_status nf_opt_keras_defaults(nf_opt_config *cfg);
