@@ -483,6 +483,64 @@ START_TEST(pipeline_abs_csv)
 }
 END_TEST
 
+/* The numbers `predict` and `inspect` print, against the library: predict's MSE over the
+ * target columns is the final loss train reported for the same rows; inspect's min, max,
+ * mean, std (population) and rms of each tensor are those of the saved weights. */
+static double number_after(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    ck_assert_msg(p != NULL, "'%s' not in: %s", key, text);
+    return strtod(p + strlen(key), NULL);
+}
+
+START_TEST(predict_and_inspect_numbers)
+{
+    char *out, *err;
+    ck_assert_int_eq(run("data --task abs --n 600 --out a.csv", NULL, NULL), 0);
+    ck_assert_int_eq(run("train --data a.csv --inputs 2 --layers 2,4,1 --epochs 3 --save m.safetensors", &out, NULL), 0);
+    const double final = number_after(out, "final_loss: ");
+    free(out);
+    ck_assert_int_eq(run("predict --model m.safetensors --data a.csv --out p.csv", NULL, &err), 0);
+    const double mse = number_after(err, "mse vs the target columns ");
+    ck_assert_msg(fabs(mse - final) <= 1e-5 * final, "predict mse %.9g, train final loss %.9g", mse, final);
+    free(err);
+    nf_model *m;
+    ck_assert_int_eq(nf_model_load(path("m.safetensors"), NULL, &m, NULL), NF_OK);
+    ck_assert_int_eq(run("inspect m.safetensors", &out, NULL), 0);
+    for (int l = 0; l < 2; l++)
+        for (int bias = 0; bias < 2; bias++) {
+            const nf_dense *L = &m->layers[l];
+            const float *a = bias ? L->b : L->W;
+            const size_t n = bias ? (size_t)L->out : (size_t)L->out * (size_t)L->in;
+            double mn = INFINITY, mx = -INFINITY, sum = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                mn = fmin(mn, a[i]);
+                mx = fmax(mx, a[i]);
+                sum += a[i];
+            }
+            const double mean = sum / (double)n;
+            double ss = 0.0, sq = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                ss += (a[i] - mean) * (a[i] - mean);
+                sq += (double)a[i] * a[i];
+            }
+            char line[64];
+            snprintf(line, sizeof line, "layers.%d.%s", l, bias ? "bias" : "weight");
+            const char *at = strstr(out, line);
+            ck_assert_msg(at != NULL, "inspect lacks %s: %s", line, out);
+            const double want[5] = {mn, mx, mean, sqrt(ss / (double)n), sqrt(sq / (double)n)};
+            const char *keys[5] = {"min=", "max=", "mean=", "std=", "rms="};
+            for (int k = 0; k < 5; k++) {
+                const double got = number_after(at, keys[k]);
+                ck_assert_msg(fabs(got - want[k]) <= 1e-6 * fabs(want[k]) + 1e-12, "%s %s%.9g, want %.9g",
+                              line, keys[k], got, want[k]);
+            }
+        }
+    free(out);
+    nf_model_free(m);
+}
+END_TEST
+
 START_TEST(pipeline_npy_and_inspect)
 {
     if (!have_numpy()) {
@@ -699,6 +757,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, pipeline_abs_csv);
     tcase_add_test(tc, pipeline_npy_and_inspect);
+    tcase_add_test(tc, predict_and_inspect_numbers);
     tcase_add_test(tc, inspect_units);
     tcase_add_test(tc, torch_fixture_predict);
     tcase_add_test(tc, init_model_roundtrip);
