@@ -100,7 +100,8 @@ long nf_lm_evals(const nf_lm *lm) { return lm->evals; }
 /* Jacobian rows of b samples (after nf_model_forward on X): row s·K + k of Jb is
  * ∂out[s,k]/∂params.  For each output k the unit gradient goes down the layers batched over
  * the b samples: dZ = dA ⊙ act'(Z) (one pass), dA_prev = dZ·W (sgemm); layer i's J entries
- * are dZ[s,o]·in[s,j] (weights) and dZ[s,o] (biases). */
+ * are dZ[s,o]·in[s,j] (weights) and dZ[s,o] (biases), and dA[s,o]·∂a/∂p_o for per-unit
+ * activation parameters. */
 static void jacobian_block(nf_lm *lm, nf_model *m, const float *X, int b)
 {
     const size_t P = lm->P;
@@ -113,7 +114,9 @@ static void jacobian_block(nf_lm *lm, nf_model *m, const float *X, int b)
             const nf_dense *ly = nf_model_layer(m, i);
             const int in = ly->in, outw = ly->out;
             const float *Z = nf_act_needs_z(ly->act.kind) ? nf_model_layer_z(m, i) : NULL;
-            nf_act_backward(&ly->act, Z, nf_model_layer_a(m, i), D, (size_t)b * (size_t)outw);
+            /* per-unit activation parameters: J entries dD[s,o]·∂a/∂p_o, written first */
+            float *Jp = ly->act_p ? lm->Jb + (size_t)k * P + nf_model_param_offset(m, ly->act_p) : NULL;
+            nf_dense_act_backward(ly, Z, nf_model_layer_a(m, i), D, b, Jp, (size_t)K * P);
             const float *inp = i ? nf_model_layer_a(m, i - 1) : X;
             const size_t offW = nf_model_param_offset(m, ly->W), offb = nf_model_param_offset(m, ly->b);
             for (int s = 0; s < b; s++) {

@@ -118,8 +118,9 @@ nf_status nf_run_resolve(nf_run_spec *spec, int n_in, int n_out)
         return nf_fail(NF_EINVAL, "--opt lm minimises squared errors: it needs --loss mse, not %s",
                        nf_loss_name(spec->train.loss.kind));
     if (spec->act_param_set) {
-        if (spec->act.kind != NF_ACT_LEAKY_RELU && spec->act.kind != NF_ACT_ELU)
-            return nf_fail(NF_EINVAL, "--act-param applies only to leaky_relu (slope) and elu (alpha)");
+        if (spec->act.kind != NF_ACT_LEAKY_RELU && spec->act.kind != NF_ACT_ELU && !nf_act_learnable(spec->act.kind))
+            return nf_fail(NF_EINVAL, "--act-param applies only to leaky_relu (slope), elu (alpha), prelu "
+                                      "(initial slope) and elu_learn (initial alpha)");
         if (spec->act.kind == NF_ACT_ELU && !(spec->act.param > 0.0f))
             return nf_fail(NF_EINVAL, "--act-param: elu alpha must be > 0");
     }

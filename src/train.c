@@ -43,19 +43,18 @@ static void gather_rows(const float *src, size_t width, const int *idx, int coun
         memcpy(dst + (size_t)r * width, src + (size_t)idx[r] * width, width * sizeof(float));
 }
 
-/* Shapes of the flat buffer for optimizers that care (adafactor): W [out, in], b [out]. */
+/* Shapes of the flat buffer for optimizers that care (adafactor): W [out, in], b [out] and
+ * per-unit activation parameters [out]. */
 static nf_status set_tensor_shapes(nf_optim *opt, const nf_model *m)
 {
-    size_t rows[2 * NF_MAX_LAYERS], cols[2 * NF_MAX_LAYERS];
-    const int n_layers = nf_model_n_layers(m);
-    for (int i = 0; i < n_layers; i++) {
-        const nf_dense *L = nf_model_layer(m, i);
-        rows[2 * i] = (size_t)L->out;
-        cols[2 * i] = (size_t)L->in;
-        rows[2 * i + 1] = (size_t)L->out;
-        cols[2 * i + 1] = 1;
+    size_t rows[3 * NF_MAX_LAYERS], cols[3 * NF_MAX_LAYERS];
+    const int n = nf_model_n_tensors(m);
+    for (int k = 0; k < n; k++) {
+        const nf_tensor_info t = nf_model_tensor(m, k);
+        rows[k] = (size_t)t.rows;
+        cols[k] = (size_t)t.cols;
     }
-    return nf_optim_set_tensors(opt, 2 * n_layers, rows, cols);
+    return nf_optim_set_tensors(opt, n, rows, cols);
 }
 
 /* Full-batch loss and gradient in chunks of the reserved batch, for L-BFGS. */

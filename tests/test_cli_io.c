@@ -562,6 +562,37 @@ START_TEST(pipeline_npy_and_inspect)
 }
 END_TEST
 
+/* --act prelu / elu_learn: the per-unit parameters are trained, saved as layers.{i}.act.*
+ * and evaluated alike by NumPy from the file; they start at 0.25 and 1. */
+START_TEST(pipeline_learnable_acts)
+{
+    if (!have_numpy()) {
+        fprintf(stderr, "pipeline_learnable_acts: /usr/bin/python3 with numpy missing, skipped\n");
+        return;
+    }
+    char *out;
+    ck_assert_int_eq(run("data --task abs --n 512 --out abs.csv", NULL, NULL), 0);
+    ck_assert_int_eq(run("train --data abs.csv --inputs 2 --layers 2,5,3,1 --act prelu --epochs 20 --quiet --save pr.safetensors", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "act: prelu"));
+    free(out);
+    ck_assert_int_eq(run("predict --model pr.safetensors --data abs.csv --out pr.csv", NULL, NULL), 0);
+    numpy_check("pr.safetensors", "abs.csv", "pr.csv");
+    ck_assert_int_eq(run("inspect pr.safetensors", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "activations: prelu,prelu,linear\n"));
+    ck_assert_ptr_nonnull(strstr(out, "layers.0.act.weight n=5 "));
+    ck_assert_ptr_nonnull(strstr(out, "layers.1.act.weight n=3 "));
+    ck_assert_ptr_null(strstr(out, "layers.1.act.weight n=3        min= 2.500000e-01 max= 2.500000e-01"));
+    free(out);
+    ck_assert_int_eq(run("train --data abs.csv --inputs 2 --layers 2,4,1 --act elu_learn --epochs 5 --opt lbfgs --batch 0 --quiet --save el.safetensors", &out, NULL), 0);
+    free(out);
+    ck_assert_int_eq(run("predict --model el.safetensors --data abs.csv --out el.csv", NULL, NULL), 0);
+    numpy_check("el.safetensors", "abs.csv", "el.csv");
+    ck_assert_int_eq(run("inspect el.safetensors", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "layers.0.act.alpha n=4 "));
+    free(out);
+}
+END_TEST
+
 /* `nnfit inspect --task/--data`: the neuron table of a converged 3-ReLU abs net (the hexagon:
  * three live units ~120° apart, each active on ~half the square) and of a stuck one (all three
  * units dead).  Seeds from the README study (Adam, lr 0.01, 3000 full-batch epochs). */
@@ -758,6 +789,7 @@ int main(void)
     tcase_add_test(tc, pipeline_abs_csv);
     tcase_add_test(tc, pipeline_npy_and_inspect);
     tcase_add_test(tc, predict_and_inspect_numbers);
+    tcase_add_test(tc, pipeline_learnable_acts);
     tcase_add_test(tc, inspect_units);
     tcase_add_test(tc, torch_fixture_predict);
     tcase_add_test(tc, init_model_roundtrip);

@@ -463,7 +463,7 @@ typedef struct {
  * nearest to its line; segments that coincide are grouped. */
 static int model_kinks(nf_model *m, const nf_sweep_config *cfg, kink **out)
 {
-    const int nh = m->sizes[1];
+    const int nh = nf_model_size(m, 1);
     kink *k = calloc((size_t)nh, sizeof *k);
     if (!k) return -1;
     nf_unit_diag *u = NULL;
