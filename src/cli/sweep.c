@@ -633,7 +633,8 @@ static int prepare(int argc, char **argv, cli_args *a, opt_list *l, grid *g, nf_
     if (a->list_optimizers) return opt_list_optimizers(stdout), -1;
     if ((rc = data_opts_check(a, l)) || (rc = cli_load_taps(a))) return rc;
     /* outputs are checked before any work */
-    if ((a->out && (rc = cli_out_check("out", a->out))) || (a->json && (rc = cli_out_check("json", a->json))))
+    if ((a->out && (rc = cli_out_check("out", a->out))) || (a->json && (rc = cli_out_check("json", a->json))) ||
+        (a->plot && (rc = cli_plot_dir_check("plot", a->plot))))
         return rc;
     g->files = data_opts_given(a);
     if ((rc = data_opts_load_any(a, X, Y, Xv, Yv))) return rc;
