@@ -137,7 +137,7 @@ START_TEST(diag_edges_and_bias)
     /* u1 z = x − 0.5: same direction as u0, kink moved by 0.5 */
     ck_assert_int_eq(u[1].duplicate_of, -1);
     ck_assert_int_eq(u[1].parallel_of, 0);
-    ck_assert_close(u[1].dup_angle_deg, atan(0.5) * 180 / M_PI, 1e-6); /* [1,0,0] vs [1,0,-0.5] */
+    ck_assert_close(u[1].kink_angle_deg, 0.0, 1e-6); /* the same w: parallel kinks, 0 degrees */
     /* u2 z = x + y + 2: 0 at (−1, −1) only, so active on 440 of 441 */
     ck_assert_close(u[2].active_frac, 440.0 / 441.0, 1e-12);
     ck_assert(!u[2].always_on && !u[2].dead);
@@ -165,12 +165,14 @@ START_TEST(diag_hand_built)
     ck_assert_close(u[0].active_frac, 210.0 / 441.0, 1e-12);
     ck_assert(!u[0].dead && !u[0].always_on && u[0].duplicate_of == -1);
     ck_assert_int_eq(u[1].duplicate_of, 0);
-    ck_assert_close(u[1].dup_angle_deg, atan(0.005) * 180 / M_PI, 1e-3);
+    ck_assert_close(u[1].kink_angle_deg, atan(0.005) * 180 / M_PI, 1e-3);
     ck_assert(u[2].dead && u[2].active_frac == 0.0 && u[2].duplicate_of == -1);
     ck_assert_close(u[2].z_max, -4.0, 1e-6);
     ck_assert(u[3].always_on && u[3].active_frac == 1.0);
     ck_assert_int_eq(u[4].duplicate_of, -1);
-    ck_assert_close(u[4].dup_angle_deg, (atan(0.05) - atan(0.005)) * 180 / M_PI, 1e-3); /* nearest: u1 */
+    ck_assert_close(u[4].kink_angle_deg, (atan(0.05) - atan(0.005)) * 180 / M_PI, 1e-3); /* nearest: u1 */
+    /* u3's parallel twin u2 is dead; its nearest live kink is u4's (w = (1, 0.05) vs (0, 1)) */
+    ck_assert_close(u[3].kink_angle_deg, 90.0 - atan(0.05) * 180 / M_PI, 1e-5); /* 0.05f is a float */
     ck_assert_close(u[1].out_norm, 2.0, 1e-12);
     ck_assert_close(u[2].out_norm, 3.0, 1e-12);
     nf_diag_counts c = nf_diag_count(u, n, 0);
@@ -213,7 +215,7 @@ START_TEST(diag_antiparallel_valley)
     ck_assert_int_eq(nf_diag_units(m, X, 5, NULL, &u, &n), NF_OK);
     ck_assert_int_eq(u[1].parallel_of, 0);
     ck_assert_int_eq(u[1].duplicate_of, -1);
-    ck_assert(u[1].dup_angle_deg > 150.0);
+    ck_assert_close(u[1].kink_angle_deg, atan(0.002) * 180 / M_PI, 1e-3); /* w and -w: the same line */
     ck_assert_close(u[0].active_frac, 0.6, 1e-12); /* z = x + 0.002y + 0.3 > 0 for x >= 0 */
     ck_assert_close(u[1].active_frac, 0.6, 1e-12); /* z = 0.2 − x > 0 for x <= 0 */
     nf_diag_counts c = nf_diag_count(u, n, -1);

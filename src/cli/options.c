@@ -250,7 +250,7 @@ static const opt_row base_rows[] = {
      1024},
     {"out", "FILE", "output file, written atomically (sweep: one CSV row per trial; data: .npy by extension, "
      "else CSV; predict: CSV on stdout without it)", SEC_OUT, CMD_SWEEP | CMD_DATA | CMD_PREDICT, OT_TEXT, A(out)},
-    {"angle", "DEG", "units closer than DEG degrees count as duplicate/parallel (default 1)", SEC_OUT, CMD_INSPECT,
+    {"angle", "DEG", "kink lines closer than DEG degrees are parallel (kink_deg column; duplicate: also [w,b] within DEG) (default 1)", SEC_OUT, CMD_INSPECT,
      OT_REAL, A(angle), 0, 90},
     {"json", "FILE", "settings, summaries and trials as JSON", SEC_SWEEP, CMD_SWEEP, OT_TEXT, A(json)},
     {"plot", "DIR", "pictures (CSV + gnuplot scripts, PNG/SVG when gnuplot is installed)", SEC_SWEEP, CMD_SWEEP,
