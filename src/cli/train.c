@@ -61,7 +61,7 @@ static nf_status save_model(const cli_args *a, const nf_model *m, const nf_histo
     kv[n++] = (nf_meta_kv){"loss", nf_loss_name(a->run.train.loss.kind)};
     kv[n++] = (nf_meta_kv){"optimizer", nf_opt_name(a->run.train.opt.kind)};
     kv[n++] = (nf_meta_kv){"optimizer_setting", opt};
-    kv[n++] = (nf_meta_kv){"lr", lr};
+    if (nf_opt_reads(a->run.train.opt.kind, nf_opt_hparam_find("lr"))) kv[n++] = (nf_meta_kv){"lr", lr};
     kv[n++] = (nf_meta_kv){"batch", batch};
     kv[n++] = (nf_meta_kv){"epochs", epochs};
     kv[n++] = (nf_meta_kv){"seed", seed};
@@ -146,9 +146,10 @@ static void print_summary(const cli_args *a, const nf_model *m, const nf_history
     else printf("task: %s\n", nf_task_name(r->task.kind));
     const int full = nf_opt_is_full_batch(r->train.opt.kind);
     nf_opt_label(&r->train.opt, label, sizeof label);
-    printf("layers: %s\nact: %s\noptimizer: %s\nsetting: %s\nlr: %g\nbatch: %d\nepochs: %d\n", shape,
-           nf_act_name(nf_model_layer(m, 0)->act.kind), nf_opt_name(r->train.opt.kind), label, r->train.opt.lr,
-           full ? rows : r->train.batch, h->epochs_run);
+    printf("layers: %s\nact: %s\noptimizer: %s\nsetting: %s\n", shape, nf_act_name(nf_model_layer(m, 0)->act.kind),
+           nf_opt_name(r->train.opt.kind), label);
+    if (nf_opt_reads(r->train.opt.kind, nf_opt_hparam_find("lr"))) printf("lr: %g\n", r->train.opt.lr);
+    printf("batch: %d\nepochs: %d\n", full ? rows : r->train.batch, h->epochs_run);
     if (r->threads) {
         int split, blas;
         nf_run_thread_plan(r, rows, &split, &blas);
