@@ -708,6 +708,9 @@ START_TEST(cli_full_option_names)
         {"sweep --threads 2", "use --jobs"},
         {"train --nesterov=1", "takes no value"},
         {"train --lr", "needs a value"},
+        {"plot --ou x r.csv", "did you mean --out?"},
+        {"inspect m.safetensors --tas abs", "did you mean --task?"},
+        {"predict --mode m.safetensors", "did you mean --model?"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char cmd[512], *out = NULL, *err = NULL;

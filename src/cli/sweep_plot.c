@@ -844,6 +844,7 @@ int cmd_plot(int argc, char **argv)
     int c;
     opterr = 0;
     optind = 1;
+    if (cli_check_full_names(argc, argv, table)) return EXIT_USAGE;
     while ((c = getopt_long(argc, argv, ":hq", table, NULL)) != -1) {
         switch (c) {
         case 'h':
