@@ -67,7 +67,7 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     spec.train.stop_at_target = 0;
     spec.train.on_epoch = cfg->cancel ? cancel_cb : NULL;
     spec.train.ctx = cfg->cancel;
-    const nf_run_data data = {cfg->X, cfg->Y, cfg->val_X, cfg->val_Y};
+    const nf_run_data data = {cfg->X, cfg->Y, cfg->val_X, cfg->val_Y, NULL, 0, 0};
     nf_model *m = NULL;
     nf_history h;
     memset(&h, 0, sizeof h);

@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 
+#include "nnfit/dist.h"
 #include "nnfit/model.h"
 #include "nnfit/status.h"
 
@@ -265,6 +266,10 @@ int nf_lm_block_rows(const nf_lm *lm);
 /* Evaluations over the whole training set since creation: one per Jacobian assembly (with
  * the loss and gradient it gives) plus one per trial point whose loss was evaluated. */
 long nf_lm_evals(const nf_lm *lm);
+/* Data-parallel LM (dist.h): the X, Y and n that nf_lm_step gets are this process's rows of
+ * n_total; JᵀJ, Jᵀe and every loss are summed over the processes, so each takes the same step.
+ * dist NULL: one process. */
+nf_status nf_lm_set_dist(nf_lm *lm, const nf_dist *dist, long n_total);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "data_opts.h"
+#include "mpi_cli.h"
 #include "sweep_cli.h"
 
 /* abs with 3 ReLUs: the hexagon solution has MSE ~1.07e-3 on 4096 U[-1,1]^2 samples, the
@@ -532,11 +533,6 @@ static void on_trial(void *ctx, const nf_trial *t, long done, long total)
     cli_progress_update(&p->bar, done, extra);
 }
 
-static int default_jobs(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
-}
 
 /* The best, a typical failed and the worst trial of every setting, retrained for --diag and the
  * surface pictures. */
@@ -601,7 +597,7 @@ static nf_status run_trials(nf_sweep_config *cfg, nf_trial *trials, long *n_done
     atomic_store(&g_cancel, 0);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    nf_status st = nf_sweep_run(cfg, trials, n_done);
+    nf_status st = nf_mpi_sweep_run(cfg, trials, n_done); /* nf_sweep_run in one process */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     return st;
@@ -660,7 +656,7 @@ int cmd_sweep(int argc, char **argv)
     nf_trial *trials = NULL;
     nf_sweep_summary *sum = NULL;
     long total = 0;
-    int rc = prepare(argc, argv, &a, &l, &g, &X, &Y, &Xv, &Yv);
+    int rc = cli_mpi_agree(prepare(argc, argv, &a, &l, &g, &X, &Y, &Xv, &Yv));
     if (rc) goto done;
     nf_sweep_config cfg;
     nf_sweep_defaults(&cfg);
@@ -672,7 +668,7 @@ int cmd_sweep(int argc, char **argv)
     cfg.n_settings = g.n;
     cfg.restarts = a.restarts;
     cfg.seed = a.run.seed;
-    cfg.jobs = a.jobs ? a.jobs : default_jobs();
+    cfg.jobs = a.jobs ? a.jobs : cli_mpi_default_threads(); /* the cores, shared by a node's ranks */
     cfg.target = a.run.train.target_loss;
     cfg.keep_curves = a.plot != NULL;
     cfg.cancel = &g_cancel;
@@ -688,11 +684,20 @@ int cmd_sweep(int argc, char **argv)
     nf_status st = run_trials(&cfg, trials, &n_done);
     cli_progress_end(&pc.bar);
     const int interrupted = st == NF_EINTERRUPTED;
+    if (cli_mpi_rank() > 0) { /* rank 0 has the trials and says what happened */
+        rc = st ? (interrupted ? EXIT_RUN_FAILED : cli_status_error(st)) : 0;
+        goto done;
+    }
     if (st && !interrupted) { rc = cli_status_error(st); goto done; }
-    if (interrupted) fprintf(stderr, "%s: interrupted: %ld of %ld trials finished; writing those\n", cli_prog, n_done, total);
+    if (interrupted && cli_mpi_on())
+        fprintf(stderr, "%s: interrupted (Ctrl-C or SIGTERM; mpirun also ends a job so when a rank exits or dies): "
+                        "%ld of %ld trials finished; writing those\n", cli_prog, n_done, total);
+    else if (interrupted)
+        fprintf(stderr, "%s: interrupted: %ld of %ld trials finished; writing those\n", cli_prog, n_done, total);
     rc = write_results(&a, &g, &cfg, trials, sum, interrupted);
     if (!rc && interrupted) rc = EXIT_RUN_FAILED;
 done:
+    nf_mpi_sweep_end(); /* after an interruption: now stop the ranks that still run */
     nf_trials_free(trials, trials ? total : 0);
     free(trials);
     free(sum);
