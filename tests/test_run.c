@@ -41,7 +41,7 @@ START_TEST(run_is_train_with_documented_streams)
     ck_assert_int_eq(nf_run_resolve(&spec, 0, 0), NF_OK);
     nf_mat X, Y;
     ck_assert_int_eq(nf_run_task_data(&spec, &X, &Y, NULL, NULL), NF_OK);
-    nf_run_data d = {&X, &Y, NULL, NULL};
+    nf_run_data d = {.X = &X, .Y = &Y};
     nf_model *m = NULL;
     nf_history h;
     ck_assert_int_eq(nf_run(&spec, &d, &m, &h), NF_OK);
