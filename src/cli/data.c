@@ -9,7 +9,7 @@ enum { OPT_HELP = 'h', OPT_QUIET = 'q', OPT_OUT = 4000, OPT_VERSION };
 
 /* task options of train_opts that apply here */
 static const char *const task_option_names[] = {"task", "n", "frame", "taps", "fir-single",
-                                                "dft-complex", "dft-full", "orthonormal", "data-seed"};
+                                                "dft-complex", "dft-full", "orthonormal", "data-seed", "k"};
 
 static void help(void)
 {
@@ -18,7 +18,8 @@ static void help(void)
            "(CSV gets a header line; .npy is float32 [rows, inputs + targets]).  Train on it with\n"
            "  nnfit train --data FILE --inputs K   (K = number of inputs, printed on stdout)\n\n"
            "  --task NAME         %s (default abs)\n"
-           "  --n N               rows (default 4096)\n"
+           "  --n N               rows (default 4096; teacher 8192)\n"
+           "  --k K               teacher: x ~ N(0, I_K), y = sum relu(x_i) (default 10)\n"
            "  --frame N           fir/dft/spectrum frame length (default 64)\n"
            "  --taps FILE         fir taps (default: 31-tap low-pass)\n"
            "  --fir-single --dft-complex --dft-full --orthonormal   task variants as in train\n"
@@ -30,7 +31,7 @@ static void help(void)
 
 int cmd_data(int argc, char **argv)
 {
-    struct option all[96], table[32];
+    struct option all[160], table[32];
     int n_all = train_opts_table(all, 0), count = 0;
     for (int i = 0; i < n_all; i++)
         for (size_t k = 0; k < sizeof task_option_names / sizeof task_option_names[0]; k++)

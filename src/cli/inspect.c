@@ -31,7 +31,8 @@ static void help(void)
            "everywhere; dup(j): same kink and side as unit j; par(j): kink parallel to unit j's) and\n"
            "its outgoing weight norm, then per-layer counts.\n\n"
            "  --task NAME       built-in task's inputs (%s)\n"
-           "  --n N             rows of the built-in task (default 4096)\n"
+           "  --n N             rows of the built-in task (default 4096, teacher 8192; teacher's k\n"
+           "                    is the model's input count)\n"
            "  --data-seed S     seed of the built-in task's data (default 1, as nnfit train)\n"
            "  --data FILE       CSV or .npy: the first K columns are the inputs\n"
            "  --inputs K        input columns of FILE (default: the model's input count)\n"
@@ -52,7 +53,9 @@ static int load_inputs(const nf_model *m, const char *model_path, int have_task,
     if (have_task) {
         nf_task_config cfg;
         nf_task_defaults(task, &cfg);
-        cfg.n_samples = n_rows;
+        if (n_rows > 0) cfg.n_samples = n_rows;
+        n_rows = cfg.n_samples;
+        cfg.k = n_in; /* teacher: as wide as the model's input */
         cfg.seed = data_seed;
         int ti, to;
         nf_task_shape(&cfg, &ti, &to);
@@ -99,7 +102,7 @@ int cmd_inspect(int argc, char **argv)
         {"help", no_argument, 0, OPT_HELP},         {"version", no_argument, 0, OPT_VERSION},
         {0, 0, 0, 0}};
     const char *data_path = NULL, *model_path = NULL;
-    int have_task = 0, n_rows = 4096, inputs = 0, c;
+    int have_task = 0, n_rows = 0, inputs = 0, c;
     nf_task_kind task = NF_TASK_ABS;
     uint64_t data_seed = 1;
     nf_diag_options dopt;

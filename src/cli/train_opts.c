@@ -9,7 +9,7 @@ enum {
     OPT_TASK = 1000, OPT_N, OPT_FRAME, OPT_TAPS, OPT_FIR_SINGLE, OPT_DFT_COMPLEX, OPT_DFT_FULL,
     OPT_ORTHONORMAL, OPT_DATA_SEED, OPT_LAYERS, OPT_ACT, OPT_ACT_PARAM, OPT_OUT_ACT, OPT_LOSS,
     OPT_DELTA, OPT_OPT, OPT_INIT, OPT_BIAS_INIT, OPT_BATCH, OPT_EPOCHS, OPT_SEED,
-    OPT_NO_SHUFFLE, OPT_THREADS, OPT_LOG, OPT_TARGET, OPT_STOP_AT_TARGET,
+    OPT_NO_SHUFFLE, OPT_THREADS, OPT_LOG, OPT_TARGET, OPT_STOP_AT_TARGET, OPT_K,
     OPT_AID_BASE = 1100, OPT_INIT_GAIN, OPT_INIT_BASE, OPT_REVIVE_EVERY, OPT_DUP_COS, OPT_REPEL,
     OPT_REPEL_ANNEAL, OPT_DROPOUT, OPT_DECOUPLED_WD, OPT_CLIP_NORM, OPT_SCHEDULE, OPT_WARMUP,
     OPT_STEP_SIZE, OPT_GAMMA, OPT_T_MAX, OPT_ETA_MIN, OPT_PLATEAU_PATIENCE, OPT_PLATEAU_FACTOR,
@@ -94,6 +94,7 @@ static const struct option train_options[] = {
     {"dft-complex", no_argument, 0, OPT_DFT_COMPLEX},
     {"dft-full", no_argument, 0, OPT_DFT_FULL},
     {"orthonormal", no_argument, 0, OPT_ORTHONORMAL},
+    {"k", required_argument, 0, OPT_K},
     {"data-seed", required_argument, 0, OPT_DATA_SEED},
     {"layers", required_argument, 0, OPT_LAYERS},
     {"act", required_argument, 0, OPT_ACT},
@@ -143,7 +144,7 @@ static const struct option train_options[] = {
 
 /* bits of o->given for options whose validity depends on the optimizer */
 enum { G_LR = 64, G_EPOCHS = 128, G_BATCH = 256, G_ACT_PARAM = 512, G_DELTA = 1024,
-       G_OPT = 2048 };
+       G_OPT = 2048, G_N = 4096 };
 
 int train_opts_table(struct option *table, int count)
 {
@@ -377,7 +378,8 @@ void train_opts_help(FILE *f)
     fprintf(f,
             "data:\n"
             "  --task NAME         built-in task: %s (default abs)\n"
-            "  --n N               samples to generate (default 4096)\n"
+            "  --n N               samples to generate (default 4096; teacher 8192)\n"
+            "  --k K               teacher: x ~ N(0, I_K), y = sum relu(x_i) (default 10)\n"
             "  --frame N           fir/dft/spectrum frame length (default 64)\n"
             "  --taps FILE         fir taps, one per line (default: 31-tap low-pass)\n"
             "  --fir-single        fir as T inputs -> 1 output (weights = taps)\n"
@@ -444,14 +446,18 @@ int train_opts_handle(train_opts *o, int c, const char *arg)
     case OPT_TASK: {
         nf_task_kind k;
         if ((st = nf_task_parse(arg, &k))) return cli_status_error(st), 2;
-        int frame = o->task.frame, n = o->task.n_samples;
+        int frame = o->task.frame, n = o->task.n_samples, tk = o->task.k;
         nf_task_defaults(k, &o->task);
         o->task.frame = frame;
-        o->task.n_samples = n;
+        o->task.k = tk;
+        if (o->given & G_N) o->task.n_samples = n; /* else the task's own default */
         o->have_task = 1;
         return 0;
     }
-    case OPT_N: return cli_int("n", arg, 1, 1 << 26, &o->task.n_samples) ? 2 : 0;
+    case OPT_N:
+        o->given |= G_N;
+        return cli_int("n", arg, 1, 1 << 26, &o->task.n_samples) ? 2 : 0;
+    case OPT_K: return cli_int("k", arg, 1, 4096, &o->task.k) ? 2 : 0;
     case OPT_FRAME: return cli_int("frame", arg, 1, 65536, &o->task.frame) ? 2 : 0;
     case OPT_TAPS: o->taps_path = arg; return 0;
     case OPT_FIR_SINGLE: o->task.fir_single = 1; return 0;
