@@ -169,7 +169,8 @@ static void shell_append(char *buf, size_t cap, const char *s)
 
 /* Training-aid options that may be grid axes (a comma-separated value list); "0" (or
  * "none" for --schedule) means the aid is off: the option is left out of that grid point. */
-static const char *const aid_axes[] = {"revive-every", "dup-cos", "revive-parallel", "revive-edge", "repel", "dropout", "clip-norm",
+static const char *const aid_axes[] = {"revive-every", "dup-cos", "revive-parallel", "revive-edge", "grow",
+                                       "prune-start", "prune-end", "prune-every", "repel", "dropout", "clip-norm",
                                        "decoupled-weight-decay", "schedule", "warmup", "bias-init",
                                        "init-gain", "early-stop", "weight-decay"};
 enum { N_AID_AXES = (int)(sizeof aid_axes / sizeof aid_axes[0]) };
@@ -187,7 +188,7 @@ static int aid_off(int k, const char *v)
     if (!v) return 1;
     if (!strcmp(aid_axes[k], "schedule")) return !strcmp(v, "none");
     if (!strcmp(aid_axes[k], "bias-init") || !strcmp(aid_axes[k], "init-gain") ||
-        !strcmp(aid_axes[k], "dup-cos"))
+        !strcmp(aid_axes[k], "dup-cos") || !strcmp(aid_axes[k], "prune-start") || !strcmp(aid_axes[k], "prune-end"))
         return 0;
     char *end;
     double d = strtod(v, &end);

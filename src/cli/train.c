@@ -344,6 +344,7 @@ static int train_main(int argc, char **argv)
     if (o.train.aids) {
         printf("final_lr: %.6g\n", h.final_lr);
         if (o.aids.revive_every) printf("revivals: %d\n", h.revivals);
+        if (h.grown_width) printf("grown_width: %d\npruned: %d\n", h.grown_width, h.pruned);
         if (o.aids.early_stop)
             printf("stopped_epoch: %d\nrestored_epoch: %d\n", h.stopped_epoch, h.restored_epoch);
     }

@@ -14,7 +14,8 @@ enum {
     OPT_REPEL_ANNEAL, OPT_DROPOUT, OPT_DECOUPLED_WD, OPT_CLIP_NORM, OPT_SCHEDULE, OPT_WARMUP,
     OPT_STEP_SIZE, OPT_GAMMA, OPT_T_MAX, OPT_ETA_MIN, OPT_PLATEAU_PATIENCE, OPT_PLATEAU_FACTOR,
     OPT_PLATEAU_THRESHOLD, OPT_PLATEAU_COOLDOWN, OPT_MIN_LR, OPT_EARLY_STOP, OPT_VAL_N,
-    OPT_REVIVE_PARALLEL, OPT_REVIVE_EDGE,
+    OPT_REVIVE_PARALLEL, OPT_REVIVE_EDGE, OPT_GROW, OPT_PRUNE_START, OPT_PRUNE_END, OPT_PRUNE_EVERY,
+    OPT_POLISH, OPT_PRUNE_UNITS_ONLY,
     OPT_HP = 1200, /* OPT_HP + i: hyperparameter option i of hp_options */
 };
 
@@ -120,6 +121,12 @@ static const struct option train_options[] = {
     {"dup-cos", required_argument, 0, OPT_DUP_COS},
     {"revive-parallel", required_argument, 0, OPT_REVIVE_PARALLEL},
     {"revive-edge", required_argument, 0, OPT_REVIVE_EDGE},
+    {"grow", required_argument, 0, OPT_GROW},
+    {"prune-start", required_argument, 0, OPT_PRUNE_START},
+    {"prune-end", required_argument, 0, OPT_PRUNE_END},
+    {"prune-every", required_argument, 0, OPT_PRUNE_EVERY},
+    {"polish", no_argument, 0, OPT_POLISH},
+    {"prune-units-only", no_argument, 0, OPT_PRUNE_UNITS_ONLY},
     {"repel", required_argument, 0, OPT_REPEL},
     {"repel-anneal", no_argument, 0, OPT_REPEL_ANNEAL},
     {"dropout", required_argument, 0, OPT_DROPOUT},
@@ -419,6 +426,13 @@ void train_opts_help(FILE *f)
             "  --dup-cos X         duplicate if cos of normalised [w,b] > X (default 0.999)\n"
             "  --revive-parallel X also revive units whose w is parallel (|cos| > X) to another's\n"
             "  --revive-edge F     also revive units active on <= F or >= 1-F of the samples\n"
+            "  --grow X            train X times as many hidden units, prune back to --layers\n"
+            "                      (least-squares pruning of the least useful units)\n"
+            "  --prune-start F --prune-end F  pruning between these fractions of the epochs\n"
+            "                      (default 0.3, 0.6)\n"
+            "  --prune-every N     epochs between pruning rounds (default 5)\n"
+            "  --prune-units-only  candidates are the units only, not also their mirror images\n"
+            "  --polish            refit the output layer by least squares after training (mse)\n"
             "  --repel X           penalty X * sum cos^2 between hidden units' weight vectors\n"
             "  --repel-anneal      --repel falls linearly to 0 by the last epoch\n"
             "  --dropout P         inverted dropout on hidden layers (training only)\n"
@@ -542,6 +556,12 @@ int train_opts_handle(train_opts *o, int c, const char *arg)
             case OPT_REVIVE_PARALLEL:
                 return cli_double("revive-parallel", arg, 0.0, 1.0, &a->revive_parallel) ? 2 : 0;
             case OPT_REVIVE_EDGE: return cli_double("revive-edge", arg, 0.0, 0.49, &a->revive_edge) ? 2 : 0;
+            case OPT_GROW: return cli_double("grow", arg, 1.0, 64.0, &a->grow) ? 2 : 0;
+            case OPT_PRUNE_START: return cli_double("prune-start", arg, 0.0, 1.0, &a->prune_start) ? 2 : 0;
+            case OPT_PRUNE_END: return cli_double("prune-end", arg, 0.0, 1.0, &a->prune_end) ? 2 : 0;
+            case OPT_PRUNE_EVERY: return cli_int("prune-every", arg, 1, 1 << 30, &a->prune_every) ? 2 : 0;
+            case OPT_POLISH: a->polish = 1; return 0;
+            case OPT_PRUNE_UNITS_ONLY: a->prune_units_only = 1; return 0;
             case OPT_REPEL: return cli_double("repel", arg, 0.0, 1e6, &a->repel) ? 2 : 0;
             case OPT_REPEL_ANNEAL: a->repel_anneal = 1; return 0;
             case OPT_DROPOUT:

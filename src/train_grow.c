@@ -1,0 +1,553 @@
+/* train_grow.c — training wider than the model and pruning back to its width: growing a model
+ * by spare hidden units, least-squares pruning (Optimal Brain Surgeon on the next layer),
+ * compaction into the narrow model, and the least-squares refit of the output layer. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfit/init.h"
+#include "nnfit/mat.h"
+#include "nnfit/train_aids.h"
+
+static int ceil_width(int h, double factor)
+{
+    double w = ceil((double)h * factor - 1e-9);
+    if (w < h) w = h;
+    if (w > (1 << 24)) w = 1 << 24;
+    return (int)w;
+}
+
+int nf_grow_width(int width, double factor)
+{
+    return factor > 1.0 ? ceil_width(width, factor) : width;
+}
+
+nf_status nf_grow_model(const nf_model *m, double factor, const nf_init_spec *spec,
+                        const nf_init_opts *opts, const float *X, int n, nf_rng *rng, nf_model **out)
+{
+    *out = NULL;
+    if (!(factor >= 1.0) || !isfinite(factor)) return nf_fail(NF_EINVAL, "grow factor must be >= 1, got %g", factor);
+    int sizes[NF_MAX_LAYERS + 1];
+    nf_act_spec acts[NF_MAX_LAYERS];
+    sizes[0] = m->sizes[0];
+    for (int l = 0; l < m->n_layers; l++) {
+        sizes[l + 1] = l + 1 < m->n_layers ? nf_grow_width(m->sizes[l + 1], factor) : m->sizes[l + 1];
+        acts[l] = m->layers[l].act;
+    }
+    nf_model *w = NULL;
+    nf_status st = nf_model_create(&w, m->n_layers, sizes, acts);
+    if (st) return st;
+    nf_init_opts dflt = {1.0f, NF_INIT_GLOROT_UNIFORM};
+    if (!opts) opts = &dflt;
+    const float gain = opts->gain != 0.0f ? opts->gain : 1.0f;
+    float *fresh = NULL, *median = NULL;
+    size_t big = 0;
+    for (int l = 0; l < w->n_layers; l++) {
+        size_t p = (size_t)w->layers[l].out * ((size_t)w->layers[l].in + 1);
+        if (p > big) big = p;
+    }
+    st = nf_alloc_floats(&fresh, big);
+    if (!st && spec->kind == NF_INIT_DATA_KINK) st = nf_alloc_floats(&median, (size_t)(n > 0 ? n : 1));
+    if (!st && spec->kind == NF_INIT_DATA_KINK && (!X || n < 1))
+        st = nf_fail(NF_EINVAL, "data_kink needs the training inputs to grow a model");
+    for (int l = 0; !st && l < w->n_layers; l++) {
+        const nf_dense *S = &m->layers[l];
+        nf_dense *D = &w->layers[l];
+        /* the spec's rule for the whole wide layer; rows of extra units are taken from it */
+        st = nf_init_layer_spec(spec, opts, D->in, D->out, fresh, fresh + (size_t)D->in * (size_t)D->out, rng);
+        if (st) break;
+        for (int j = 0; j < D->out; j++) {
+            float *row = D->W + (size_t)j * (size_t)D->in;
+            if (j < S->out) {
+                /* an original unit: its weights on the original inputs; zero on spare inputs,
+                 * whose outgoing weights are zero anyway */
+                memcpy(row, S->W + (size_t)j * (size_t)S->in, (size_t)S->in * sizeof(float));
+                D->b[j] = S->b[j];
+            } else if (l == 0 && spec->kind == NF_INIT_DATA_KINK) {
+                nf_init_kink_unit(D->in, gain, nf_rng_range(rng, 0.0, 2.0 * M_PI), X, n, row, &D->b[j],
+                                  median, rng);
+            } else {
+                memcpy(row, fresh + (size_t)j * (size_t)D->in, (size_t)D->in * sizeof(float));
+                D->b[j] = fresh[(size_t)D->in * (size_t)D->out + (size_t)j];
+                /* a spare unit reads every input of the wide layer below, original or spare */
+            }
+        }
+        (void)S;
+    }
+    nf_free(fresh);
+    nf_free(median);
+    if (st) {
+        nf_model_free(w);
+        return st;
+    }
+    *out = w;
+    return NF_OK;
+}
+
+/* ---- least-squares systems over hidden features ------------------------------------------ */
+
+/* Index of unit j of hidden layer l in a flat per-unit array over all hidden layers. */
+static size_t unit_base(const nf_model *m, int l)
+{
+    size_t b = 0;
+    for (int i = 0; i < l; i++) b += (size_t)m->sizes[i + 1];
+    return b;
+}
+
+enum { CHUNK_ROWS = 256 };
+
+/* Normal equations of a least-squares fit over the n rows of X: the features are, for the units
+ * idx[0..s) of hidden layer l, act(z) (and with mirrors also act(−z), interleaved: feature 2i
+ * and 2i+1 for unit idx[i]), then a constant 1; d = s·(1 + mirrors) + 1 columns.
+ * G [d, d] += FᵀF and R [d, t_cols] += FᵀT in double, where the target T is Y [n, t_cols] when
+ * Y is not NULL, else the next layer's current pre-activation (t_cols = its width).  Products
+ * of CHUNK_ROWS-row blocks through cblas_dsyrk/dgemm.  Uses m's
+ * workspace (forward passes with dropout off). */
+static nf_status feature_system(nf_model *m, int l, const int *idx, int s, int mirrors, const float *X,
+                                const float *Y, int n, double *G, double *R)
+{
+    const nf_dense *L = &m->layers[l], *next = &m->layers[l + 1];
+    const int q = s * (1 + (mirrors != 0)), d = q + 1, tc = Y ? nf_model_n_out(m) : next->out;
+    const size_t nin = (size_t)nf_model_n_in(m);
+    memset(G, 0, (size_t)d * (size_t)d * sizeof(double));
+    memset(R, 0, (size_t)d * (size_t)tc * sizeof(double));
+    /* double blocks: the units and their mirrors are linearly dependent (relu(z) − relu(−z) = z),
+     * and float rounding in G would exceed the ridge that keeps it positive definite */
+    double *F = malloc((size_t)CHUNK_ROWS * (size_t)d * sizeof(double));
+    double *T = malloc((size_t)CHUNK_ROWS * (size_t)tc * sizeof(double));
+    float *z = NULL;
+    nf_status st = F && T ? NF_OK : nf_fail(NF_ENOMEM, "prune: cannot allocate %d×%d", CHUNK_ROWS, d);
+    if (!st) st = nf_alloc_floats(&z, (size_t)2 * (size_t)s);
+    const int training = m->drop_train;
+    m->drop_train = 0;
+    int rows = 0; /* rows of the current chunk in F, T */
+    for (int r = 0; !st && r < n; r += m->batch_cap) {
+        const int b = n - r < m->batch_cap ? n - r : m->batch_cap;
+        const float *xb = X + (size_t)r * nin;
+        st = nf_model_forward(m, xb, b);
+        if (st) break;
+        const float *in = l ? m->A[l - 1] : xb; /* the layer's input, intact after the forward */
+        const float *A = m->A[l];
+        for (int k = 0; k < b; k++) {
+            const float *x = in + (size_t)k * (size_t)L->in;
+            const float *a = A + (size_t)k * (size_t)L->out;
+            double *f = F + (size_t)rows * (size_t)d;
+            for (int i = 0; i < s; i++) {
+                const float *w = L->W + (size_t)idx[i] * (size_t)L->in;
+                double t = L->b[idx[i]];
+                for (int c = 0; c < L->in; c++) t += (double)w[c] * (double)x[c];
+                z[i] = (float)t;
+                z[s + i] = (float)-t;
+            }
+            nf_act_forward(&L->act, z, z, (size_t)(mirrors ? 2 * s : s));
+            for (int i = 0; i < s; i++) {
+                if (mirrors) {
+                    f[2 * i] = z[i];
+                    f[2 * i + 1] = z[s + i];
+                } else {
+                    f[i] = z[i];
+                }
+            }
+            f[q] = 1.0;
+            double *t = T + (size_t)rows * (size_t)tc;
+            if (Y) {
+                for (int o = 0; o < tc; o++) t[o] = Y[(size_t)(r + k) * (size_t)tc + (size_t)o];
+            } else {
+                for (int o = 0; o < tc; o++) {
+                    const float *wo = next->W + (size_t)o * (size_t)next->in;
+                    double v = next->b[o];
+                    for (int j = 0; j < L->out; j++) v += (double)wo[j] * (double)a[j];
+                    t[o] = v;
+                }
+            }
+            if (++rows == CHUNK_ROWS || (r + k + 1 == n)) {
+                cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, d, rows, 1.0, F, d, 1.0, G, d);
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, tc, rows, 1.0, F, d, T, tc, 1.0, R, tc);
+                rows = 0;
+            }
+        }
+    }
+    m->drop_train = training;
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < i; j++) G[(size_t)j * (size_t)d + (size_t)i] = G[(size_t)i * (size_t)d + (size_t)j];
+    free(F);
+    free(T);
+    nf_free(z);
+    return st;
+}
+
+/* In-place inverse of (G + ridge·I) for the symmetric positive semi-definite d×d matrix G
+ * (Cholesky), ridge = 1e-8 × the mean diagonal (+1e-30): zero columns (dead units), exact
+ * duplicates and the linear dependencies between units and their mirrors stay solvable, and the
+ * fit is the ridge solution, which spreads weight over dependent features instead of picking
+ * one.  Returns 0 on success. */
+static int spd_inverse(double *G, int d)
+{
+    double tr = 0.0;
+    for (int i = 0; i < d; i++) tr += G[(size_t)i * (size_t)d + (size_t)i];
+    const double ridge = 1e-8 * tr / d + 1e-30;
+    for (int i = 0; i < d; i++) G[(size_t)i * (size_t)d + (size_t)i] += ridge;
+    /* G = L·Lᵀ, L in the lower triangle */
+    for (int j = 0; j < d; j++) {
+        double s = G[(size_t)j * (size_t)d + (size_t)j];
+        for (int k = 0; k < j; k++) s -= G[(size_t)j * (size_t)d + (size_t)k] * G[(size_t)j * (size_t)d + (size_t)k];
+        if (!(s > 0.0)) return 1;
+        const double ljj = sqrt(s);
+        G[(size_t)j * (size_t)d + (size_t)j] = ljj;
+        for (int i = j + 1; i < d; i++) {
+            double t = G[(size_t)i * (size_t)d + (size_t)j];
+            for (int k = 0; k < j; k++) t -= G[(size_t)i * (size_t)d + (size_t)k] * G[(size_t)j * (size_t)d + (size_t)k];
+            G[(size_t)i * (size_t)d + (size_t)j] = t / ljj;
+        }
+    }
+    /* L⁻¹ in the lower triangle */
+    for (int j = 0; j < d; j++) {
+        G[(size_t)j * (size_t)d + (size_t)j] = 1.0 / G[(size_t)j * (size_t)d + (size_t)j];
+        for (int i = j + 1; i < d; i++) {
+            double t = 0.0;
+            for (int k = j; k < i; k++) t -= G[(size_t)i * (size_t)d + (size_t)k] * G[(size_t)k * (size_t)d + (size_t)j];
+            G[(size_t)i * (size_t)d + (size_t)j] = t / G[(size_t)i * (size_t)d + (size_t)i];
+        }
+    }
+    /* G⁻¹ = L⁻ᵀ·L⁻¹: entry (i, j), i >= j, = Σ_{k>=i} L⁻¹[k][i]·L⁻¹[k][j], into the upper triangle */
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j <= i; j++) {
+            double t = 0.0;
+            for (int k = i; k < d; k++) t += G[(size_t)k * (size_t)d + (size_t)i] * G[(size_t)k * (size_t)d + (size_t)j];
+            G[(size_t)j * (size_t)d + (size_t)i] = t;
+        }
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < i; j++) G[(size_t)i * (size_t)d + (size_t)j] = G[(size_t)j * (size_t)d + (size_t)i];
+    return 0;
+}
+
+/* B [d, tc] = P·R for the d×d matrix P. */
+static void mat_mul(const double *P, const double *R, int d, int tc, double *B)
+{
+    for (int i = 0; i < d; i++)
+        for (int o = 0; o < tc; o++) {
+            double t = 0.0;
+            for (int c = 0; c < d; c++) t += P[(size_t)i * (size_t)d + (size_t)c] * R[(size_t)c * (size_t)tc + (size_t)o];
+            B[(size_t)i * (size_t)tc + (size_t)o] = t;
+        }
+}
+
+/* ---- pruning ------------------------------------------------------------------------------ */
+
+nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned char *alive, int keep,
+                         int mirrors, nf_optim *opt, int *count)
+{
+    *count = 0;
+    if (l < 0 || l + 1 >= m->n_layers) return nf_fail(NF_EINVAL, "prune: layer %d is not a hidden layer", l);
+    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
+    nf_dense *L = &m->layers[l], *next = &m->layers[l + 1];
+    int s = 0;
+    for (int j = 0; j < L->out; j++) s += alive[j] != 0;
+    if (keep < 1) keep = 1;
+    if (s <= keep) return NF_OK;
+    mirrors = mirrors != 0;
+    const int q = s * (1 + mirrors), d = q + 1, tc = next->out;
+    int *idx = malloc((size_t)s * sizeof(int));
+    int *slot = malloc((size_t)L->out * sizeof(int));
+    double *P = malloc((size_t)d * (size_t)d * sizeof(double));
+    double *R = malloc((size_t)d * (size_t)tc * sizeof(double));
+    double *B = malloc((size_t)d * (size_t)tc * sizeof(double));
+    double *col = malloc((size_t)d * sizeof(double));
+    unsigned char *in_set = malloc((size_t)d);
+    nf_status st = idx && slot && P && R && B && col && in_set ? NF_OK : nf_fail(NF_ENOMEM, "prune: cannot allocate %d×%d", d, d);
+    if (!st) {
+        s = 0;
+        for (int j = 0; j < L->out; j++)
+            if (alive[j]) idx[s++] = j;
+        st = feature_system(m, l, idx, s, mirrors, X, NULL, n, P, R);
+    }
+    if (!st && spd_inverse(P, d)) st = nf_fail(NF_ENUMERIC, "prune: Gram matrix of layer %d is not positive definite", l);
+    if (!st) {
+        /* B: the (ridge) least-squares weights of every feature for the next layer's current
+         * pre-activations; features leave one at a time, cheapest first, B and P = (G+λI)⁻¹ over
+         * the remaining ones updated exactly (Schur complement) */
+        mat_mul(P, R, d, tc, B);
+        memset(in_set, 1, (size_t)d);
+        for (int left = q; left > keep; left--) {
+            int best = -1;
+            double best_cost = INFINITY;
+            for (int f = 0; f < q; f++) {
+                if (!in_set[f]) continue;
+                double c = 0.0;
+                for (int o = 0; o < tc; o++) c += B[(size_t)f * (size_t)tc + (size_t)o] * B[(size_t)f * (size_t)tc + (size_t)o];
+                const double pff = P[(size_t)f * (size_t)d + (size_t)f];
+                c = pff > 0.0 ? c / pff : INFINITY;
+                if (c < best_cost) {
+                    best_cost = c;
+                    best = f;
+                }
+            }
+            if (best < 0) break;
+            const double pbb = P[(size_t)best * (size_t)d + (size_t)best];
+            for (int i = 0; i < d; i++) col[i] = in_set[i] ? P[(size_t)i * (size_t)d + (size_t)best] : 0.0;
+            in_set[best] = 0;
+            double *bb = B + (size_t)best * (size_t)tc;
+            for (int i = 0; i < d; i++) {
+                if (!in_set[i]) continue;
+                const double fi = col[i] / pbb;
+                double *pi = P + (size_t)i * (size_t)d;
+                for (int c = 0; c < d; c++)
+                    if (in_set[c]) pi[c] -= fi * col[c];
+                for (int o = 0; o < tc; o++) B[(size_t)i * (size_t)tc + (size_t)o] -= fi * bb[o];
+            }
+            for (int o = 0; o < tc; o++) bb[o] = 0.0;
+        }
+        /* realise the kept features as units: a unit keeps its own feature, or is mirrored
+         * (w, b → −w, −b) when only its mirror is kept; a mirror kept next to its unit goes to
+         * a free unit of the layer.  slot[u]: the feature unit u carries (−1: none). */
+        for (int u = 0; u < L->out; u++) slot[u] = -1;
+        for (int i = 0; i < s; i++) {
+            const int f0 = (1 + mirrors) * i;
+            if (in_set[f0]) slot[idx[i]] = f0;
+            else if (mirrors && in_set[f0 + 1]) slot[idx[i]] = f0 + 1;
+        }
+        int free_u = 0;
+        for (int i = 0; mirrors && i < s; i++) {
+            if (!(in_set[2 * i] && in_set[2 * i + 1])) continue;
+            while (free_u < L->out && slot[free_u] >= 0) free_u++; /* a unit with no kept feature */
+            if (free_u >= L->out) break; /* cannot happen: fewer features than units */
+            slot[free_u] = 2 * i + 1;
+            free_u++;
+        }
+        const size_t nin_next = (size_t)next->in;
+        for (int u = 0; u < L->out; u++) {
+            float *wu = L->W + (size_t)u * (size_t)L->in;
+            const int f = slot[u];
+            int changed = 0;
+            if (f < 0) {
+                if (alive[u]) (*count)++;
+                memset(wu, 0, (size_t)L->in * sizeof(float));
+                L->b[u] = 0.0f;
+                alive[u] = 0;
+                changed = 1;
+            } else {
+                const int src = idx[f / (1 + mirrors)];
+                const int mirror = mirrors && (f & 1);
+                if (mirror || src != u) {
+                    const float *ws = L->W + (size_t)src * (size_t)L->in;
+                    const float sg = mirror ? -1.0f : 1.0f;
+                    if (src != u)
+                        for (int c = 0; c < L->in; c++) wu[c] = sg * ws[c];
+                    else
+                        for (int c = 0; c < L->in; c++) wu[c] = -wu[c];
+                    L->b[u] = sg * L->b[src];
+                    changed = 1;
+                }
+                alive[u] = 1;
+            }
+            for (int o = 0; o < tc; o++)
+                next->W[(size_t)o * nin_next + (size_t)u] = f < 0 ? 0.0f : (float)B[(size_t)f * (size_t)tc + (size_t)o];
+            if (changed && opt) {
+                nf_optim_reset_range(opt, (size_t)(wu - m->params), (size_t)L->in);
+                nf_optim_reset_range(opt, (size_t)(L->b - m->params) + (size_t)u, 1);
+                for (int o = 0; o < tc; o++)
+                    nf_optim_reset_range(opt, (size_t)(next->W - m->params) + (size_t)o * nin_next + (size_t)u, 1);
+            }
+        }
+        for (int o = 0; o < tc; o++) next->b[o] = (float)B[(size_t)q * (size_t)tc + (size_t)o];
+    }
+    free(idx);
+    free(slot);
+    free(P);
+    free(R);
+    free(B);
+    free(col);
+    free(in_set);
+    return st;
+}
+
+/* ---- compaction and the output refit ------------------------------------------------------ */
+
+nf_status nf_shrink_model(const nf_model *w, const unsigned char *alive, nf_model *m)
+{
+    if (w->n_layers != m->n_layers || w->sizes[0] != m->sizes[0] ||
+        w->sizes[w->n_layers] != m->sizes[m->n_layers])
+        return nf_fail(NF_ESHAPE, "shrink: models differ in depth, inputs or outputs");
+    for (int l = 0; l + 1 < w->n_layers; l++) {
+        int k = 0;
+        const unsigned char *al = alive + unit_base(w, l);
+        for (int j = 0; j < w->sizes[l + 1]; j++) k += al[j] != 0;
+        if (k != m->sizes[l + 1])
+            return nf_fail(NF_ESHAPE, "shrink: layer %d has %d live units but the model %d", l, k, m->sizes[l + 1]);
+    }
+    for (int l = 0; l < w->n_layers; l++) {
+        const nf_dense *S = &w->layers[l];
+        nf_dense *D = &m->layers[l];
+        const unsigned char *rows = l + 1 < w->n_layers ? alive + unit_base(w, l) : NULL;
+        const unsigned char *cols = l > 0 ? alive + unit_base(w, l - 1) : NULL;
+        int r = 0;
+        for (int j = 0; j < S->out; j++) {
+            if (rows && !rows[j]) continue;
+            int c = 0;
+            for (int i = 0; i < S->in; i++) {
+                if (cols && !cols[i]) continue;
+                D->W[(size_t)r * (size_t)D->in + (size_t)c] = S->W[(size_t)j * (size_t)S->in + (size_t)i];
+                c++;
+            }
+            D->b[r] = S->b[j];
+            r++;
+        }
+    }
+    return NF_OK;
+}
+
+nf_status nf_polish_output(nf_model *m, const float *X, const float *Y, int n)
+{
+    if (m->n_layers < 2) return nf_fail(NF_EINVAL, "polish: the model has no hidden layer");
+    nf_dense *O = &m->layers[m->n_layers - 1];
+    if (O->act.kind != NF_ACT_LINEAR) return nf_fail(NF_EINVAL, "polish: the output layer is not linear");
+    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
+    const int l = m->n_layers - 2, k = O->in, d = k + 1, nout = O->out;
+    int *idx = malloc((size_t)k * sizeof(int));
+    double *G = malloc((size_t)d * (size_t)d * sizeof(double));
+    double *R = malloc((size_t)d * (size_t)nout * sizeof(double));
+    double *B = malloc((size_t)d * (size_t)nout * sizeof(double));
+    nf_status st = idx && G && R && B ? NF_OK : nf_fail(NF_ENOMEM, "polish: cannot allocate %d×%d", d, d);
+    for (int i = 0; !st && i < k; i++) idx[i] = i;
+    if (!st) st = feature_system(m, l, idx, k, 0, X, Y, n, G, R);
+    if (!st && spd_inverse(G, d)) st = nf_fail(NF_ENUMERIC, "polish: Gram matrix is not positive definite");
+    if (!st) {
+        mat_mul(G, R, d, nout, B);
+        for (int o = 0; o < nout; o++) {
+            for (int i = 0; i < k; i++) O->W[(size_t)o * (size_t)k + (size_t)i] = (float)B[(size_t)i * (size_t)nout + (size_t)o];
+            O->b[o] = (float)B[(size_t)k * (size_t)nout + (size_t)o];
+        }
+    }
+    free(idx);
+    free(G);
+    free(R);
+    free(B);
+    return st;
+}
+
+/* ---- runtime inside nf_train -------------------------------------------------------------- */
+
+#include "train_aids_internal.h"
+
+struct nf_grow_rt {
+    int n_hidden;
+    int target[NF_MAX_LAYERS]; /* the narrow model's hidden widths */
+    int wide[NF_MAX_LAYERS];   /* the trained model's */
+    unsigned char *alive;      /* [Σ wide widths] */
+    unsigned char *pruned;     /* !alive, for nf_revive_units_skip */
+    size_t total;
+    int e_start, e_end, rounds, done_rounds;
+    int mirrors;
+};
+
+nf_status nf_grow_rt_begin(nf_grow_rt **out, const nf_aids_config *a, const nf_model *narrow,
+                           const nf_model *wide, int epochs)
+{
+    *out = NULL;
+    nf_grow_rt *g = calloc(1, sizeof *g);
+    if (!g) return nf_fail(NF_ENOMEM, "cannot allocate the growth state");
+    g->n_hidden = narrow->n_layers - 1;
+    size_t total = 0;
+    int extra = 0;
+    for (int l = 0; l < g->n_hidden; l++) {
+        g->target[l] = narrow->sizes[l + 1];
+        g->wide[l] = wide->sizes[l + 1];
+        total += (size_t)g->wide[l];
+        if (g->wide[l] - g->target[l] > extra) extra = g->wide[l] - g->target[l];
+    }
+    g->total = total;
+    g->alive = malloc(total ? total : 1);
+    g->pruned = calloc(total ? total : 1, 1);
+    if (!g->alive || !g->pruned) {
+        nf_grow_rt_free(g);
+        return nf_fail(NF_ENOMEM, "cannot allocate the growth state");
+    }
+    memset(g->alive, 1, total);
+    g->mirrors = !a->prune_units_only;
+    g->e_start = (int)lround(a->prune_start * epochs);
+    g->e_end = (int)lround(a->prune_end * epochs);
+    if (g->e_start < 1) g->e_start = 1;
+    if (g->e_end > epochs) g->e_end = epochs;
+    if (g->e_end < g->e_start) g->e_end = g->e_start;
+    const int every = a->prune_every > 0 ? a->prune_every : 5;
+    g->rounds = (g->e_end - g->e_start) / every + 1;
+    if (g->rounds > extra) g->rounds = extra;
+    if (g->rounds < 1) g->rounds = 1;
+    *out = g;
+    return NF_OK;
+}
+
+void nf_grow_rt_free(nf_grow_rt *g)
+{
+    if (!g) return;
+    free(g->alive);
+    free(g->pruned);
+    free(g);
+}
+
+const unsigned char *nf_grow_rt_alive(const nf_grow_rt *g) { return g->alive; }
+const unsigned char *nf_grow_rt_alive_skip(const nf_grow_rt *g) { return g->pruned; }
+
+int nf_grow_rt_pruned(const nf_grow_rt *g) { return g->done_rounds >= g->rounds; }
+
+/* Epoch of round r (1-based): evenly from e_start to e_end. */
+static int round_epoch(const nf_grow_rt *g, int r)
+{
+    if (g->rounds == 1) return g->e_end;
+    return g->e_start + (int)lround((double)(g->e_end - g->e_start) * (r - 1) / (g->rounds - 1));
+}
+
+static nf_status prune_to(nf_grow_rt *g, nf_model *w, nf_optim *opt, const float *X, int n, int r, int *count)
+{
+    *count = 0;
+    size_t base = 0;
+    for (int l = 0; l < g->n_hidden; l++) {
+        const int extra = g->wide[l] - g->target[l];
+        const int keep = g->wide[l] - (int)lround((double)extra * r / g->rounds);
+        int c = 0;
+        nf_status st = nf_prune_layer(w, l, X, n, g->alive + base, keep, g->mirrors, opt, &c);
+        if (st) return st;
+        *count += c;
+        base += (size_t)g->wide[l];
+    }
+    for (size_t u = 0; u < g->total; u++) g->pruned[u] = !g->alive[u];
+    return NF_OK;
+}
+
+nf_status nf_grow_rt_epoch_end(nf_grow_rt *g, nf_model *w, nf_optim *opt, int epoch, const float *X, int n,
+                               int *count)
+{
+    *count = 0;
+    while (g->done_rounds < g->rounds && epoch >= round_epoch(g, g->done_rounds + 1)) {
+        int c;
+        nf_status st = prune_to(g, w, opt, X, n, g->done_rounds + 1, &c);
+        if (st) return st;
+        *count += c;
+        g->done_rounds++;
+    }
+    return NF_OK;
+}
+
+void nf_grow_rt_mask_grads(const nf_grow_rt *g, nf_model *w)
+{
+    const unsigned char *al = g->alive;
+    for (int l = 0; l < g->n_hidden; l++) {
+        nf_dense *L = &w->layers[l], *next = &w->layers[l + 1];
+        for (int j = 0; j < L->out; j++) {
+            if (al[j]) continue;
+            memset(L->dW + (size_t)j * (size_t)L->in, 0, (size_t)L->in * sizeof(float));
+            L->db[j] = 0.0f;
+            for (int o = 0; o < next->out; o++) next->dW[(size_t)o * (size_t)next->in + (size_t)j] = 0.0f;
+        }
+        al += L->out;
+    }
+}
+
+nf_status nf_grow_rt_finish(nf_grow_rt *g, nf_model *w, const float *X, int n, nf_model *narrow)
+{
+    int c;
+    nf_status st = prune_to(g, w, NULL, X, n, g->rounds, &c);
+    if (!st) st = nf_shrink_model(w, g->alive, narrow);
+    return st;
+}
