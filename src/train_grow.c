@@ -2,6 +2,7 @@
  * by spare hidden units, least-squares pruning (Optimal Brain Surgeon on the next layer),
  * compaction into the narrow model, and the least-squares refit of the output layer. */
 #include <cblas.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,9 +117,18 @@ static nf_status feature_system(nf_model *m, int l, const int *idx, int s, int m
      * and float rounding in G would exceed the ridge that keeps it positive definite */
     double *F = malloc((size_t)CHUNK_ROWS * (size_t)d * sizeof(double));
     double *T = malloc((size_t)CHUNK_ROWS * (size_t)tc * sizeof(double));
-    float *z = NULL;
+    float *Ws = NULL, *bs = NULL, *zp = NULL, *zm = NULL, *tb = NULL;
+    const size_t cap = (size_t)m->batch_cap;
     nf_status st = F && T ? NF_OK : nf_fail(NF_ENOMEM, "prune: cannot allocate %d×%d", CHUNK_ROWS, d);
-    if (!st) st = nf_alloc_floats(&z, (size_t)2 * (size_t)s);
+    if (!st) st = nf_alloc_floats(&Ws, (size_t)s * (size_t)L->in);
+    if (!st) st = nf_alloc_floats(&bs, (size_t)s);
+    if (!st) st = nf_alloc_floats(&zp, cap * (size_t)s);
+    if (!st && mirrors) st = nf_alloc_floats(&zm, cap * (size_t)s);
+    if (!st && !Y) st = nf_alloc_floats(&tb, cap * (size_t)tc);
+    for (int i = 0; !st && i < s; i++) {
+        memcpy(Ws + (size_t)i * (size_t)L->in, L->W + (size_t)idx[i] * (size_t)L->in, (size_t)L->in * sizeof(float));
+        bs[i] = L->b[idx[i]];
+    }
     const int training = m->drop_train;
     m->drop_train = 0;
     int rows = 0; /* rows of the current chunk in F, T */
@@ -128,39 +138,36 @@ static nf_status feature_system(nf_model *m, int l, const int *idx, int s, int m
         st = nf_model_forward(m, xb, b);
         if (st) break;
         const float *in = l ? m->A[l - 1] : xb; /* the layer's input, intact after the forward */
-        const float *A = m->A[l];
-        for (int k = 0; k < b; k++) {
-            const float *x = in + (size_t)k * (size_t)L->in;
-            const float *a = A + (size_t)k * (size_t)L->out;
-            double *f = F + (size_t)rows * (size_t)d;
+        /* z of the live units [b, s]; their features act(z), act(−z); the target block */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, s, L->in, 1.0f, in, L->in, Ws, L->in, 0.0f, zp, s);
+        for (int k = 0; k < b; k++)
             for (int i = 0; i < s; i++) {
-                const float *w = L->W + (size_t)idx[i] * (size_t)L->in;
-                double t = L->b[idx[i]];
-                for (int c = 0; c < L->in; c++) t += (double)w[c] * (double)x[c];
-                z[i] = (float)t;
-                z[s + i] = (float)-t;
+                float *zk = zp + (size_t)k * (size_t)s;
+                zk[i] += bs[i];
+                if (mirrors) zm[(size_t)k * (size_t)s + (size_t)i] = -zk[i];
             }
-            nf_act_forward(&L->act, z, z, (size_t)(mirrors ? 2 * s : s));
+        nf_act_forward(&L->act, zp, zp, (size_t)b * (size_t)s);
+        if (mirrors) nf_act_forward(&L->act, zm, zm, (size_t)b * (size_t)s);
+        if (!Y)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, tc, L->out, 1.0f, m->A[l], L->out, next->W,
+                        next->in, 0.0f, tb, tc);
+        for (int k = 0; k < b; k++) {
+            double *f = F + (size_t)rows * (size_t)d;
+            const float *ap = zp + (size_t)k * (size_t)s, *am = mirrors ? zm + (size_t)k * (size_t)s : NULL;
             for (int i = 0; i < s; i++) {
                 if (mirrors) {
-                    f[2 * i] = z[i];
-                    f[2 * i + 1] = z[s + i];
+                    f[2 * i] = ap[i];
+                    f[2 * i + 1] = am[i];
                 } else {
-                    f[i] = z[i];
+                    f[i] = ap[i];
                 }
             }
             f[q] = 1.0;
             double *t = T + (size_t)rows * (size_t)tc;
-            if (Y) {
+            if (Y)
                 for (int o = 0; o < tc; o++) t[o] = Y[(size_t)(r + k) * (size_t)tc + (size_t)o];
-            } else {
-                for (int o = 0; o < tc; o++) {
-                    const float *wo = next->W + (size_t)o * (size_t)next->in;
-                    double v = next->b[o];
-                    for (int j = 0; j < L->out; j++) v += (double)wo[j] * (double)a[j];
-                    t[o] = v;
-                }
-            }
+            else
+                for (int o = 0; o < tc; o++) t[o] = (double)tb[(size_t)k * (size_t)tc + (size_t)o] + next->b[o];
             if (++rows == CHUNK_ROWS || (r + k + 1 == n)) {
                 cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, d, rows, 1.0, F, d, 1.0, G, d);
                 cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, tc, rows, 1.0, F, d, T, tc, 1.0, R, tc);
@@ -173,7 +180,11 @@ static nf_status feature_system(nf_model *m, int l, const int *idx, int s, int m
         for (int j = 0; j < i; j++) G[(size_t)j * (size_t)d + (size_t)i] = G[(size_t)i * (size_t)d + (size_t)j];
     free(F);
     free(T);
-    nf_free(z);
+    nf_free(Ws);
+    nf_free(bs);
+    nf_free(zp);
+    nf_free(zm);
+    nf_free(tb);
     return st;
 }
 
@@ -188,37 +199,12 @@ static int spd_inverse(double *G, int d)
     for (int i = 0; i < d; i++) tr += G[(size_t)i * (size_t)d + (size_t)i];
     const double ridge = 1e-8 * tr / d + 1e-30;
     for (int i = 0; i < d; i++) G[(size_t)i * (size_t)d + (size_t)i] += ridge;
-    /* G = L·Lᵀ, L in the lower triangle */
-    for (int j = 0; j < d; j++) {
-        double s = G[(size_t)j * (size_t)d + (size_t)j];
-        for (int k = 0; k < j; k++) s -= G[(size_t)j * (size_t)d + (size_t)k] * G[(size_t)j * (size_t)d + (size_t)k];
-        if (!(s > 0.0)) return 1;
-        const double ljj = sqrt(s);
-        G[(size_t)j * (size_t)d + (size_t)j] = ljj;
-        for (int i = j + 1; i < d; i++) {
-            double t = G[(size_t)i * (size_t)d + (size_t)j];
-            for (int k = 0; k < j; k++) t -= G[(size_t)i * (size_t)d + (size_t)k] * G[(size_t)j * (size_t)d + (size_t)k];
-            G[(size_t)i * (size_t)d + (size_t)j] = t / ljj;
-        }
-    }
-    /* L⁻¹ in the lower triangle */
-    for (int j = 0; j < d; j++) {
-        G[(size_t)j * (size_t)d + (size_t)j] = 1.0 / G[(size_t)j * (size_t)d + (size_t)j];
-        for (int i = j + 1; i < d; i++) {
-            double t = 0.0;
-            for (int k = j; k < i; k++) t -= G[(size_t)i * (size_t)d + (size_t)k] * G[(size_t)k * (size_t)d + (size_t)j];
-            G[(size_t)i * (size_t)d + (size_t)j] = t / G[(size_t)i * (size_t)d + (size_t)i];
-        }
-    }
-    /* G⁻¹ = L⁻ᵀ·L⁻¹: entry (i, j), i >= j, = Σ_{k>=i} L⁻¹[k][i]·L⁻¹[k][j], into the upper triangle */
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j <= i; j++) {
-            double t = 0.0;
-            for (int k = i; k < d; k++) t += G[(size_t)k * (size_t)d + (size_t)i] * G[(size_t)k * (size_t)d + (size_t)j];
-            G[(size_t)j * (size_t)d + (size_t)i] = t;
-        }
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j < i; j++) G[(size_t)i * (size_t)d + (size_t)j] = G[(size_t)j * (size_t)d + (size_t)i];
+    /* symmetric: row- and column-major are the same matrix, and column-major LAPACKE calls
+     * work in place without a transposed copy */
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', d, G, d)) return 1;
+    if (LAPACKE_dpotri(LAPACK_COL_MAJOR, 'U', d, G, d)) return 1;
+    for (int j = 0; j < d; j++) /* the upper triangle (column-major) is G[j][i] for i <= j */
+        for (int i = 0; i < j; i++) G[(size_t)i * (size_t)d + (size_t)j] = G[(size_t)j * (size_t)d + (size_t)i];
     return 0;
 }
 

@@ -435,7 +435,7 @@ START_TEST(cli_aid_axes)
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
     ck_assert_ptr_nonnull(strstr(line, ",command,revive_every,dup_cos,revive_parallel,revive_edge,repel,dropout,"
                                        "clip_norm,decoupled_weight_decay,schedule,warmup,bias_init,init_gain,early_stop,"
-                                       "weight_decay\n"));
+                                       "weight_decay,grow,prune_start,prune_end,prune_every\n"));
     int rows = 0, checked = 0;
     while (fgets(line, sizeof line, f)) {
         rows++;
@@ -443,8 +443,8 @@ START_TEST(cli_aid_axes)
         if (setting != 0 && setting != 15) continue; /* all aids off / all on */
         char row[4096];
         memcpy(row, line, sizeof row);
-        ck_assert_ptr_nonnull(strstr(row, setting ? ",5,,,0.02,0.01,0.1,1,,cosine,,0.1,,,\n"
-                                                  : ",0,,,0.02,0,0.1,0,,none,,0.1,,,\n"));
+        ck_assert_ptr_nonnull(strstr(row, setting ? ",5,,,0.02,0.01,0.1,1,,cosine,,0.1,,,,,,,\n"
+                                                  : ",0,,,0.02,0,0.1,0,,none,,0.1,,,,,,,\n"));
         double final = csv_final_and_command(line, cmd, sizeof cmd);
         if (setting == 15) {
             ck_assert_ptr_nonnull(strstr(cmd, " --revive-every 5 --revive-edge 0.02 --repel 0.01 --dropout 0.1 "
@@ -528,8 +528,8 @@ START_TEST(cli_preset_robust)
     line += strlen("--preset robust");
     line += strspn(line, " ");
     snprintf(expanded, sizeof expanded, "%.*s", (int)strcspn(line, "\n"), line);
-    ck_assert_ptr_nonnull(strstr(expanded, "--init data_kink"));
-    ck_assert_ptr_nonnull(strstr(expanded, "--revive-every"));
+    ck_assert_ptr_nonnull(strstr(expanded, "--grow 2"));
+    ck_assert_ptr_nonnull(strstr(expanded, "--schedule cosine"));
     free(a), free(err);
 
     snprintf(cmd, sizeof cmd, "%s train %s --preset robust", tu_nnfit(), common);
@@ -539,14 +539,15 @@ START_TEST(cli_preset_robust)
     ck_assert_int_eq(tu_run_cmd(cmd, &b, &err), 0);
     free(err);
     ck_assert_int_eq(same_final_loss(a, b), 1);
-    ck_assert_ptr_nonnull(strstr(a, "revivals:"));
+    ck_assert_ptr_nonnull(strstr(a, "grown_width: 6\npruned: 3\n"));
     free(a), free(b);
 
-    /* --init glorot_uniform before --preset still wins */
-    snprintf(cmd, sizeof cmd, "%s train %s --init glorot_uniform --preset=robust", tu_nnfit(), common);
+    /* --lr 0.002 before --preset still wins */
+    snprintf(cmd, sizeof cmd, "%s train %s --lr 0.002 --preset=robust", tu_nnfit(), common);
     ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 0);
+    ck_assert_ptr_nonnull(strstr(a, "lr: 0.002\n"));
     free(err);
-    snprintf(cmd, sizeof cmd, "%s train %s %s --init glorot_uniform", tu_nnfit(), common, expanded);
+    snprintf(cmd, sizeof cmd, "%s train %s %s --lr 0.002", tu_nnfit(), common, expanded);
     ck_assert_int_eq(tu_run_cmd(cmd, &b, &err), 0);
     free(err);
     ck_assert_int_eq(same_final_loss(a, b), 1);
@@ -555,7 +556,7 @@ START_TEST(cli_preset_robust)
     snprintf(cmd, sizeof cmd, "%s sweep --task abs --n 512 --batch 128 --epochs 20 --restarts 2 --jobs 1 --quiet "
                               "--preset robust --out test_sweep_preset.csv", tu_nnfit());
     ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 0);
-    ck_assert_ptr_nonnull(strstr(a, "data_kink"));
+    ck_assert_ptr_nonnull(strstr(a, "grow=2"));
     free(a), free(err);
     FILE *f = fopen("test_sweep_preset.csv", "r");
     ck_assert_ptr_nonnull(f);
@@ -565,8 +566,8 @@ START_TEST(cli_preset_robust)
     fclose(f);
     remove("test_sweep_preset.csv");
     double final = csv_final_and_command(row, cmd, sizeof cmd);
-    ck_assert_ptr_nonnull(strstr(cmd, "--init data_kink"));
-    ck_assert_ptr_nonnull(strstr(cmd, "--revive-every"));
+    ck_assert_ptr_nonnull(strstr(cmd, "--grow 2"));
+    ck_assert_ptr_nonnull(strstr(cmd, "--schedule cosine"));
     rerun_matches(cmd, final);
 
     snprintf(cmd, sizeof cmd, "%s train --task abs --preset nosuch", tu_nnfit());

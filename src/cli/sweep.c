@@ -169,10 +169,10 @@ static void shell_append(char *buf, size_t cap, const char *s)
 
 /* Training-aid options that may be grid axes (a comma-separated value list); "0" (or
  * "none" for --schedule) means the aid is off: the option is left out of that grid point. */
-static const char *const aid_axes[] = {"revive-every", "dup-cos", "revive-parallel", "revive-edge", "grow",
-                                       "prune-start", "prune-end", "prune-every", "repel", "dropout", "clip-norm",
+static const char *const aid_axes[] = {"revive-every", "dup-cos", "revive-parallel", "revive-edge", "repel", "dropout", "clip-norm",
                                        "decoupled-weight-decay", "schedule", "warmup", "bias-init",
-                                       "init-gain", "early-stop", "weight-decay"};
+                                       "init-gain", "early-stop", "weight-decay", "grow", "prune-start",
+                                       "prune-end", "prune-every"};
 enum { N_AID_AXES = (int)(sizeof aid_axes / sizeof aid_axes[0]) };
 
 static int aid_axis_index(const char *name)
