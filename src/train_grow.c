@@ -188,17 +188,22 @@ static nf_status feature_system(nf_model *m, int l, const int *idx, int s, int m
     return st;
 }
 
-/* In-place inverse of (G + ridge·I) for the symmetric positive semi-definite d×d matrix G
- * (Cholesky), ridge = 1e-8 × the mean diagonal (+1e-30): zero columns (dead units), exact
+/* G += ridge·I, ridge = 1e-8 × the mean diagonal (+1e-30): zero columns (dead units), exact
  * duplicates and the linear dependencies between units and their mirrors stay solvable, and the
  * fit is the ridge solution, which spreads weight over dependent features instead of picking
- * one.  Returns 0 on success. */
-static int spd_inverse(double *G, int d)
+ * one. */
+static void add_ridge(double *G, int d)
 {
     double tr = 0.0;
     for (int i = 0; i < d; i++) tr += G[(size_t)i * (size_t)d + (size_t)i];
     const double ridge = 1e-8 * tr / d + 1e-30;
     for (int i = 0; i < d; i++) G[(size_t)i * (size_t)d + (size_t)i] += ridge;
+}
+
+/* In-place inverse of the symmetric positive definite d×d matrix G (LAPACK Cholesky).  Returns
+ * 0 on success. */
+static int spd_inverse(double *G, int d)
+{
     /* symmetric: row- and column-major are the same matrix, and column-major LAPACKE calls
      * work in place without a transposed copy */
     if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', d, G, d)) return 1;
@@ -221,6 +226,114 @@ static void mat_mul(const double *P, const double *R, int d, int tc, double *B)
 
 /* ---- pruning ------------------------------------------------------------------------------ */
 
+/* Greedy removal has ties: among units and mirrors many subsets fit equally well until the last
+ * removals, and an early arbitrary choice can leave a set that no longer contains what the
+ * best small set needs (a kink kept on the side whose linear part nothing cancels, or both
+ * sides of one kink instead of a third kink).  Afterwards single exchanges are tried: a kept
+ * feature f out, a removed candidate g in, the best exchange first while it raises the
+ * explained part of the fit, J = Σ_o R_oᵀ·Ĝ_SS⁻¹·R_o over the kept set S (Ĝ the ridged Gram;
+ * P = Ĝ_SS⁻¹ and the weights B = P·R are kept exact).  With w = P·Ĝ_Sg, c = Ĝ_gg − Ĝ_gS·w and
+ * ρ_o = R_go − Ĝ_gS·B_o, adding g gains Σ_o ρ_o²/c, and then removing f loses
+ * Σ_o (B_fo − w_f·ρ_o/c)² / (P_ff + w_f²/c).  At most 4·|S| + 8 exchanges. */
+static nf_status exchange_refine(const double *Gh, const double *R, double *P, double *B, unsigned char *in_set,
+                                 int d, int q, int tc)
+{
+    double *w = malloc((size_t)d * sizeof(double)), *rho = malloc((size_t)tc * sizeof(double));
+    double *best_w = malloc((size_t)d * sizeof(double)), *best_rho = malloc((size_t)tc * sizeof(double));
+    if (!w || !rho || !best_w || !best_rho) {
+        free(w), free(rho), free(best_w), free(best_rho);
+        return nf_fail(NF_ENOMEM, "prune: cannot allocate");
+    }
+    int kept = 0;
+    for (int i = 0; i < q; i++) kept += in_set[i] != 0;
+    double J = 0.0;
+    for (int i = 0; i < d; i++)
+        if (in_set[i])
+            for (int o = 0; o < tc; o++) J += R[(size_t)i * (size_t)tc + (size_t)o] * B[(size_t)i * (size_t)tc + (size_t)o];
+    for (int iter = 0; iter < 4 * kept + 8; iter++) {
+        double best = 1e-9 * fabs(J) + 1e-300, best_c = 0.0;
+        int bf = -1, bg = -1;
+        for (int g = 0; g < q; g++) {
+            if (in_set[g]) continue;
+            const double *gg = Gh + (size_t)g * (size_t)d;
+            double c = gg[g];
+            for (int i = 0; i < d; i++) {
+                w[i] = 0.0;
+                if (!in_set[i]) continue;
+                const double *pi = P + (size_t)i * (size_t)d;
+                double t = 0.0;
+                for (int k = 0; k < d; k++)
+                    if (in_set[k]) t += pi[k] * gg[k];
+                w[i] = t;
+                c -= gg[i] * t;
+            }
+            if (!(c > 1e-12 * gg[g])) continue;
+            double add = 0.0;
+            for (int o = 0; o < tc; o++) {
+                double t = R[(size_t)g * (size_t)tc + (size_t)o];
+                for (int i = 0; i < d; i++)
+                    if (in_set[i]) t -= gg[i] * B[(size_t)i * (size_t)tc + (size_t)o];
+                rho[o] = t;
+                add += t * t;
+            }
+            add /= c;
+            if (!(add > best)) continue; /* no removal can make up for a small gain */
+            for (int f = 0; f < q; f++) {
+                if (!in_set[f]) continue;
+                const double den = P[(size_t)f * (size_t)d + (size_t)f] + w[f] * w[f] / c;
+                double num = 0.0;
+                for (int o = 0; o < tc; o++) {
+                    const double e = B[(size_t)f * (size_t)tc + (size_t)o] - w[f] * rho[o] / c;
+                    num += e * e;
+                }
+                const double gain = add - num / den;
+                if (gain > best) {
+                    best = gain;
+                    bf = f;
+                    bg = g;
+                    best_c = c;
+                    memcpy(best_w, w, (size_t)d * sizeof(double));
+                    memcpy(best_rho, rho, (size_t)tc * sizeof(double));
+                }
+            }
+        }
+        if (bf < 0) break;
+        /* add bg: border P and B */
+        const double c = best_c;
+        for (int i = 0; i < d; i++) {
+            if (!in_set[i]) continue;
+            double *pi = P + (size_t)i * (size_t)d;
+            for (int k = 0; k < d; k++)
+                if (in_set[k]) pi[k] += best_w[i] * best_w[k] / c;
+            pi[bg] = P[(size_t)bg * (size_t)d + (size_t)i] = -best_w[i] / c;
+        }
+        P[(size_t)bg * (size_t)d + (size_t)bg] = 1.0 / c;
+        for (int o = 0; o < tc; o++) {
+            const double b = best_rho[o] / c;
+            for (int i = 0; i < d; i++)
+                if (in_set[i]) B[(size_t)i * (size_t)tc + (size_t)o] -= best_w[i] * b;
+            B[(size_t)bg * (size_t)tc + (size_t)o] = b;
+        }
+        in_set[bg] = 1;
+        /* remove bf: downdate */
+        const double pff = P[(size_t)bf * (size_t)d + (size_t)bf];
+        for (int i = 0; i < d; i++) w[i] = in_set[i] ? P[(size_t)i * (size_t)d + (size_t)bf] : 0.0;
+        in_set[bf] = 0;
+        for (int i = 0; i < d; i++) {
+            if (!in_set[i]) continue;
+            double *pi = P + (size_t)i * (size_t)d;
+            for (int k = 0; k < d; k++)
+                if (in_set[k]) pi[k] -= w[i] * w[k] / pff;
+            for (int o = 0; o < tc; o++)
+                B[(size_t)i * (size_t)tc + (size_t)o] -= w[i] / pff * B[(size_t)bf * (size_t)tc + (size_t)o];
+        }
+        for (int o = 0; o < tc; o++) B[(size_t)bf * (size_t)tc + (size_t)o] = 0.0;
+        J += best;
+    }
+    free(w), free(rho), free(best_w), free(best_rho);
+    return NF_OK;
+}
+
 nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned char *alive, int keep,
                          int mirrors, nf_optim *opt, int *count)
 {
@@ -240,14 +353,19 @@ nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned cha
     double *R = malloc((size_t)d * (size_t)tc * sizeof(double));
     double *B = malloc((size_t)d * (size_t)tc * sizeof(double));
     double *col = malloc((size_t)d * sizeof(double));
+    double *Gh = malloc((size_t)d * (size_t)d * sizeof(double));
     unsigned char *in_set = malloc((size_t)d);
-    nf_status st = idx && slot && P && R && B && col && in_set ? NF_OK : nf_fail(NF_ENOMEM, "prune: cannot allocate %d×%d", d, d);
+    nf_status st = idx && slot && P && R && B && col && in_set && Gh
+                       ? NF_OK
+                       : nf_fail(NF_ENOMEM, "prune: cannot allocate %d×%d", d, d);
     if (!st) {
         s = 0;
         for (int j = 0; j < L->out; j++)
             if (alive[j]) idx[s++] = j;
         st = feature_system(m, l, idx, s, mirrors, X, NULL, n, P, R);
     }
+    if (!st) add_ridge(P, d);
+    if (!st) memcpy(Gh, P, (size_t)d * (size_t)d * sizeof(double));
     if (!st && spd_inverse(P, d)) st = nf_fail(NF_ENUMERIC, "prune: Gram matrix of layer %d is not positive definite", l);
     if (!st) {
         /* B: the (ridge) least-squares weights of every feature for the next layer's current
@@ -284,6 +402,9 @@ nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned cha
             }
             for (int o = 0; o < tc; o++) bb[o] = 0.0;
         }
+        st = exchange_refine(Gh, R, P, B, in_set, d, q, tc);
+    }
+    if (!st) {
         /* realise the kept features as units: a unit keeps its own feature, or is mirrored
          * (w, b → −w, −b) when only its mirror is kept; a mirror kept next to its unit goes to
          * a free unit of the layer.  slot[u]: the feature unit u carries (−1: none). */
@@ -344,6 +465,7 @@ nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned cha
     free(R);
     free(B);
     free(col);
+    free(Gh);
     free(in_set);
     return st;
 }
@@ -397,6 +519,7 @@ nf_status nf_polish_output(nf_model *m, const float *X, const float *Y, int n)
     nf_status st = idx && G && R && B ? NF_OK : nf_fail(NF_ENOMEM, "polish: cannot allocate %d×%d", d, d);
     for (int i = 0; !st && i < k; i++) idx[i] = i;
     if (!st) st = feature_system(m, l, idx, k, 0, X, Y, n, G, R);
+    if (!st) add_ridge(G, d);
     if (!st && spd_inverse(G, d)) st = nf_fail(NF_ENUMERIC, "polish: Gram matrix is not positive definite");
     if (!st) {
         mat_mul(G, R, d, nout, B);
