@@ -335,8 +335,11 @@ static nf_status exchange_refine(const double *Gh, const double *R, double *P, d
 }
 
 nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned char *alive, int keep,
-                         int mirrors, nf_optim *opt, int *count)
+                         const nf_prune_opts *po, nf_optim *opt, int *count)
 {
+    const nf_prune_opts dflt = {1, 1};
+    if (!po) po = &dflt;
+    int mirrors = po->mirrors;
     *count = 0;
     if (l < 0 || l + 1 >= m->n_layers) return nf_fail(NF_EINVAL, "prune: layer %d is not a hidden layer", l);
     if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
@@ -402,7 +405,7 @@ nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned cha
             }
             for (int o = 0; o < tc; o++) bb[o] = 0.0;
         }
-        st = exchange_refine(Gh, R, P, B, in_set, d, q, tc);
+        if (po->exchange) st = exchange_refine(Gh, R, P, B, in_set, d, q, tc);
     }
     if (!st) {
         /* realise the kept features as units: a unit keeps its own feature, or is mirrored
@@ -615,7 +618,9 @@ static nf_status prune_to(nf_grow_rt *g, nf_model *w, nf_optim *opt, const float
         const int extra = g->wide[l] - g->target[l];
         const int keep = g->wide[l] - (int)lround((double)extra * r / g->rounds);
         int c = 0;
-        nf_status st = nf_prune_layer(w, l, X, n, g->alive + base, keep, g->mirrors, opt, &c);
+        /* the exchanges cost more than the greedy pass: only for the final width */
+        const nf_prune_opts po = {g->mirrors, r == g->rounds};
+        nf_status st = nf_prune_layer(w, l, X, n, g->alive + base, keep, &po, opt, &c);
         if (st) return st;
         *count += c;
         base += (size_t)g->wide[l];

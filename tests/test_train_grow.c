@@ -143,7 +143,7 @@ START_TEST(prune_removes_the_unit_least_squares_can_best_spare)
     }
     unsigned char alive[6] = {1, 1, 1, 1, 1, 1};
     int count = 0;
-    ck_assert_int_eq(nf_prune_layer(m, 0, X.data, X.rows, alive, 5, 0, NULL, &count), NF_OK);
+    ck_assert_int_eq(nf_prune_layer(m, 0, X.data, X.rows, alive, 5, &(nf_prune_opts){0, 0}, NULL, &count), NF_OK);
     ck_assert_int_eq(count, 1);
     for (int j = 0; j < 6; j++) ck_assert_int_eq(alive[j], j != best_j);
     for (int i = 0; i < 3; i++) ck_assert(m->layers[0].W[best_j * 3 + i] == 0.0f);
@@ -187,7 +187,7 @@ START_TEST(prune_takes_dead_units_and_duplicates_first)
         memcpy(m->params, ref->params, m->n_params * sizeof(float));
         unsigned char alive[5] = {1, 1, 1, 1, 1};
         int count;
-        ck_assert_int_eq(nf_prune_layer(m, 0, X.data, X.rows, alive, 3, mirrors, NULL, &count), NF_OK);
+        ck_assert_int_eq(nf_prune_layer(m, 0, X.data, X.rows, alive, 3, &(nf_prune_opts){mirrors, 1}, NULL, &count), NF_OK);
         ck_assert_int_eq(count, 2);
         ck_assert(!alive[4] && alive[1] && alive[2] && (alive[0] != alive[3]));
         /* the function is kept: the twin took the duplicate's weight */
@@ -226,7 +226,7 @@ START_TEST(prune_mirrors_recover_units_on_the_wrong_side)
         memcpy(m->params, ref->params, m->n_params * sizeof(float));
         unsigned char alive[4] = {1, 1, 1, 1};
         int count;
-        ck_assert_int_eq(nf_prune_layer(m, 0, X.data, X.rows, alive, 2, mirrors, NULL, &count), NF_OK);
+        ck_assert_int_eq(nf_prune_layer(m, 0, X.data, X.rows, alive, 2, &(nf_prune_opts){mirrors, 0}, NULL, &count), NF_OK);
         ck_assert_int_eq(count, 2);
         ck_assert_int_eq(nf_shrink_model(m, alive, narrow), NF_OK);
         ck_assert_msg(max_output_diff(narrow, m, &X) < 1e-6, "shrunk model differs from the pruned one");
@@ -243,6 +243,59 @@ START_TEST(prune_mirrors_recover_units_on_the_wrong_side)
     ck_assert_msg(err[0] > 0.3, "without mirrors the pruned net is within %g (expected a large miss)", err[0]);
     unsigned char bad[4] = {1, 1, 1, 0};
     ck_assert_int_eq(nf_shrink_model(m, bad, narrow), NF_ESHAPE);
+    nf_model_free(ref);
+    nf_model_free(narrow);
+    nf_model_free(m);
+    nf_mat_free(&X);
+}
+END_TEST
+
+/* The hat relu(x+1) − 2 relu(x) + relu(x−1) on U[-2, 2] as four units: relu(x+1), both sides of
+ * the kink at 0 (relu(−x) and relu(x), output weights −1) and relu(1−x), bias −1.  Three units
+ * suffice, but greedy removal drops a kink at ±1 (both sides of 0 carry the linear part); the
+ * exchanges bring the third kink back. */
+START_TEST(prune_exchanges_repair_the_greedy_choice)
+{
+    nf_mat X;
+    ck_assert_int_eq(nf_mat_alloc(&X, 2000, 1), NF_OK);
+    nf_rng rng;
+    nf_rng_seed(&rng, 6);
+    for (int r = 0; r < 2000; r++) X.data[r] = (float)nf_rng_range(&rng, -2.0, 2.0);
+    const int sizes[] = {1, 4, 1}, narrow_sizes[] = {1, 3, 1};
+    nf_model *m = tu_mlp(2, sizes, NF_ACT_RELU, NF_INIT_GLOROT_UNIFORM, 1);
+    const float w[4][3] = {{1, 1, 1}, {-1, 0, -1}, {1, 0, -1}, {-1, 1, 1}};
+    for (int j = 0; j < 4; j++) {
+        m->layers[0].W[j] = w[j][0];
+        m->layers[0].b[j] = w[j][1];
+        m->layers[1].W[j] = w[j][2];
+    }
+    m->layers[1].b[0] = -1.0f;
+    nf_model *ref, *narrow = tu_mlp(2, narrow_sizes, NF_ACT_RELU, NF_INIT_GLOROT_UNIFORM, 1);
+    ck_assert_int_eq(nf_model_clone(&ref, m), NF_OK);
+    ck_assert_int_eq(nf_model_reserve(m, 256), NF_OK);
+    ck_assert_int_eq(nf_model_reserve(ref, 256), NF_OK);
+    ck_assert_int_eq(nf_model_reserve(narrow, 256), NF_OK);
+    double err[2];
+    for (int exchange = 0; exchange < 2; exchange++) {
+        memcpy(m->params, ref->params, m->n_params * sizeof(float));
+        unsigned char alive[4] = {1, 1, 1, 1};
+        int count;
+        ck_assert_int_eq(nf_prune_layer(m, 0, X.data, X.rows, alive, 3, &(nf_prune_opts){1, exchange}, NULL, &count),
+                         NF_OK);
+        ck_assert_int_eq(nf_shrink_model(m, alive, narrow), NF_OK);
+        err[exchange] = max_output_diff(narrow, ref, &X);
+    }
+    ck_assert_msg(err[1] < 1e-4, "with exchanges the pruned hat misses by %g", err[1]);
+    ck_assert_msg(err[0] > 0.1, "greedy alone is within %g (expected a miss)", err[0]);
+    /* the three kinks t = −1, 0, 1, each once, all facing the same way (relu(±(x − t)): both
+     * ways are exact, the linear parts cancel) */
+    int seen[3] = {0, 0, 0};
+    for (int j = 0; j < 3; j++) {
+        const float wj = narrow->layers[0].W[j], t = -narrow->layers[0].b[j] / wj;
+        ck_assert((wj > 0.0f) == (narrow->layers[0].W[0] > 0.0f));
+        seen[(int)lround(t) + 1]++;
+    }
+    ck_assert(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
     nf_model_free(ref);
     nf_model_free(narrow);
     nf_model_free(m);
@@ -382,6 +435,7 @@ int main(void)
     tcase_add_test(tc, prune_removes_the_unit_least_squares_can_best_spare);
     tcase_add_test(tc, prune_takes_dead_units_and_duplicates_first);
     tcase_add_test(tc, prune_mirrors_recover_units_on_the_wrong_side);
+    tcase_add_test(tc, prune_exchanges_repair_the_greedy_choice);
     tcase_add_test(tc, polish_is_the_least_squares_output_layer);
     tcase_add_test(tc, train_grows_and_prunes_back);
     suite_add_tcase(s, tc);

@@ -166,10 +166,16 @@ nf_status nf_grow_model(const nf_model *m, double factor, const nf_init_spec *sp
  * become the layer's units (a unit whose mirror is kept gets −w, −b; a mirror kept next to its
  * unit moves into a unit that kept nothing), the next layer gets the fit's weights and bias,
  * every other unit becomes exactly zero with alive[j] = 0, and (opt not NULL) changed units get
- * fresh optimizer state.  Dead units and duplicates of kept units go first.  *count: live
- * units removed. */
+ * fresh optimizer state.  Dead units and duplicates of kept units go first.  po NULL: mirrors
+ * and exchanges.  *count: live units removed. */
+typedef struct {
+    int mirrors;  /* the mirror images are candidates too */
+    int exchange; /* after the greedy removal, best-improvement exchanges (a kept candidate out,
+                     a removed one in) while they raise the fit: greedy removal has ties, and an
+                     early arbitrary choice can leave a set without what the best small set needs */
+} nf_prune_opts;
 nf_status nf_prune_layer(nf_model *m, int layer, const float *X, int n, unsigned char *alive, int keep,
-                         int mirrors, nf_optim *opt, int *count);
+                         const nf_prune_opts *po, nf_optim *opt, int *count);
 
 /* Copies the live units of w (alive over all hidden units, in order) into m, whose hidden
  * widths must equal the live counts: the same function when the dead units are zero. */
