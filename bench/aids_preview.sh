@@ -1,5 +1,5 @@
 #!/bin/sh
-# aids_preview.sh — quick preview of the issue-6 training aids on the 2→3→1 abs net:
+# aids_preview.sh — quick preview of the training aids on the 2→3→1 abs net:
 # SEEDS seeds per setting of `nnfit train --task abs --epochs 300 --batch 64`, counting
 # final_loss < 1.5e-3 (the hexagonal-pyramid fit; stuck runs end near 4e-3 or above).
 # Usage: bench/aids_preview.sh [NNFIT] [SEEDS]   (not the 1000-restart study: see nnfit sweep)

@@ -3,8 +3,8 @@
  * Every step is a full training step over the whole batch: forward, loss (MSE), backward and
  * one optimizer update (nf_model_grad + nf_optim_step).  For each workload the program reports
  * the median steps/s of repeated timed blocks after a warm-up, and, in the same process and at
- * the same thread count, the time of the bare cblas_sgemm calls one step makes (same shapes,
- * transposes and buffers): efficiency = sgemm time / step time.  The step time is split into
+ * the same thread count, the time of the bare cblas_sgemm calls one step makes (the library's
+ * list of them, nf_model_step_gemms): efficiency = sgemm time / step time.  The step time is split into
  * forward GEMM, backward GEMM, the optimizer update (each timed on its own) and the rest
  * (bias/activation/loss/column-sum passes and call overhead).
  *
@@ -23,6 +23,7 @@
 #include "nnfit/blas.h"
 #include "nnfit/nnfit.h"
 
+#include "../src/cli/cli.h"
 #include "../src/cli/coretype.h"
 
 #define MAX_BLOCKS 64
@@ -150,6 +151,8 @@ static int parse_args(int argc, char **argv, options *o)
     o->steps = 0;
     o->serve = 0;
     opterr = 0;
+    cli_prog = "bench_train";
+    if (cli_check_full_names(argc, argv, longopts)) return 2;
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -278,6 +281,8 @@ static double median(double *v, int n)
 
 typedef struct {
     nf_model *m;
+    float *params, *grads; /* the model's flat buffers [n_params] */
+    size_t n_params;
     nf_optim *opt;
     nf_lm *lm; /* Levenberg–Marquardt keeps its own state */
     const float *start; /* lbfgs/lm: every timed step starts from these parameters */
@@ -303,9 +308,9 @@ static nf_status batch_closure(void *ctx, const float *params, float *grads, dou
 {
     trainer *t = ctx;
     t->evals++;
-    if (params != t->m->params) memcpy(t->m->params, params, t->m->n_params * sizeof(float));
+    if (params != t->params) memcpy(t->params, params, t->n_params * sizeof(float));
     nf_status st = nf_model_grad(t->m, t->X, t->Y, t->batch, &t->loss, 0, loss);
-    if (!st && grads != t->m->grads) memcpy(grads, t->m->grads, t->m->n_params * sizeof(float));
+    if (!st && grads != t->grads) memcpy(grads, t->grads, t->n_params * sizeof(float));
     return st;
 }
 
@@ -318,7 +323,7 @@ static void train_steps(trainer *t, int steps)
 {
     for (int s = 0; s < steps && !t->st; s++) {
         if (t->start) {
-            memcpy(t->m->params, t->start, t->m->n_params * sizeof(float));
+            memcpy(t->params, t->start, t->n_params * sizeof(float));
             if (t->lm) nf_lm_reset(t->lm);
             else nf_optim_reset(t->opt);
         }
@@ -327,65 +332,48 @@ static void train_steps(trainer *t, int steps)
             nf_lm_result res;
             t->st = nf_lm_step(t->lm, t->m, t->X, t->Y, t->batch, &before, &t->loss_value, &res);
         } else if (nf_opt_is_full_batch(nf_optim_config(t->opt)->kind)) {
-            t->st = nf_optim_step_closure(t->opt, t->m->params, batch_closure, t, &t->loss_value);
+            t->st = nf_optim_step_closure(t->opt, t->params, batch_closure, t, &t->loss_value);
         } else {
             t->st = nf_model_grad(t->m, t->X, t->Y, t->batch, &t->loss, 0, &t->loss_value);
-            if (!t->st) nf_optim_step(t->opt, t->m->params, t->m->grads);
+            if (!t->st) nf_optim_step(t->opt, t->params, t->grads);
         }
     }
 }
 
-/* The bare sgemm calls of one step, in the order the model makes them (the workloads train
- * with MSE); with model threads each shard makes its rows' calls on its own thread, as in a
- * step (fwd_shard, bwd_shard). */
-static int mse_output(const nf_model *m, int i)
-{
-    return i == m->n_layers - 1 && m->layers[i].act.kind == NF_ACT_LINEAR;
-}
+/* The bare sgemm calls of one step as the library lists them (nf_model_step_gemms: the same
+ * shapes, transposes, scalars and buffers, in the step's order), the forward ones or the
+ * backward ones; with model threads each shard makes its rows' calls on its own thread, as in
+ * a step.  The products the step computes with loops (small shapes, the fused small net) are
+ * timed as the sgemm calls they replace.  The Wᵀ copies that the dX products read are filled
+ * during the steps; the transpose itself counts as a pass, not sgemm. */
+#define MAX_GEMMS (3 * 3)
 
-static void gemm_forward(const nf_model *m, const float *X, int batch)
+static void bare_gemms(const trainer *t, nf_model *view, int row0, int rows, int backward)
 {
-    const float *in = X;
-    for (int i = 0; i < m->n_layers; i++) {
-        const nf_dense *L = &m->layers[i];
-        /* the MSE output layer runs with beta = 1 onto Z pre-filled with b − Y (model.c) */
-        const float beta = mse_output(m, i) ? 1.0f : 0.0f;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->out, L->in, 1.0f, in, L->in,
-                    L->W, L->in, beta, m->Z[i], L->out);
-        in = m->A[i];
-    }
-}
-
-/* s2 = 2/n of the whole batch: the MSE output layer's dW and dX sgemms take it as alpha */
-static void gemm_backward(const nf_model *m, const float *X, int batch, float s2)
-{
-    int cur = 0;
-    for (int i = m->n_layers - 1; i >= 0; i--) {
-        const nf_dense *L = &m->layers[i];
-        const float *in = i ? m->A[i - 1] : X;
-        const float alpha = mse_output(m, i) ? s2 : 1.0f;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, batch, alpha,
-                    m->dbuf[cur], L->out, in, L->in, 0.0f, L->dW, L->in);
-        /* the library computes dX = dZ·W as an NT product on a transposed copy of W (m->wt,
-         * filled during the steps; the transpose itself counts as a pass, not sgemm) */
-        if (i)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->in, L->out, alpha,
-                        m->dbuf[cur], L->out, m->wt, L->out, 0.0f, m->dbuf[cur ^ 1], L->in);
-        cur ^= 1;
+    nf_gemm_call calls[MAX_GEMMS];
+    int n = 0;
+    const float *X = t->X + (size_t)row0 * (size_t)nf_model_n_in(view);
+    /* the shards' dZ is scaled by the whole batch (alpha = 2/n), as in nf_model_grad */
+    const size_t denom = (size_t)t->batch * (size_t)nf_model_n_out(view);
+    if (nf_model_step_gemms(view, X, rows, &t->loss, denom, calls, MAX_GEMMS, &n) || n > MAX_GEMMS)
+        return;
+    for (int k = 0; k < n; k++) {
+        const nf_gemm_call *c = &calls[k];
+        if ((c->role != NF_GEMM_FORWARD) != backward) continue;
+        cblas_sgemm(CblasRowMajor, c->trans_a ? CblasTrans : CblasNoTrans,
+                    c->trans_b ? CblasTrans : CblasNoTrans, c->m, c->n, c->k, c->alpha, c->A, c->lda,
+                    c->B, c->ldb, c->beta, c->C, c->ldc);
     }
 }
 
 static void fwd_shard(void *ctx, nf_model *view, int row0, int rows)
 {
-    const trainer *t = ctx;
-    gemm_forward(view, t->X + (size_t)row0 * (size_t)nf_model_n_in(view), rows);
+    bare_gemms(ctx, view, row0, rows, 0);
 }
 
 static void bwd_shard(void *ctx, nf_model *view, int row0, int rows)
 {
-    const trainer *t = ctx;
-    gemm_backward(view, t->X + (size_t)row0 * (size_t)nf_model_n_in(view), rows,
-                  (float)(2.0 / ((double)t->batch * nf_model_n_out(t->m))));
+    bare_gemms(ctx, view, row0, rows, 1);
 }
 
 typedef enum { PHASE_STEP, PHASE_FWD_GEMM, PHASE_BWD_GEMM, PHASE_OPT } phase;
@@ -401,7 +389,7 @@ static void run_phase(trainer *t, phase p, int reps)
         for (int r = 0; r < reps; r++) nf_model_run_shards(t->m, t->batch, bwd_shard, t);
         break;
     case PHASE_OPT:
-        for (int r = 0; r < reps; r++) nf_optim_step(t->opt, t->m->params, t->m->grads);
+        for (int r = 0; r < reps; r++) nf_optim_step(t->opt, t->params, t->grads);
         break;
     }
 }
@@ -438,17 +426,37 @@ static nf_status serve(trainer *t)
 
 /* ---- one workload ---------------------------------------------------------------------- */
 
-static nf_status make_data(const workload *w, int batch, uint64_t seed, nf_mat *X, nf_mat *Y)
+/* A workload is a run description: the task (or random data) of `batch` rows, its sizes, ReLU
+ * hidden layers, PyTorch's default initialisation, the chosen optimizer with its defaults. */
+static nf_status workload_spec(const workload *w, const options *o, nf_run_spec *spec)
+{
+    nf_run_defaults(spec);
+    if (w->data == DATA_TASK) {
+        nf_run_set_task(spec, w->task);
+        if (w->frame) spec->task.frame = w->frame;
+        spec->task.dft_full = w->dft_full;
+    }
+    spec->task.n_samples = o->batch;
+    spec->task.seed = o->seed;
+    spec->n_sizes = w->n_layers + 1;
+    memcpy(spec->sizes, w->sizes, (size_t)spec->n_sizes * sizeof(int));
+    spec->act_set = 1;
+    spec->init.kind = NF_INIT_TORCH_DEFAULT;
+    spec->train.opt.kind = o->opt;
+    spec->opt_set = 1;
+    spec->train.batch = o->batch;
+    spec->batch_set = 1;
+    spec->seed = o->seed;
+    return nf_run_resolve(spec, w->data == DATA_TASK ? 0 : w->sizes[0], w->data == DATA_TASK ? 0 : w->sizes[w->n_layers]);
+}
+
+static nf_status make_data(const workload *w, const nf_run_spec *spec, int batch, uint64_t seed, nf_mat *X,
+                           nf_mat *Y)
 {
     nf_status st;
     if (w->data == DATA_TASK) {
-        nf_task_config tc;
-        nf_task_defaults(w->task, &tc);
-        tc.n_samples = batch;
-        if (w->frame) tc.frame = w->frame;
-        tc.dft_full = w->dft_full;
-        tc.seed = seed;
-        return nf_task_generate(&tc, X, Y);
+        nf_mat Xv, Yv;
+        return nf_run_task_data(spec, X, Y, &Xv, &Yv);
     }
     int n_in = w->sizes[0], n_out = w->sizes[w->n_layers];
     st = nf_mat_alloc(X, batch, n_in);
@@ -476,29 +484,6 @@ static nf_status make_data(const workload *w, int batch, uint64_t seed, nf_mat *
     return NF_OK;
 }
 
-/* Floats of the Wᵀ scratch nf_model_reserve sizes (max in·out over layers 1.., to 16). */
-static size_t wt_floats(const nf_model *m)
-{
-    size_t wt = 0;
-    for (int i = 1; i < m->n_layers; i++) {
-        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
-        if (w > wt) wt = w;
-    }
-    return (wt + 15) / 16 * 16;
-}
-
-static size_t workspace_floats(const nf_model *m, int batch)
-{
-    size_t max_width = 0, total = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        size_t w = (size_t)m->sizes[i + 1];
-        if (w > max_width) max_width = w;
-        size_t blk = ((size_t)batch * w + 15) / 16 * 16;
-        total += blk * (nf_act_needs_z(m->layers[i].act.kind) ? 2 : 1);
-    }
-    return total + 2 * (((size_t)batch * max_width + 15) / 16 * 16) + wt_floats(m);
-}
-
 static nf_status run_workload(const workload *w, const options *o, result *r)
 {
     memset(r, 0, sizeof *r);
@@ -511,29 +496,25 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
     nf_optim *opt = NULL;
     nf_lm *lm = NULL;
     float *start = NULL;
-    nf_status st = make_data(w, o->batch, o->seed, &X, &Y);
-    if (st) goto done;
-    nf_act_spec hidden = {NF_ACT_RELU, 0.0f}, out = {NF_ACT_LINEAR, 0.0f};
-    st = nf_model_create_mlp(&m, w->n_layers, w->sizes, &hidden, &out);
-    if (st) goto done;
-    nf_init_spec is = {NF_INIT_TORCH_DEFAULT, NF_BIAS_DEFAULT, 0.0f};
-    nf_rng rng;
-    nf_rng_seed(&rng, nf_rng_derive(o->seed, 1));
-    st = nf_init_model(m, &is, &rng);
+    nf_run_spec spec;
+    nf_status st = workload_spec(w, o, &spec);
+    if (!st) st = make_data(w, &spec, o->batch, o->seed, &X, &Y);
+    if (!st) st = nf_run_create_model(&spec, &X, &m);
     if (!st) st = nf_model_reserve(m, o->batch);
     if (st) goto done;
-    nf_opt_config oc;
-    nf_opt_defaults(o->opt, &oc);
-    st = nf_optim_create(&opt, &oc, m->n_params);
+    const nf_opt_config oc = spec.train.opt;
+    const size_t n_params = nf_model_n_params(m);
+    st = nf_optim_create(&opt, &oc, n_params);
     if (!st && o->opt == NF_OPT_LM) st = nf_lm_create(&lm, &oc, m, o->batch, 0);
     if (st) goto done;
 
     if (nf_opt_is_full_batch(o->opt)) {
-        st = nf_alloc_floats(&start, m->n_params);
+        st = nf_alloc_floats(&start, n_params);
         if (st) goto done;
-        memcpy(start, m->params, m->n_params * sizeof(float));
+        memcpy(start, nf_model_params(m), n_params * sizeof(float));
     }
-    trainer t = {m, opt, lm, start, 0, X.data, Y.data, o->batch, {NF_LOSS_MSE, 1.0f}, 0.0, NF_OK};
+    trainer t = {m,      nf_model_params(m), nf_model_grads(m), n_params, opt, lm, start, 0,
+                 X.data, Y.data, o->batch, {NF_LOSS_MSE, 1.0f}, 0.0, NF_OK};
     if (o->serve) {
         st = serve(&t);
         goto done;
@@ -543,13 +524,13 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
         train_steps(&t, o->steps);
         st = t.st;
         r->final_loss = t.loss_value;
-        r->n_params = m->n_params;
+        r->n_params = n_params;
         goto done;
     }
     double sum_io = 0.0;
     for (int i = 0; i < w->n_layers; i++) sum_io += (double)w->sizes[i] * w->sizes[i + 1];
     r->flop_per_step = 6.0 * o->batch * sum_io;
-    r->n_params = m->n_params;
+    r->n_params = n_params;
 
     /* Thread counts to try. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -662,15 +643,17 @@ static nf_status run_workload(const workload *w, const options *o, result *r)
 
     /* Memory: what the run needs by design, next to the measured peak. */
     const double mib = 1.0 / 1048576.0;
-    r->params_mib = (double)m->n_params * sizeof(float) * mib;
+    r->params_mib = (double)nf_model_n_params(m) * sizeof(float) * mib;
     /* model threads (the run's largest count) add a gradient buffer and a Wᵀ scratch each */
-    int extra = 0;
+    int shards = 1;
     for (int c = 0; c < r->n_cfg && split_rows; c++)
-        if (r->threads[c] - 1 > extra) extra = r->threads[c] - 1;
-    r->grads_mib = r->params_mib * (1 + extra);
+        if (r->threads[c] > shards) shards = r->threads[c];
+    nf_workspace_layout ws;
+    st = nf_model_workspace(m, o->batch, shards, &ws);
+    if (st) goto done;
+    r->grads_mib = (double)(nf_model_n_params(m) + ws.shard_grads_floats) * sizeof(float) * mib;
     r->opt_mib = (double)nf_optim_state_bytes(opt) * mib;
-    r->act_mib = (double)(workspace_floats(m, o->batch) + (size_t)extra * wt_floats(m)) *
-                 sizeof(float) * mib;
+    r->act_mib = (double)(ws.work_floats + ws.drop_floats + ws.shard_wt_floats) * sizeof(float) * mib;
     r->data_mib = (double)(nf_mat_size(&X) + nf_mat_size(&Y)) * sizeof(float) * mib;
     r->accounted_mib = r->params_mib + r->grads_mib + r->opt_mib + r->act_mib + r->data_mib;
     r->peak_rss_mib = (have_peak ? status_kib("VmHWM") : -1024.0) / 1024.0;

@@ -1,6 +1,6 @@
 #!/bin/sh
-# The first robust preset (P1 below; --preset robust now expands to the grow-and-prune method of
-# bench/convergence/) on the spectrum task (README: Making three ReLUs converge).
+# The first robust preset (P1 below, spelled out: --preset robust now expands to the
+# grow-and-prune method of bench/convergence/) on the spectrum task (bench/robust_study/README.md).
 #   bench/robust_spectrum.sh [NNFIT] [JOBS]
 # Targets: the least-squares affine fit of this data (nnfit data --task spectrum, numpy lstsq)
 # has MSE 14.11 (the constant fit 14.33).  Narrow 64->16->33: success = MSE <= 12 (15 % below

@@ -1,6 +1,6 @@
 #!/bin/sh
-# 3-ReLU abs study (README: Making three ReLUs converge): baseline, each aid alone, the first
-# robust preset (spelled out below as P1: --preset robust now expands to the grow-and-prune
+# The 3-ReLU abs robustness study (bench/robust_study/README.md): baseline, each aid alone, the
+# first robust preset (P1 below, spelled out: --preset robust now expands to the grow-and-prune
 # method of bench/convergence/), and P1 again on other seeds.  Summaries go to bench/robust_study/.
 #   bench/robust_study.sh [NNFIT] [JOBS] [RESTARTS_SINGLE]
 set -eu

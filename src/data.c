@@ -1,14 +1,12 @@
-/* data.c — file reading and crash-safe writing, format dispatch, row/column splits. */
+/* data.c — file reading, format dispatch, row/column splits, shuffles and hold-out splits. */
 #include "nnfit/data.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "data_internal.h"
 #include "nnfit/rng.h"
@@ -82,95 +80,28 @@ nf_status nf_file_read(const char *path, size_t max_bytes, unsigned char **buf, 
     return NF_OK;
 }
 
-static void fsync_dir_of(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        strcpy(dir, ".");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n == 0) n = 1;
-        if (n >= sizeof dir) return;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-nf_status nf_file_write_atomic(const char *path, const void *buf, size_t len)
-{
-    size_t plen = strlen(path);
-    if (plen == 0) return nf_fail(NF_EINVAL, "empty output file name");
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return nf_fail(NF_ENOMEM, "%s: cannot allocate", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nf_status st = nf_fail(NF_EIO, "%s: cannot create a temporary file next to it: %s", path,
-                               strerror(errno));
-        free(tmp);
-        return st;
-    }
-    /* mkstemp makes 0600; give the usual 0666 & ~umask */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    const unsigned char *p = buf;
-    size_t left = len;
-    int err = 0;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            err = errno;
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-        unlink(tmp);
-        free(tmp);
-        return nf_fail(NF_EIO, "%s: write failed: %s", path, strerror(err));
-    }
-    free(tmp);
-    fsync_dir_of(path);
-    return NF_OK;
-}
-
 nf_status nf_data_read(const char *path, const nf_read_opts *o, nf_mat *M)
 {
     nf_read_opts def;
     o = nf_read_begin(o, &def, M);
+    if (nf_data_format_of(path) == NF_FMT_CSV) return nf_csv_read_file(path, o, M);
     unsigned char *buf;
     size_t len;
     nf_status st = nf_file_read(path, NF_DATA_MAX_BYTES, &buf, &len);
     if (st) return st;
-    if (nf_data_format_of(path) == NF_FMT_NPY) st = nf_npy_parse(buf, len, path, o, M);
-    else st = nf_csv_parse((const char *)buf, len, path, o, M);
+    st = nf_npy_parse(buf, len, path, o, M);
     free(buf);
     return st;
 }
 
 nf_status nf_data_write(const char *path, const nf_mat *M, const char *const *header)
 {
-    void *bytes = NULL;
-    size_t len = 0;
-    nf_status st;
-    if (nf_data_format_of(path) == NF_FMT_NPY) st = nf_npy_format(M, (unsigned char **)&bytes, &len);
-    else st = nf_csv_format(M, header, (char **)&bytes, &len);
-    if (!st) st = nf_file_write_atomic(path, bytes, len);
-    free(bytes);
-    return st;
+    nf_out o;
+    nf_status st = nf_out_open(&o, path);
+    if (st) return st;
+    if (nf_data_format_of(path) == NF_FMT_NPY) nf_npy_write(o.f, M);
+    else nf_csv_write(o.f, M, header);
+    return nf_out_commit(&o); /* a write error on the stream fails here, naming the file */
 }
 
 nf_status nf_data_split_cols(const nf_mat *M, int k, nf_mat *X, nf_mat *Y)

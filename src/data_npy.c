@@ -132,6 +132,21 @@ static nf_status parse_dict(hdr *h, const char *name, npy_header *out)
         if (accept(h, '}')) break;
         return nf_fail(NF_EFORMAT, "%s: byte %zu: expected ',' or '}' in the header dict", name, off(h));
     }
+    skip_ws(h); /* numpy evaluates the header as a Python literal: only padding may follow */
+    if (h->p < h->end) {
+        const char *e = h->end; /* quoted without the padding after it */
+        while (e > h->p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
+        char q[96];
+        size_t k = 0;
+        for (const char *c = h->p; c < e && c - h->p < 20 && k + 5 < sizeof q; c++) {
+            unsigned char u = (unsigned char)*c;
+            if (u < 32 || u >= 127) k += (size_t)snprintf(q + k, sizeof q - k, "\\x%02x", u);
+            else q[k++] = (char)u;
+        }
+        q[k] = '\0';
+        return nf_fail(NF_EFORMAT, "%s: byte %zu: '%s' after the header dict's '}', expected only spaces "
+                       "and a newline", name, off(h), q);
+    }
     if (!out->have_descr || !out->have_order || !out->have_shape)
         return nf_fail(NF_EFORMAT, "%s: header lacks '%s'", name,
                        !out->have_descr ? "descr" : !out->have_order ? "fortran_order" : "shape");
@@ -184,8 +199,9 @@ nf_status nf_npy_parse(const unsigned char *buf, size_t len, const char *name,
     rows = nh.shape[0];
     cols = nh.ndim == 2 ? nh.shape[1] : 1;
     if (rows > 2147483647u || cols > 2147483647u || (cols && rows > SIZE_MAX / cols / item))
-        return nf_fail(NF_EFORMAT, "%s: shape (%llu, %llu) is too large (size overflows)", name,
-                       (unsigned long long)rows, (unsigned long long)cols);
+        return nf_fail(NF_EFORMAT, "%s: shape (%llu, %llu) is too large (size overflows): it would need "
+                       "%.4g data bytes, and nnfit reads at most 2^31-1 rows and columns", name,
+                       (unsigned long long)rows, (unsigned long long)cols, (double)rows * (double)cols * (double)item);
     size_t count = (size_t)rows * (size_t)cols, need = count * item, data0 = hstart + hlen;
     size_t have = len - data0;
     if (have < need)
@@ -260,4 +276,29 @@ nf_status nf_npy_format(const nf_mat *M, unsigned char **bytes, size_t *len)
     *bytes = b;
     *len = n;
     return NF_OK;
+}
+
+nf_status nf_npy_write(FILE *f, const nf_mat *M)
+{
+    char dict[128];
+    int dl = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }",
+                      M->rows, M->cols);
+    size_t total_hdr = (10 + (size_t)dl + 1 + 63) / 64 * 64, h = total_hdr - 10;
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(h & 0xff), (unsigned char)(h >> 8)};
+    fwrite(pre, 1, sizeof pre, f);
+    fwrite(dict, 1, (size_t)dl, f);
+    for (size_t i = (size_t)dl; i + 1 < h; i++) fputc(' ', f);
+    fputc('\n', f);
+    size_t count = nf_mat_size(M);
+    if (host_little()) {
+        fwrite(M->data, sizeof(float), count, f);
+    } else {
+        for (size_t i = 0; i < count; i++) {
+            unsigned char t[4], b[4];
+            memcpy(t, &M->data[i], 4);
+            for (int k = 0; k < 4; k++) b[k] = t[3 - k];
+            fwrite(b, 1, 4, f);
+        }
+    }
+    return ferror(f) ? nf_fail(NF_EIO, "write error") : NF_OK;
 }

@@ -55,7 +55,8 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
         opts = &def;
     }
     int total = 0;
-    for (int l = 0; l + 1 < m->n_layers; l++) total += m->sizes[l + 1];
+    const int n_layers = nf_model_n_layers(m);
+    for (int l = 0; l + 1 < n_layers; l++) total += nf_model_size(m, l + 1);
     if (total == 0) return NF_OK;
     nf_unit_diag *u = calloc((size_t)total, sizeof *u);
     long *active = calloc((size_t)total, sizeof *active);
@@ -65,22 +66,23 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
         return nf_fail(NF_ENOMEM, "diag: cannot allocate %d unit records", total);
     }
     nf_status st = NF_OK;
-    if (!m->work) st = nf_model_reserve(m, n < 1024 ? n : 1024);
+    if (!nf_model_batch_cap(m)) st = nf_model_reserve(m, n < 1024 ? n : 1024);
+    const int cap = nf_model_batch_cap(m);
     for (int i = 0; i < total; i++) {
         u[i].z_min = INFINITY;
         u[i].z_max = -INFINITY;
     }
     const size_t nin = (size_t)nf_model_n_in(m);
-    for (int r = 0; !st && r < n; r += m->batch_cap) {
-        int b = n - r < m->batch_cap ? n - r : m->batch_cap;
+    for (int r = 0; !st && r < n; r += cap) {
+        int b = n - r < cap ? n - r : cap;
         const float *xb = X + (size_t)r * nin;
         st = nf_model_forward(m, xb, b);
         if (st) break;
         /* recompute z per layer from the layer input (A may overwrite Z in place) */
         int base = 0;
-        for (int l = 0; l + 1 < m->n_layers; l++) {
-            const nf_dense *L = &m->layers[l];
-            const float *in = l ? m->A[l - 1] : xb;
+        for (int l = 0; l + 1 < n_layers; l++) {
+            const nf_dense *L = nf_model_layer(m, l);
+            const float *in = l ? nf_model_layer_a(m, l - 1) : xb;
             for (int s = 0; s < b; s++) {
                 const float *x = in + (size_t)s * (size_t)L->in;
                 for (int j = 0; j < L->out; j++) {
@@ -101,8 +103,8 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
         return st;
     }
     int base = 0;
-    for (int l = 0; l + 1 < m->n_layers; l++) {
-        const nf_dense *L = &m->layers[l], *next = &m->layers[l + 1];
+    for (int l = 0; l + 1 < n_layers; l++) {
+        const nf_dense *L = nf_model_layer(m, l), *next = nf_model_layer(m, l + 1);
         for (int j = 0; j < L->out; j++) {
             nf_unit_diag *d = &u[base + j];
             d->layer = l;
@@ -155,7 +157,7 @@ nf_diag_counts nf_diag_count(const nf_unit_diag *units, int n_units, int layer)
 
 int nf_diag_kink_line(const nf_model *m, int unit, double *w0, double *w1, double *b)
 {
-    const nf_dense *L = &m->layers[0];
+    const nf_dense *L = nf_model_layer(m, 0);
     if (L->in != 2 || unit < 0 || unit >= L->out) return 0;
     *w0 = L->W[unit * 2];
     *w1 = L->W[unit * 2 + 1];

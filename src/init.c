@@ -213,16 +213,26 @@ static nf_status check_spec(const nf_init_spec *spec, const nf_init_opts *opts)
     return NF_OK;
 }
 
+/* Per-unit activation parameters (prelu, elu_learn) start at their spec's value. */
+static void reset_act_params(nf_model *m)
+{
+    for (int i = 0; i < nf_model_n_layers(m); i++) {
+        const nf_dense *L = nf_model_layer(m, i);
+        for (int j = 0; L->act_p && j < L->out; j++) L->act_p[j] = L->act.param;
+    }
+}
+
 nf_status nf_init_model(nf_model *m, const nf_init_spec *spec, nf_rng *rng)
 {
     nf_status st = check_spec(spec, &default_opts);
     if (st) return st;
     if (spec->kind == NF_INIT_DATA_KINK)
         return nf_fail(NF_EINVAL, "data_kink needs the training inputs (nf_init_model_data)");
-    for (int i = 0; i < m->n_layers && !st; i++) {
-        nf_dense *L = &m->layers[i];
+    for (int i = 0; i < nf_model_n_layers(m) && !st; i++) {
+        const nf_dense *L = nf_model_layer(m, i);
         st = nf_init_layer_spec(spec, NULL, L->in, L->out, L->W, L->b, rng);
     }
+    reset_act_params(m);
     return st;
 }
 
@@ -233,24 +243,27 @@ nf_status nf_init_model_data(nf_model *m, const nf_init_spec *spec, const nf_ini
     nf_status st = check_spec(spec, opts);
     if (st) return st;
     if (spec->kind != NF_INIT_DATA_KINK) {
-        for (int i = 0; i < m->n_layers && !st; i++)
-            st = nf_init_layer_spec(spec, opts, m->layers[i].in, m->layers[i].out, m->layers[i].W,
-                                    m->layers[i].b, rng);
+        for (int i = 0; i < nf_model_n_layers(m) && !st; i++) {
+            const nf_dense *L = nf_model_layer(m, i);
+            st = nf_init_layer_spec(spec, opts, L->in, L->out, L->W, L->b, rng);
+        }
+        reset_act_params(m);
         return st;
     }
     if (!X || n < 1) return nf_fail(NF_EINVAL, "data_kink needs at least one training row");
     float *scratch = malloc((size_t)n * sizeof(float));
     if (!scratch) return nf_fail(NF_ENOMEM, "data_kink: cannot allocate %d floats", n);
-    nf_dense *L = &m->layers[0];
+    const nf_dense *L = nf_model_layer(m, 0);
     const float gain = opts->gain != 0.0f ? opts->gain : 1.0f;
     const double phi = nf_rng_range(rng, 0.0, 2.0 * M_PI);
     for (int j = 0; j < L->out; j++)
         nf_init_kink_unit(L->in, gain, phi + 2.0 * M_PI * j / L->out, X, n,
                           L->W + (size_t)j * (size_t)L->in, &L->b[j], scratch, rng);
     free(scratch);
-    for (int i = 1; i < m->n_layers && !st; i++) {
-        L = &m->layers[i];
+    for (int i = 1; i < nf_model_n_layers(m) && !st; i++) {
+        L = nf_model_layer(m, i);
         st = nf_init_layer_spec(spec, opts, L->in, L->out, L->W, L->b, rng);
     }
+    reset_act_params(m);
     return st;
 }

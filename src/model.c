@@ -1,20 +1,20 @@
-/* model.c — MLP over flat buffers: forward, backward, evaluation. */
+/* model.c — an MLP over flat buffers: creation, workspace, evaluation, the public entry points
+ * (each switches subnormal flushing once, fpenv.h) and the accessors.  The step itself is in
+ * model_step.c, the data-parallel shards in model_par.c. */
 #include "nnfit/model.h"
-#include "fpenv.h"
-
-#include "model_par.h"
-#include "simd.h"
-#include "model_small.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fpenv.h"
+#include "model_par.h"
+#include "model_small.h"
+#include "model_step.h"
 #include "nnfit/mat.h"
-
-#include "dense_internal.h"
 
 nf_status nf_model_create(nf_model **out, int n_layers, const int *sizes, const nf_act_spec *acts)
 {
@@ -28,7 +28,10 @@ nf_status nf_model_create(nf_model **out, int n_layers, const int *sizes, const 
                            1 << 24);
     for (int i = 0; i < n_layers; i++) {
         if (acts[i].kind >= NF_ACT_COUNT) return nf_fail(NF_EINVAL, "layer %d: bad activation", i);
-        n_params += (size_t)sizes[i + 1] * ((size_t)sizes[i] + 1);
+        if (nf_act_learnable(acts[i].kind) && !isfinite(acts[i].param))
+            return nf_fail(NF_EINVAL, "layer %d: %s needs a finite initial parameter", i,
+                           nf_act_name(acts[i].kind));
+        n_params += (size_t)sizes[i + 1] * ((size_t)sizes[i] + 1 + (size_t)nf_act_learnable(acts[i].kind));
     }
     nf_model *m = calloc(1, sizeof *m);
     if (!m) return nf_fail(NF_ENOMEM, "cannot allocate model");
@@ -53,6 +56,12 @@ nf_status nf_model_create(nf_model **out, int n_layers, const int *sizes, const 
         L->b = m->params + off;
         L->db = m->grads + off;
         off += (size_t)L->out;
+        if (nf_act_learnable(L->act.kind)) { /* torch.nn.PReLU-style: starts at the spec's value */
+            L->act_p = m->params + off;
+            L->act_dp = m->grads + off;
+            for (int j = 0; j < L->out; j++) L->act_p[j] = L->act.param;
+            off += (size_t)L->out;
+        }
     }
     *out = m;
     return NF_OK;
@@ -79,25 +88,19 @@ void nf_model_free(nf_model *m)
     free(m);
 }
 
-/* Dropout buffers for the reserved batch: mask and masked output per hidden layer. */
-static nf_status drop_alloc(nf_model *m)
+/* Dropout buffers of layout ws (the reserved batch): a mask, all ones until the first
+ * training-mode forward, and a masked output per hidden layer. */
+static nf_status drop_alloc(nf_model *m, const nf_workspace_layout *ws)
 {
     nf_free(m->drop_work);
     m->drop_work = NULL;
-    if (!(m->drop_p > 0.0f) || !m->work || m->n_layers < 2) return NF_OK;
-    size_t total = 0, block[NF_MAX_LAYERS];
-    for (int i = 0; i < m->n_layers - 1; i++) {
-        block[i] = ((size_t)m->batch_cap * (size_t)m->sizes[i + 1] + 15) / 16 * 16;
-        total += 2 * block[i];
-    }
-    nf_status st = nf_alloc_floats(&m->drop_work, total);
+    if (!ws->drop_floats) return NF_OK;
+    nf_status st = nf_alloc_floats(&m->drop_work, ws->drop_floats);
     if (st) return nf_fail(NF_ENOMEM, "dropout buffers for batch %d could not be allocated", m->batch_cap);
-    float *p = m->drop_work;
     for (int i = 0; i < m->n_layers - 1; i++) {
-        m->drop_mask[i] = p;
-        m->drop_A[i] = p + block[i];
-        p += 2 * block[i];
-        for (size_t k = 0; k < block[i]; k++) m->drop_mask[i][k] = 1.0f;
+        m->drop_mask[i] = m->drop_work + ws->drop_mask[i];
+        m->drop_A[i] = m->drop_work + ws->drop_a[i];
+        for (size_t k = ws->drop_mask[i]; k < ws->drop_a[i]; k++) m->drop_work[k] = 1.0f;
     }
     return NF_OK;
 }
@@ -107,41 +110,18 @@ nf_status nf_model_set_dropout(nf_model *m, float p, uint64_t seed)
     if (!(p >= 0.0f && p < 1.0f)) return nf_fail(NF_EINVAL, "dropout must be in [0, 1), got %g", (double)p);
     m->drop_p = p;
     nf_rng_seed(&m->drop_rng, seed);
-    return drop_alloc(m);
+    if (!m->work) {
+        nf_free(m->drop_work); /* nf_model_reserve allocates them */
+        m->drop_work = NULL;
+        return NF_OK;
+    }
+    nf_workspace_layout ws;
+    nf_status st = nf_model_workspace(m, m->batch_cap, 1, &ws);
+    return st ? st : drop_alloc(m, &ws);
 }
 
 void nf_model_set_training(nf_model *m, int on) { m->drop_train = on; }
 void nf_model_freeze_dropout(nf_model *m, int frozen) { m->drop_frozen = frozen; }
-
-static int drop_active(const nf_model *m, int layer)
-{
-    return m->drop_train && m->drop_p > 0.0f && m->drop_work && layer < m->n_layers - 1;
-}
-
-/* Masks hidden layer i's output into drop_A[i] (drawing a new mask unless frozen). */
-static const float *dropout_forward(nf_model *m, int i, int batch)
-{
-    const size_t n = (size_t)batch * (size_t)m->sizes[i + 1];
-    float *mask = m->drop_mask[i], *out = m->drop_A[i];
-    const float *a = m->A[i];
-    if (!m->drop_frozen) {
-        const double p = m->drop_p;
-        const float keep = 1.0f / (1.0f - m->drop_p);
-        for (size_t k = 0; k < n; k++) mask[k] = nf_rng_uniform(&m->drop_rng) < p ? 0.0f : keep;
-    }
-    for (size_t k = 0; k < n; k++) out[k] = a[k] * mask[k];
-    return out;
-}
-
-size_t nf_model_wt_floats(const nf_model *m)
-{
-    size_t wt = 0;
-    for (int i = 1; i < m->n_layers; i++) {
-        size_t w = (size_t)m->sizes[i] * (size_t)m->sizes[i + 1];
-        if (w > wt) wt = w;
-    }
-    return (wt + 15) / 16 * 16;
-}
 
 nf_status nf_model_reserve(nf_model *m, int batch)
 {
@@ -151,218 +131,31 @@ nf_status nf_model_reserve(nf_model *m, int batch)
     m->work = NULL;
     m->wt = NULL;
     m->batch_cap = 0;
-    /* Each block is rounded up to 16 floats so every buffer stays 64-byte aligned. */
-    size_t max_width = 0, total = 0;
-    size_t block[NF_MAX_LAYERS];
-    for (int i = 0; i < m->n_layers; i++) {
-        size_t w = (size_t)m->sizes[i + 1];
-        if (w > max_width) max_width = w;
-        block[i] = ((size_t)batch * w + 15) / 16 * 16;
-        int in_place = !nf_act_needs_z(m->layers[i].act.kind);
-        total += block[i] * (in_place ? 1 : 2);
-    }
-    size_t dblock = ((size_t)batch * max_width + 15) / 16 * 16;
-    total += 2 * dblock;
-    const size_t wt_size = nf_model_wt_floats(m);
-    total += wt_size;
-    if ((double)total * sizeof(float) > (double)SIZE_MAX / 2)
-        return nf_fail(NF_ENOMEM, "workspace for batch %d does not fit in memory", batch);
-    nf_status st = nf_alloc_floats(&m->work, total);
+    nf_workspace_layout ws;
+    nf_status st = nf_model_workspace(m, batch, 1, &ws);
+    if (st) return st;
+    st = nf_alloc_floats(&m->work, ws.work_floats);
     if (st)
         return nf_fail(NF_ENOMEM, "workspace for batch %d needs %.1f MiB and could not be allocated",
-                       batch, (double)total * sizeof(float) / 1048576.0);
+                       batch, (double)ws.work_floats * sizeof(float) / 1048576.0);
     nf_free(m->drop_work);
     m->drop_work = NULL;
-    float *p = m->work;
     for (int i = 0; i < m->n_layers; i++) {
-        m->Z[i] = p;
-        p += block[i];
-        if (nf_act_needs_z(m->layers[i].act.kind)) {
-            m->A[i] = p;
-            p += block[i];
-        } else {
-            m->A[i] = m->Z[i];
-        }
+        m->Z[i] = m->work + ws.z[i];
+        m->A[i] = m->work + ws.a[i];
     }
-    m->dbuf[0] = p;
-    m->dbuf[1] = p + dblock;
-    m->wt = wt_size ? p + 2 * dblock : NULL;
+    m->dbuf[0] = m->work + ws.d[0];
+    m->dbuf[1] = m->work + ws.d[1];
+    m->d_width = ws.d_width;
+    m->wt = ws.wt_floats ? m->work + ws.wt : NULL;
     m->batch_cap = batch;
-    return drop_alloc(m);
-}
-
-nf_status nf_model_check_batch(const nf_model *m, int batch)
-{
-    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
-    if (batch < 1 || batch > m->batch_cap)
-        return nf_fail(NF_EINVAL, "batch %d outside 1..%d reserved", batch, m->batch_cap);
-    return NF_OK;
-}
-
-static nf_status nf_model_forward_impl(nf_model *m, const float *X, int batch)
-{
-    nf_status st = nf_model_check_batch(m, batch);
-    if (st) return st;
-    const float *in = X;
-    for (int i = 0; i < m->n_layers; i++) {
-        st = nf_dense_forward(&m->layers[i], in, batch, m->Z[i], m->A[i]);
-        if (st) return st;
-        in = drop_active(m, i) ? dropout_forward(m, i, batch) : m->A[i];
-    }
-    return NF_OK;
+    return drop_alloc(m, &ws);
 }
 
 const float *nf_model_output(const nf_model *m) { return m->A[m->n_layers - 1]; }
 
-/* Backward starts from dbuf[0] at the last layer and alternates buffers going down. */
+/* Backward starts from dbuf[0] at the last layer (model_step.c). */
 float *nf_model_dout(nf_model *m) { return m->dbuf[0]; }
-
-/* Backward through layers top..0.  Layer `top` reads its dA from dbuf[0], or, when top_dz is
- * given, takes dZ = top_alpha·top_dz (db already written by the fused MSE passes). */
-static void backward_layers(nf_model *m, const float *X, int batch, float *top_dz, float top_alpha)
-{
-    int cur = 0;
-    for (int i = m->n_layers - 1; i >= 0; i--) {
-        nf_dense *L = &m->layers[i];
-        const int dropped = i && drop_active(m, i - 1);
-        const float *in = i ? (dropped ? m->drop_A[i - 1] : m->A[i - 1]) : X;
-        float *dX = i ? m->dbuf[cur ^ 1] : NULL;
-        const int top = i == m->n_layers - 1 && top_dz;
-        nf_dense_backward_ex(L, in, nf_act_needs_z(L->act.kind) ? m->Z[i] : NULL, m->A[i],
-                             top ? top_dz : m->dbuf[cur], batch, 0, dX, top, top ? top_alpha : 1.0f,
-                             m->wt);
-        if (dropped) {
-            const float *mask = m->drop_mask[i - 1];
-            const size_t n = (size_t)batch * (size_t)L->in;
-            for (size_t k = 0; k < n; k++) dX[k] *= mask[k];
-        }
-        cur ^= 1;
-    }
-}
-
-static nf_status nf_model_backward_impl(nf_model *m, const float *X, int batch)
-{
-    nf_status st = nf_model_check_batch(m, batch);
-    if (st) return st;
-    backward_layers(m, X, batch, NULL, 1.0f);
-    return NF_OK;
-}
-
-/* MSE with a linear output layer, in two passes around the output sgemm instead of a
- * read-modify-write pass after it:
- *   1. mse_prefill: Z = b − Y (so the output sgemm runs with beta = 1 and leaves the error
- *      e = X·Wᵀ + b − Y in Z; beta = 0 would cost OpenBLAS a zeroing pass over Z anyway);
- *   2. mse_sum_db: a read-only pass over e giving Σe² and db = s2·Σ_rows e (s2 = 2/denom).
- * dZ = s2·e is never written: the backward sgemms of the layer take alpha = s2.  Float lanes
- * within a row (or over 8 rows when out = 1), double across rows.  After nf_model_grad the
- * output buffer therefore holds e: it is workspace, not predictions. */
-NF_CLONES static void mse_prefill(const nf_dense *L, float *restrict Z, const float *restrict Y, int batch)
-{
-    const size_t out = (size_t)L->out;
-    const float *restrict b = L->b;
-    if (out == 1) {
-        const float b0 = b[0];
-        for (size_t r = 0; r < (size_t)batch; r++) Z[r] = b0 - Y[r];
-        return;
-    }
-    for (size_t r = 0; r < (size_t)batch; r++) {
-        float *restrict z = Z + r * out;
-        const float *restrict y = Y + r * out;
-        for (size_t j = 0; j < out; j++) z[j] = b[j] - y[j];
-    }
-}
-
-NF_CLONES static double mse_sum_db(const nf_dense *L, const float *restrict E, int batch, float s2)
-{
-    const size_t out = (size_t)L->out;
-    float *restrict db = L->db;
-    double total = 0.0;
-    if (out == 1) { /* one column: lanes run over rows */
-        float g_lane[8] = {0}, r_lane[8] = {0};
-        size_t n = (size_t)batch, r = 0;
-        for (; r + 8 <= n; r += 8) {
-            for (int l = 0; l < 8; l++) {
-                const float e = E[r + (size_t)l];
-                g_lane[l] += e;
-                r_lane[l] += e * e;
-            }
-            if ((r & 1023) == 1016) { /* keep float partial sums short */
-                for (int l = 0; l < 8; l++) {
-                    total += (double)r_lane[l];
-                    r_lane[l] = 0.0f;
-                }
-            }
-        }
-        for (; r < n; r++) {
-            g_lane[0] += E[r];
-            r_lane[0] += E[r] * E[r];
-        }
-        float gs = 0.0f;
-        for (int l = 0; l < 8; l++) {
-            gs += g_lane[l];
-            total += (double)r_lane[l];
-        }
-        db[0] = s2 * gs;
-        return total;
-    }
-    memset(db, 0, out * sizeof(float));
-    for (int r = 0; r < batch; r++) {
-        const float *restrict e = E + (size_t)r * out;
-        float lane[8] = {0};
-        size_t j = 0;
-        for (; j + 8 <= out; j += 8)
-            for (size_t l = 0; l < 8; l++) {
-                db[j + l] += e[j + l];
-                lane[l] += e[j + l] * e[j + l];
-            }
-        for (; j < out; j++) {
-            db[j] += e[j];
-            lane[0] += e[j] * e[j];
-        }
-        total += (double)(((lane[0] + lane[1]) + (lane[2] + lane[3])) +
-                          ((lane[4] + lane[5]) + (lane[6] + lane[7])));
-    }
-    for (size_t j = 0; j < out; j++) db[j] *= s2;
-    return total;
-}
-
-/* nf_model_grad on the calling thread (also each shard's step in model_par.c). */
-nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int batch,
-                               const nf_loss_spec *loss, size_t denom, double *loss_out)
-{
-    /* tiny 1-hidden-layer nets: one fused kernel instead of sgemm (model_small.c); it has no
-     * dropout, so a net training with dropout takes the general path */
-    if (nf_model_small_ok(m) && !drop_active(m, 0)) {
-        nf_status cst = nf_model_check_batch(m, batch);
-        if (cst) return cst;
-        return nf_model_grad_small(m, X, Y, batch, loss, denom, loss_out);
-    }
-    const int last = m->n_layers - 1;
-    const size_t n = (size_t)batch * (size_t)nf_model_n_out(m);
-    if (!denom) denom = n;
-    if (loss->kind == NF_LOSS_MSE && m->layers[last].act.kind == NF_ACT_LINEAR) {
-        nf_status st = nf_model_check_batch(m, batch);
-        if (st) return st;
-        const float *in = X;
-        for (int i = 0; i < last; i++) {
-            st = nf_dense_forward(&m->layers[i], in, batch, m->Z[i], m->A[i]);
-            if (st) return st;
-            in = drop_active(m, i) ? dropout_forward(m, i, batch) : m->A[i];
-        }
-        const float s2 = (float)(2.0 / (double)denom);
-        mse_prefill(&m->layers[last], m->Z[last], Y, batch);
-        nf_dense_gemm_forward(&m->layers[last], in, batch, m->Z[last], 1);
-        double sum = mse_sum_db(&m->layers[last], m->Z[last], batch, s2);
-        if (loss_out) *loss_out = sum / (double)denom;
-        backward_layers(m, X, batch, m->Z[last], s2);
-        return NF_OK;
-    }
-    nf_status st = nf_model_forward_impl(m, X, batch);
-    if (st) return st;
-    double v = nf_loss_grad(loss, nf_model_output(m), Y, n, denom, nf_model_dout(m));
-    if (loss_out) *loss_out = v;
-    return nf_model_backward_impl(m, X, batch);
-}
 
 static nf_status nf_model_eval_impl(nf_model *m, const float *X, const float *Y, int n,
                         const nf_loss_spec *loss, double *loss_out)
@@ -372,7 +165,7 @@ static nf_status nf_model_eval_impl(nf_model *m, const float *X, const float *Y,
     double sum = 0.0;
     for (int r = 0; r < n; r += m->batch_cap) {
         int b = n - r < m->batch_cap ? n - r : m->batch_cap;
-        nf_status st = nf_model_forward_impl(m, X + (size_t)r * nin, b);
+        nf_status st = nf_model_forward_serial(m, X + (size_t)r * nin, b);
         if (st) return st;
         size_t cnt = (size_t)b * nout;
         sum += nf_loss_value(loss, nf_model_output(m), Y + (size_t)r * nout, cnt) * (double)cnt;
@@ -387,7 +180,7 @@ static nf_status nf_model_predict_impl(nf_model *m, const float *X, int n, float
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     for (int r = 0; r < n; r += m->batch_cap) {
         int b = n - r < m->batch_cap ? n - r : m->batch_cap;
-        nf_status st = nf_model_forward_impl(m, X + (size_t)r * nin, b);
+        nf_status st = nf_model_forward_serial(m, X + (size_t)r * nin, b);
         if (st) return st;
         memcpy(out + (size_t)r * nout, nf_model_output(m), (size_t)b * nout * sizeof(float));
     }
@@ -445,7 +238,7 @@ static nf_status nf_model_grad_impl(nf_model *m, const float *X, const float *Y,
                                     const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
     const int shards = nf_pool_shards(m, batch);
-    if (shards > 1 && !nf_model_small_ok(m) && !drop_active(m, 0)) {
+    if (shards > 1 && !nf_model_small_ok(m) && !nf_model_dropping(m)) {
         nf_status st = nf_model_check_batch(m, batch);
         if (st) return st;
         return nf_pool_grad(m, shards, X, Y, batch, loss, denom, loss_out);
@@ -453,12 +246,12 @@ static nf_status nf_model_grad_impl(nf_model *m, const float *X, const float *Y,
     return nf_model_grad_serial(m, X, Y, batch, loss, denom, loss_out);
 }
 
-/* Public entry points: run with subnormals flushed (fpenv.h); calls inside this file go to
- * the _impl functions, so the mode is switched once per public call. */
+/* Public entry points: run with subnormals flushed (fpenv.h); calls inside the model's files
+ * go to the _impl and _serial functions, so the mode is switched once per public call. */
 nf_status nf_model_forward(nf_model *m, const float *X, int batch)
 {
     const nf_fpstate fp = nf_fp_enter();
-    const nf_status st = nf_model_forward_impl(m, X, batch);
+    const nf_status st = nf_model_forward_serial(m, X, batch);
     nf_fp_leave(fp);
     return st;
 }
@@ -466,7 +259,7 @@ nf_status nf_model_forward(nf_model *m, const float *X, int batch)
 nf_status nf_model_backward(nf_model *m, const float *X, int batch)
 {
     const nf_fpstate fp = nf_fp_enter();
-    const nf_status st = nf_model_backward_impl(m, X, batch);
+    const nf_status st = nf_model_backward_serial(m, X, batch);
     nf_fp_leave(fp);
     return st;
 }
@@ -495,4 +288,48 @@ nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out)
     const nf_status st = nf_model_predict_impl(m, X, n, out);
     nf_fp_leave(fp);
     return st;
+}
+
+/* ---- accessors ---- */
+
+int nf_model_n_in(const nf_model *m) { return m->sizes[0]; }
+int nf_model_n_out(const nf_model *m) { return m->sizes[m->n_layers]; }
+int nf_model_n_layers(const nf_model *m) { return m->n_layers; }
+int nf_model_size(const nf_model *m, int i) { return i >= 0 && i <= m->n_layers ? m->sizes[i] : 0; }
+const nf_dense *nf_model_layer(const nf_model *m, int i) { return &m->layers[i]; }
+size_t nf_model_n_params(const nf_model *m) { return m->n_params; }
+float *nf_model_params(nf_model *m) { return m->params; }
+float *nf_model_grads(nf_model *m) { return m->grads; }
+size_t nf_model_param_offset(const nf_model *m, const float *p) { return (size_t)(p - m->params); }
+int nf_model_n_tensors(const nf_model *m)
+{
+    int n = 0;
+    for (int i = 0; i < m->n_layers; i++) n += m->layers[i].act_p ? 3 : 2;
+    return n;
+}
+
+nf_tensor_info nf_model_tensor(const nf_model *m, int k)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const nf_dense *L = &m->layers[i];
+        const int here = L->act_p ? 3 : 2;
+        if (k >= here) {
+            k -= here;
+            continue;
+        }
+        if (k == 0) return (nf_tensor_info){i, NF_TENSOR_WEIGHT, L->out, L->in, (size_t)(L->W - m->params)};
+        const float *p = k == 1 ? L->b : L->act_p;
+        return (nf_tensor_info){i, k == 1 ? NF_TENSOR_BIAS : NF_TENSOR_ACT, L->out, 1,
+                                (size_t)(p - m->params)};
+    }
+    return (nf_tensor_info){-1, NF_TENSOR_WEIGHT, 0, 0, 0};
+}
+
+int nf_model_batch_cap(const nf_model *m) { return m->work ? m->batch_cap : 0; }
+const float *nf_model_layer_z(const nf_model *m, int i) { return m->work ? m->Z[i] : NULL; }
+const float *nf_model_layer_a(const nf_model *m, int i) { return m->work ? m->A[i] : NULL; }
+int nf_model_training(const nf_model *m) { return m->drop_train; }
+const float *nf_model_dropout_mask(const nf_model *m, int i)
+{
+    return m->drop_work && i >= 0 && i < m->n_layers - 1 ? m->drop_mask[i] : NULL;
 }

@@ -22,8 +22,9 @@
 #include <string.h>
 
 #include "fpenv.h"
-#include "simd.h"
+#include "model_step.h"
 #include "nnfit/mat.h"
+#include "simd.h"
 
 #define NF_SHARD_MIN_ROWS 256 /* smaller shards are not worth a wake-up */
 
@@ -56,14 +57,6 @@ static void shard_rows(int batch, int shards, int k, int *row0, int *rows)
     *rows = base + (k < extra);
 }
 
-static size_t max_width(const nf_model *m)
-{
-    size_t w = 0;
-    for (int i = 0; i < m->n_layers; i++)
-        if ((size_t)m->sizes[i + 1] > w) w = (size_t)m->sizes[i + 1];
-    return w;
-}
-
 /* View of shard k covering rows [row0, row0 + rows) of m's workspace. */
 static void make_view(const nf_model *m, struct nf_pool *p, int k, int row0)
 {
@@ -76,8 +69,10 @@ static void make_view(const nf_model *m, struct nf_pool *p, int k, int row0)
         float *g = p->grads + (size_t)(k - 1) * m->n_params;
         v->grads = g;
         for (int i = 0; i < m->n_layers; i++) {
-            v->layers[i].dW = g + (m->layers[i].dW - m->grads);
-            v->layers[i].db = g + (m->layers[i].db - m->grads);
+            const nf_dense *L = &m->layers[i];
+            v->layers[i].dW = g + (L->dW - m->grads);
+            v->layers[i].db = g + (L->db - m->grads);
+            if (L->act_dp) v->layers[i].act_dp = g + (L->act_dp - m->grads);
         }
         v->wt = m->wt ? p->wt + (size_t)(k - 1) * p->wt_size : NULL;
     }
@@ -86,9 +81,8 @@ static void make_view(const nf_model *m, struct nf_pool *p, int k, int row0)
         v->Z[i] = m->Z[i] + r * (size_t)m->sizes[i + 1];
         v->A[i] = m->A[i] + r * (size_t)m->sizes[i + 1];
     }
-    const size_t mw = max_width(m);
-    v->dbuf[0] = m->dbuf[0] + r * mw;
-    v->dbuf[1] = m->dbuf[1] + r * mw;
+    v->dbuf[0] = m->dbuf[0] + r * (size_t)m->d_width;
+    v->dbuf[1] = m->dbuf[1] + r * (size_t)m->d_width;
 }
 
 static void run_shard(struct nf_pool *p, int k)
@@ -195,8 +189,8 @@ static void grad_shard(void *ctx, nf_model *view, int row0, int rows, int k)
 {
     grad_job *j = ctx;
     const size_t r = (size_t)row0;
-    j->st[k] = nf_model_grad_serial(view, j->X + r * (size_t)nf_model_n_in(view),
-                                    j->Y + r * (size_t)nf_model_n_out(view), rows, j->loss,
+    j->st[k] = nf_model_grad_serial(view, j->X + r * (size_t)view->sizes[0],
+                                    j->Y + r * (size_t)view->sizes[view->n_layers], rows, j->loss,
                                     j->denom, &j->loss_part[k]);
 }
 
@@ -208,7 +202,7 @@ NF_CLONES static void add_into(float *restrict out, const float *restrict g, siz
 nf_status nf_pool_grad(nf_model *m, int shards, const float *X, const float *Y, int batch,
                        const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
-    grad_job j = {X, Y, loss, denom ? denom : (size_t)batch * (size_t)nf_model_n_out(m), {0}, {0}};
+    grad_job j = {X, Y, loss, denom ? denom : (size_t)batch * (size_t)m->sizes[m->n_layers], {0}, {0}};
     pool_run(m, batch, shards, grad_shard, &j);
     double total = 0.0;
     for (int k = 0; k < shards; k++) {
@@ -253,13 +247,14 @@ nf_status nf_model_set_threads(nf_model *m, int n)
     pthread_cond_init(&p->go, NULL);
     pthread_cond_init(&p->done, NULL);
     p->n = 1; /* no worker to join yet: nf_pool_free cleans up a partial pool */
-    p->wt_size = nf_model_wt_floats(m);
-    nf_status st = NF_OK;
+    nf_workspace_layout ws;
+    nf_status st = nf_model_workspace(m, m->batch_cap > 0 ? m->batch_cap : 1, n, &ws);
+    p->wt_size = ws.wt_floats;
     p->th = calloc((size_t)n - 1, sizeof *p->th);
     p->views = calloc((size_t)n, sizeof *p->views);
     if (!p->th || !p->views) st = NF_ENOMEM;
-    if (!st) st = nf_alloc_floats(&p->grads, (size_t)(n - 1) * m->n_params);
-    if (!st && p->wt_size) st = nf_alloc_floats(&p->wt, (size_t)(n - 1) * p->wt_size);
+    if (!st) st = nf_alloc_floats(&p->grads, ws.shard_grads_floats);
+    if (!st && ws.shard_wt_floats) st = nf_alloc_floats(&p->wt, ws.shard_wt_floats);
     if (st) {
         nf_pool_free(p);
         return nf_fail(NF_ENOMEM, "model threads: %d gradient buffers of %zu floats could not be "

@@ -237,7 +237,7 @@ nf_status nf_lbfgs_step(nf_optim *o, float *p, nf_closure fn, void *ctx, double 
     nf_lbfgs_state *L = o->lb;
     const nf_opt_config *c = &o->cfg;
     const size_t n = o->n;
-    const int max_eval = c->max_eval ? c->max_eval : c->max_iter * 5 / 4;
+    const int max_eval = nf_lbfgs_max_eval(c);
     const double tol_grad = c->tolerance_grad, tol_change = c->tolerance_change, lr = c->lr;
     float *g = L->g, *d = L->d;
     double loss;

@@ -18,6 +18,7 @@ struct nf_lm {
     int K;          /* outputs */
     int blk;        /* data rows per block */
     double mu, grad_norm;
+    long evals;     /* Jacobian assemblies + trial-point losses */
     float *JJ;      /* [P, P] upper triangle of JᵀJ */
     float *A;       /* [P, P] JᵀJ + μI, factored in place */
     float *Je;      /* [P] */
@@ -36,7 +37,7 @@ nf_status nf_lm_create(nf_lm **out, const nf_opt_config *cfg, nf_model *m, int n
     nf_status st = nf_opt_validate(cfg);
     if (st) return st;
     if (n < 1) return nf_fail(NF_EINVAL, "lm: no training rows");
-    const size_t P = m->n_params;
+    const size_t P = nf_model_n_params(m);
     const int K = nf_model_n_out(m);
     const double jj_bytes = 2.0 * (double)P * (double)P * sizeof(float);
     /* 16384 parameters: 2 GiB of JᵀJ and its factor, and ~P³/3 flops per solve */
@@ -57,7 +58,8 @@ nf_status nf_lm_create(nf_lm **out, const nf_opt_config *cfg, nf_model *m, int n
     lm->blk = (int)blk;
     lm->mu = cfg->mu;
     int maxw = 0;
-    for (int i = 0; i <= m->n_layers; i++) maxw = m->sizes[i] > maxw ? m->sizes[i] : maxw;
+    for (int i = 0; i <= nf_model_n_layers(m); i++)
+        maxw = nf_model_size(m, i) > maxw ? nf_model_size(m, i) : maxw;
     st = nf_alloc_floats(&lm->JJ, P * P);
     if (!st) st = nf_alloc_floats(&lm->A, P * P);
     if (st) {
@@ -93,26 +95,30 @@ double nf_lm_mu(const nf_lm *lm) { return lm->mu; }
 void nf_lm_reset(nf_lm *lm) { lm->mu = lm->cfg.mu; }
 double nf_lm_grad_norm(const nf_lm *lm) { return lm->grad_norm; }
 int nf_lm_block_rows(const nf_lm *lm) { return lm->blk; }
+long nf_lm_evals(const nf_lm *lm) { return lm->evals; }
 
 /* Jacobian rows of b samples (after nf_model_forward on X): row s·K + k of Jb is
  * ∂out[s,k]/∂params.  For each output k the unit gradient goes down the layers batched over
  * the b samples: dZ = dA ⊙ act'(Z) (one pass), dA_prev = dZ·W (sgemm); layer i's J entries
- * are dZ[s,o]·in[s,j] (weights) and dZ[s,o] (biases). */
+ * are dZ[s,o]·in[s,j] (weights) and dZ[s,o] (biases), and dA[s,o]·∂a/∂p_o for per-unit
+ * activation parameters. */
 static void jacobian_block(nf_lm *lm, nf_model *m, const float *X, int b)
 {
     const size_t P = lm->P;
-    const int K = lm->K, L = m->n_layers;
+    const int K = lm->K, L = nf_model_n_layers(m);
     for (int k = 0; k < K; k++) {
         float *D = lm->D[0], *Dn = lm->D[1];
         memset(D, 0, (size_t)b * (size_t)K * sizeof(float));
         for (int s = 0; s < b; s++) D[(size_t)s * (size_t)K + (size_t)k] = 1.0f;
         for (int i = L - 1; i >= 0; i--) {
-            const nf_dense *ly = &m->layers[i];
+            const nf_dense *ly = nf_model_layer(m, i);
             const int in = ly->in, outw = ly->out;
-            const float *Z = nf_act_needs_z(ly->act.kind) ? m->Z[i] : NULL;
-            nf_act_backward(&ly->act, Z, m->A[i], D, (size_t)b * (size_t)outw);
-            const float *inp = i ? m->A[i - 1] : X;
-            const size_t offW = (size_t)(ly->W - m->params), offb = (size_t)(ly->b - m->params);
+            const float *Z = nf_act_needs_z(ly->act.kind) ? nf_model_layer_z(m, i) : NULL;
+            /* per-unit activation parameters: J entries dD[s,o]·∂a/∂p_o, written first */
+            float *Jp = ly->act_p ? lm->Jb + (size_t)k * P + nf_model_param_offset(m, ly->act_p) : NULL;
+            nf_dense_act_backward(ly, Z, nf_model_layer_a(m, i), D, b, Jp, (size_t)K * P);
+            const float *inp = i ? nf_model_layer_a(m, i - 1) : X;
+            const size_t offW = nf_model_param_offset(m, ly->W), offb = nf_model_param_offset(m, ly->b);
             for (int s = 0; s < b; s++) {
                 float *row = lm->Jb + ((size_t)s * (size_t)K + (size_t)k) * P;
                 const float *ds = D + (size_t)s * (size_t)outw, *xs = inp + (size_t)s * (size_t)in;
@@ -170,6 +176,7 @@ static nf_status nf_lm_step_impl(nf_lm *lm, nf_model *m, const float *X, const f
     const nf_loss_spec mse = {NF_LOSS_MSE, 1.0f};
     double loss;
     nf_status st = accumulate(lm, m, X, Y, n, &loss);
+    lm->evals++;
     /* the accept test compares like with like: both losses from nf_model_eval */
     if (!st) st = nf_model_eval(m, X, Y, n, &mse, &loss);
     if (st) return st;
@@ -183,7 +190,8 @@ static nf_status nf_lm_step_impl(nf_lm *lm, nf_model *m, const float *X, const f
         *result = NF_LM_MIN_GRAD;
         return NF_OK;
     }
-    memcpy(lm->backup, m->params, P * sizeof(float));
+    float *params = nf_model_params(m);
+    memcpy(lm->backup, params, P * sizeof(float));
     while (lm->mu <= lm->cfg.mu_max) {
         memcpy(lm->A, lm->JJ, P * P * sizeof(float));
         const float fmu = (float)lm->mu;
@@ -195,8 +203,9 @@ static nf_status nf_lm_step_impl(nf_lm *lm, nf_model *m, const float *X, const f
                                         (lapack_int)P, lm->delta, 1);
         if (info < 0) return nf_fail(NF_EINVAL, "lm: LAPACKE_sposv argument %d invalid", (int)-info);
         if (info == 0) {
-            for (size_t i = 0; i < P; i++) m->params[i] = lm->backup[i] + lm->delta[i];
+            for (size_t i = 0; i < P; i++) params[i] = lm->backup[i] + lm->delta[i];
             double trial;
+            lm->evals++;
             if ((st = nf_model_eval(m, X, Y, n, &mse, &trial))) return st;
             if (trial < loss) {
                 lm->mu = fmax(lm->mu * lm->cfg.mu_dec, 1e-20);
@@ -204,7 +213,7 @@ static nf_status nf_lm_step_impl(nf_lm *lm, nf_model *m, const float *X, const f
                 *result = NF_LM_ACCEPTED;
                 return NF_OK;
             }
-            memcpy(m->params, lm->backup, P * sizeof(float));
+            memcpy(params, lm->backup, P * sizeof(float));
         }
         lm->mu *= lm->cfg.mu_inc;
     }

@@ -8,6 +8,7 @@
 
 #include "nnfit/blas.h"
 #include "nnfit/init.h"
+#include "nnfit/run.h"
 #include "nnfit/rng.h"
 
 uint64_t nf_sweep_seed(uint64_t seed, int restart) { return nf_rng_derive(seed, (uint64_t)restart); }
@@ -29,6 +30,17 @@ void nf_trials_free(nf_trial *trials, long n)
     }
 }
 
+double nf_trial_time_to_target(const nf_trial *t, nf_ttt_unit unit)
+{
+    if (!t->done || t->target_epoch <= 0) return INFINITY;
+    switch (unit) {
+    case NF_TTT_EPOCHS: return (double)t->target_epoch;
+    case NF_TTT_EVALS: return (double)t->target_evals;
+    case NF_TTT_SECONDS: return t->target_seconds;
+    }
+    return NAN;
+}
+
 static int cancel_cb(void *ctx, int epoch, double loss, double seconds)
 {
     (void)epoch, (void)loss, (void)seconds;
@@ -42,36 +54,30 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     if (model_out) *model_out = NULL;
     if (setting < 0 || setting >= cfg->n_settings || restart < 0)
         return nf_fail(NF_EINVAL, "sweep: no trial (setting %d, restart %d)", setting, restart);
-    const nf_sweep_setting *s = &cfg->settings[setting];
     t->setting = setting;
     t->restart = restart;
     t->seed = nf_sweep_seed(cfg->seed, restart);
     const double t0 = nf_seconds();
 
+    /* the setting with this restart's seed: exactly `nnfit train ... --seed S_r --threads 1` */
+    nf_run_spec spec = cfg->settings[setting];
+    spec.seed = t->seed;
+    spec.threads = 0; /* the sweep runs every worker with one BLAS thread */
+    spec.train.target_loss = cfg->target;
+    spec.train.stop_at_target = 0;
+    spec.train.on_epoch = cfg->cancel ? cancel_cb : NULL;
+    spec.train.ctx = cfg->cancel;
+    const nf_run_data data = {cfg->X, cfg->Y, cfg->val_X, cfg->val_Y};
     nf_model *m = NULL;
-    nf_status st = nf_model_create_mlp(&m, s->n_sizes - 1, s->sizes, &s->act, &s->out_act);
-    if (st) return st;
-    /* exactly as `nnfit train --seed S`: init from derive(S, 0), shuffling from derive(S, 1) */
-    nf_rng rng;
-    nf_rng_seed(&rng, nf_rng_derive(t->seed, 0));
-    st = nf_init_model_data(m, &s->init, &s->init_opts, cfg->X->data, cfg->X->rows, &rng);
-    nf_train_config tc = s->train;
-    tc.seed = nf_rng_derive(t->seed, 1);
-    tc.target_loss = cfg->target;
-    tc.stop_at_target = 0;
-    tc.on_epoch = cfg->cancel ? cancel_cb : NULL;
-    tc.ctx = cfg->cancel;
-    tc.val_X = cfg->val_X;
-    tc.val_Y = cfg->val_Y;
     nf_history h;
     memset(&h, 0, sizeof h);
-    if (!st) st = nf_train(m, cfg->X, cfg->Y, &tc, &h);
+    nf_status st = nf_run(&spec, &data, &m, &h);
     if (st && st != NF_EDIVERGED) {
         nf_history_free(&h);
         nf_model_free(m);
         return st;
     }
-    if (cfg->cancel && atomic_load(cfg->cancel) && h.epochs_run < tc.epochs) {
+    if (cfg->cancel && atomic_load(cfg->cancel) && h.epochs_run < spec.train.epochs) {
         nf_history_free(&h);
         nf_model_free(m);
         return nf_fail(NF_EINTERRUPTED, "sweep: trial cancelled");
@@ -80,6 +86,8 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     t->final_loss = h.final_loss;
     t->best_loss = h.best_loss;
     t->target_epoch = h.target_epoch;
+    t->target_evals = h.target_evals;
+    t->target_seconds = h.target_seconds;
     t->epochs_run = h.epochs_run;
     t->diverged_epoch = h.diverged_epoch;
     t->success = st == NF_OK && isfinite(h.final_loss) && h.final_loss <= cfg->target;
@@ -139,8 +147,13 @@ static void *worker(void *arg)
          * in every setting and the ETA does not depend on which settings are slow */
         const int setting = (int)(i % cfg->n_settings), restart = (int)(i / cfg->n_settings);
         i = (long)setting * cfg->restarts + restart;
+        if (p->trials[i].done) continue; /* resumed: only this worker reads entry i */
         nf_trial t;
         nf_status st = nf_sweep_trial(cfg, setting, restart, &t, NULL);
+        if (!st && cfg->journal) {
+            st = nf_journal_append(cfg->journal, &t);
+            if (st) nf_trials_free(&t, 1);
+        }
         pthread_mutex_lock(&p->lock);
         if (st == NF_EINTERRUPTED) {
             /* dropped */
@@ -168,7 +181,7 @@ nf_status nf_sweep_run(const nf_sweep_config *cfg, nf_trial *trials, long *n_don
     if (cfg->jobs < 1 || cfg->jobs > 1024) return nf_fail(NF_EINVAL, "sweep: jobs must be 1..1024, got %d", cfg->jobs);
     if (!(cfg->target > 0.0)) return nf_fail(NF_EINVAL, "sweep: target must be > 0, got %g", cfg->target);
     for (int s = 0; s < cfg->n_settings; s++) {
-        const nf_sweep_setting *x = &cfg->settings[s];
+        const nf_run_spec *x = &cfg->settings[s];
         if (x->n_sizes < 2 || x->sizes[0] != cfg->X->cols || x->sizes[x->n_sizes - 1] != cfg->Y->cols)
             return nf_fail(NF_ESHAPE, "sweep: setting %d maps %d -> %d but the data is %d -> %d", s,
                            x->sizes[0], x->sizes[x->n_sizes > 0 ? x->n_sizes - 1 : 0], cfg->X->cols,
@@ -181,7 +194,10 @@ nf_status nf_sweep_run(const nf_sweep_config *cfg, nf_trial *trials, long *n_don
     p.cfg = cfg;
     p.trials = trials;
     p.total = (long)cfg->n_settings * cfg->restarts;
-    for (long i = 0; i < p.total; i++) memset(&trials[i], 0, sizeof trials[i]);
+    for (long i = 0; i < p.total; i++) {
+        if (!cfg->resume) memset(&trials[i], 0, sizeof trials[i]);
+        else if (trials[i].done) p.done++;
+    }
     pthread_mutex_init(&p.lock, NULL);
     int blas_before = nf_blas_threads();
     nf_blas_set_threads(1); /* parallel across trials, never inside one */
@@ -218,33 +234,16 @@ void nf_wilson(long k, long n, double z, double *lo, double *hi)
     if (k == n) *hi = 1.0;
 }
 
-double nf_quantile_sorted(const double *sorted, long n, double q)
-{
-    if (n <= 0) return NAN;
-    double pos = q * (double)(n - 1);
-    long i = (long)floor(pos);
-    if (i >= n - 1) return sorted[n - 1];
-    double f = pos - (double)i;
-    return sorted[i] + f * (sorted[i + 1] - sorted[i]);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    /* NaN sorts last */
-    if (isnan(x)) return isnan(y) ? 0 : 1;
-    if (isnan(y)) return -1;
-    return (x > y) - (x < y);
-}
-
 nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restarts,
                              nf_sweep_summary *out)
 {
     double *loss = malloc((size_t)restarts * sizeof(double));
     double *ep = malloc((size_t)restarts * sizeof(double));
-    if (!loss || !ep) {
+    double *tt = malloc(3 * (size_t)restarts * sizeof(double));
+    if (!loss || !ep || !tt) {
         free(loss);
         free(ep);
+        free(tt);
         return nf_fail(NF_ENOMEM, "sweep: cannot allocate summary buffers");
     }
     for (int s = 0; s < n_settings; s++) {
@@ -258,6 +257,10 @@ nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restart
             const nf_trial *t = &trials[i];
             if (!t->done) continue;
             double fl = isnan(t->final_loss) ? INFINITY : t->final_loss;
+            tt[n] = nf_trial_time_to_target(t, NF_TTT_EPOCHS);
+            tt[restarts + n] = nf_trial_time_to_target(t, NF_TTT_EVALS);
+            tt[2 * (long)restarts + n] = nf_trial_time_to_target(t, NF_TTT_SECONDS);
+            o->reached += t->target_epoch > 0;
             loss[n++] = fl;
             if (t->success) {
                 o->successes++;
@@ -280,15 +283,25 @@ nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restart
         }
         o->rate = n ? (double)o->successes / (double)n : 0.0;
         nf_wilson(o->successes, n, 1.959963984540054, &o->rate_lo, &o->rate_hi);
-        qsort(loss, (size_t)n, sizeof(double), cmp_double);
-        qsort(ep, (size_t)ne, sizeof(double), cmp_double);
+        nf_sort_doubles(loss, n);
+        nf_sort_doubles(ep, ne);
         o->median = nf_quantile_sorted(loss, n, 0.5);
         o->p10 = nf_quantile_sorted(loss, n, 0.1);
         o->p90 = nf_quantile_sorted(loss, n, 0.9);
         o->median_epochs = nf_quantile_sorted(ep, ne, 0.5);
         o->trials_per_second = o->seconds > 0 ? (double)n / o->seconds : 0.0;
+        nf_status st = nf_quartiles_of(tt, n, &o->ttt_epochs);
+        if (!st) st = nf_quartiles_of(tt + restarts, n, &o->ttt_evals);
+        if (!st) st = nf_quartiles_of(tt + 2 * (long)restarts, n, &o->ttt_seconds);
+        if (st) {
+            free(loss);
+            free(ep);
+            free(tt);
+            return st;
+        }
     }
     free(loss);
     free(ep);
+    free(tt);
     return NF_OK;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_locale.h"
 #include "nnfit/rng.h"
 #include "task_taps.h"
 
@@ -252,62 +253,150 @@ nf_status nf_task_generate(const nf_task_config *c, nf_mat *X, nf_mat *Y)
     return NF_OK;
 }
 
+/* Token text for a message: control bytes as \xNN, cut after 40 bytes. */
+static void quote_token(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 8 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i == 40) {
+            memcpy(out + k, "...", 3);
+            k += 3;
+            break;
+        }
+        if (c < 32 || c >= 127) k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c);
+        else out[k++] = (char)c;
+    }
+    out[k] = '\0';
+}
+
+static int taps_sep(char c)
+{
+    return c == ' ' || c == '\t' || c == ',' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* One tap; 0 ok, else the status of the failure (message set). */
+static nf_status parse_tap(const char *s, size_t n, const char *name, long line, float *out)
+{
+    char buf[400], q[200];
+    int plain = n < sizeof buf; /* decimal forms only: no hex, no nan(...) payloads */
+    for (size_t i = 0; plain && i < n; i++) plain = s[i] != 'x' && s[i] != 'X' && s[i] != '(' && s[i] != '\0';
+    double v = 0.0;
+    char *end = buf;
+    if (plain) {
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        errno = 0;
+        v = strtod(buf, &end);
+    }
+    quote_token(s, n, q, sizeof q);
+    if (!plain || end != buf + n)
+        return nf_fail(NF_EFORMAT, "%s:%ld: '%s' is not a number (taps are decimal numbers separated by "
+                       "spaces, commas or newlines)", name, line, q);
+    int literal_inf = errno != ERANGE;
+    if (!isfinite(v) && literal_inf)
+        return nf_fail(NF_ENONFINITE, "%s:%ld: tap '%s' is not a finite number", name, line, q);
+    float f = (float)v;
+    if (!isfinite(f))
+        return nf_fail(NF_ENONFINITE, "%s:%ld: tap '%s' is outside float32 range (magnitude up to 3.4e38)",
+                       name, line, q);
+    *out = f;
+    return NF_OK;
+}
+
+nf_status nf_task_parse_taps(const char *buf, size_t len, const char *name, float **taps, int *n_taps)
+{
+    *taps = NULL;
+    *n_taps = 0;
+    size_t cap = 64;
+    int n = 0;
+    float *t = malloc(cap * sizeof(float));
+    if (!t) return nf_fail(NF_ENOMEM, "%s: cannot allocate taps", name);
+    nf_status st = NF_OK;
+    long line = 1;
+    nf_c_locale loc;
+    nf_c_locale_push(&loc);
+    for (size_t i = 0; i < len && !st;) {
+        char c = buf[i];
+        if (c == '\n' || c == '\r') { /* LF, CRLF or a lone CR */
+            i += c == '\r' && i + 1 < len && buf[i + 1] == '\n' ? 2 : 1;
+            line++;
+            continue;
+        }
+        if (taps_sep(c)) {
+            i++;
+            continue;
+        }
+        if (c == '#') {
+            while (i < len && buf[i] != '\n' && buf[i] != '\r') i++;
+            continue;
+        }
+        size_t b = i;
+        while (i < len && !taps_sep(buf[i]) && buf[i] != '#') i++;
+        if (n == 65536) {
+            st = nf_fail(NF_EFORMAT, "%s:%ld: more than 65536 taps", name, line);
+            break;
+        }
+        if ((size_t)n == cap) {
+            float *nt = realloc(t, 2 * cap * sizeof(float));
+            if (!nt) {
+                st = nf_fail(NF_ENOMEM, "%s: cannot allocate taps", name);
+                break;
+            }
+            t = nt;
+            cap *= 2;
+        }
+        st = parse_tap(buf + b, i - b, name, line, &t[n]);
+        if (!st) n++;
+    }
+    nf_c_locale_pop(&loc);
+    if (!st && n == 0) st = nf_fail(NF_EFORMAT, "%s: no taps found (one number per line expected)", name);
+    if (!st) {
+        st = nf_alloc_floats(taps, (size_t)n);
+        if (!st) {
+            memcpy(*taps, t, (size_t)n * sizeof(float));
+            *n_taps = n;
+        }
+    }
+    free(t);
+    return st;
+}
+
+/* Largest taps file read (65536 taps with long comments fit easily). */
+#define TAPS_MAX_BYTES ((size_t)64 << 20)
+
 nf_status nf_task_read_taps(const char *path, float **taps, int *n_taps)
 {
     *taps = NULL;
     *n_taps = 0;
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (!f) return nf_fail(NF_EIO, "%s: cannot open: %s", path, strerror(errno));
-    int cap = 64, n = 0, line_no = 0;
-    float *buf = malloc((size_t)cap * sizeof(float));
-    char line[4096];
-    nf_status st = buf ? NF_OK : nf_fail(NF_ENOMEM, "cannot allocate taps");
-    while (!st && fgets(line, sizeof line, f)) {
-        line_no++;
-        char *hash = strchr(line, '#');
-        if (hash) *hash = '\0';
-        char *p = line;
-        for (;;) {
-            while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n') p++;
-            if (!*p) break;
-            char *end;
-            errno = 0;
-            double v = strtod(p, &end);
-            if (end == p) {
-                st = nf_fail(NF_EFORMAT, "%s:%d: expected a number, got '%.20s'", path, line_no, p);
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    nf_status st = buf ? NF_OK : nf_fail(NF_ENOMEM, "%s: cannot allocate a read buffer", path);
+    while (!st) {
+        if (len == cap) {
+            if (cap >= TAPS_MAX_BYTES) {
+                st = nf_fail(NF_EFORMAT, "%s: larger than %zu bytes, too large for a taps file", path, TAPS_MAX_BYTES);
                 break;
             }
-            if (!isfinite(v) || fabs(v) > 3.4e38) {
-                st = nf_fail(NF_ENONFINITE, "%s:%d: tap is not a finite float", path, line_no);
+            char *nb = realloc(buf, 2 * cap);
+            if (!nb) {
+                st = nf_fail(NF_ENOMEM, "%s: cannot allocate %zu bytes to read it", path, 2 * cap);
                 break;
             }
-            if (n == 65536) {
-                st = nf_fail(NF_EFORMAT, "%s:%d: more than 65536 taps", path, line_no);
-                break;
-            }
-            if (n == cap) {
-                cap *= 2;
-                float *nb = realloc(buf, (size_t)cap * sizeof(float));
-                if (!nb) {
-                    st = nf_fail(NF_ENOMEM, "cannot allocate taps");
-                    break;
-                }
-                buf = nb;
-            }
-            buf[n++] = (float)v;
-            p = end;
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) st = nf_fail(NF_EIO, "%s: read error (is it a directory?)", path);
+            break;
         }
     }
-    if (!st && ferror(f)) st = nf_fail(NF_EIO, "%s: read error", path);
     fclose(f);
-    if (!st && n == 0) st = nf_fail(NF_EFORMAT, "%s: no taps found (one number per line expected)", path);
-    if (!st) {
-        st = nf_alloc_floats(taps, (size_t)n);
-        if (!st) {
-            memcpy(*taps, buf, (size_t)n * sizeof(float));
-            *n_taps = n;
-        }
-    }
+    if (!st) st = nf_task_parse_taps(buf, len, path, taps, n_taps);
     free(buf);
     return st;
 }

@@ -43,17 +43,18 @@ static void gather_rows(const float *src, size_t width, const int *idx, int coun
         memcpy(dst + (size_t)r * width, src + (size_t)idx[r] * width, width * sizeof(float));
 }
 
-/* Shapes of the flat buffer for optimizers that care (adafactor): W [out, in], b [out]. */
+/* Shapes of the flat buffer for optimizers that care (adafactor): W [out, in], b [out] and
+ * per-unit activation parameters [out]. */
 static nf_status set_tensor_shapes(nf_optim *opt, const nf_model *m)
 {
-    size_t rows[2 * NF_MAX_LAYERS], cols[2 * NF_MAX_LAYERS];
-    for (int i = 0; i < m->n_layers; i++) {
-        rows[2 * i] = (size_t)m->layers[i].out;
-        cols[2 * i] = (size_t)m->layers[i].in;
-        rows[2 * i + 1] = (size_t)m->layers[i].out;
-        cols[2 * i + 1] = 1;
+    size_t rows[3 * NF_MAX_LAYERS], cols[3 * NF_MAX_LAYERS];
+    const int n = nf_model_n_tensors(m);
+    for (int k = 0; k < n; k++) {
+        const nf_tensor_info t = nf_model_tensor(m, k);
+        rows[k] = (size_t)t.rows;
+        cols[k] = (size_t)t.cols;
     }
-    return nf_optim_set_tensors(opt, 2 * m->n_layers, rows, cols);
+    return nf_optim_set_tensors(opt, n, rows, cols);
 }
 
 /* Full-batch loss and gradient in chunks of the reserved batch, for L-BFGS. */
@@ -73,7 +74,7 @@ static nf_status history_alloc(nf_history *hist, int epochs, int with_val)
 /* NaN/Inf in `epoch`: put back the parameters from its start and say so. */
 static nf_status diverged(nf_model *m, const float *backup, nf_history *hist, int epoch)
 {
-    memcpy(m->params, backup, m->n_params * sizeof(float));
+    memcpy(nf_model_params(m), backup, nf_model_n_params(m) * sizeof(float));
     hist->diverged_epoch = epoch;
     return nf_fail(NF_EDIVERGED, "loss became NaN/Inf in epoch %d; parameters from the start of "
                                  "that epoch kept", epoch);
@@ -98,7 +99,11 @@ static int record_epoch(nf_model *m, const nf_train_config *cfg, nf_history *his
         if (*st) return 1;
     }
     int reached = cfg->target_loss > 0.0 && eloss <= cfg->target_loss;
-    if (reached && !hist->target_epoch) hist->target_epoch = epoch;
+    if (reached && !hist->target_epoch) {
+        hist->target_epoch = epoch;
+        hist->target_evals = hist->evals;
+        hist->target_seconds = now;
+    }
     if (reached && cfg->stop_at_target) return 1;
     return cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now);
 }
@@ -130,21 +135,25 @@ static nf_status full_closure(void *vctx, const float *params, float *grads, dou
 {
     full_ctx *c = vctx;
     nf_model *m = c->m;
-    if (params != m->params) memcpy(m->params, params, m->n_params * sizeof(float));
+    float *mp = nf_model_params(m);
+    const float *mg = nf_model_grads(m);
+    const size_t n_params = nf_model_n_params(m);
+    if (params != mp) memcpy(mp, params, n_params * sizeof(float));
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     const size_t denom = (size_t)c->n * nout;
+    const int cap = nf_model_batch_cap(m);
     double total = 0.0;
-    for (int r = 0; r < c->n; r += m->batch_cap) {
-        int b = c->n - r < m->batch_cap ? c->n - r : m->batch_cap;
+    for (int r = 0; r < c->n; r += cap) {
+        int b = c->n - r < cap ? c->n - r : cap;
         double l;
         nf_status st = nf_model_grad(m, c->X + (size_t)r * nin, c->Y + (size_t)r * nout, b, c->loss,
                                      denom, &l);
         if (st) return st;
         total += l;
         if (r == 0)
-            memcpy(grads, m->grads, m->n_params * sizeof(float));
+            memcpy(grads, mg, n_params * sizeof(float));
         else
-            for (size_t i = 0; i < m->n_params; i++) grads[i] += m->grads[i];
+            for (size_t i = 0; i < n_params; i++) grads[i] += mg[i];
     }
     *loss = total;
     return NF_OK;
@@ -160,21 +169,22 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
                        nf_loss_name(cfg->loss.kind));
     nf_optim *opt = NULL;
     nf_lm *lm = NULL;
-    float *grads = NULL, *backup = NULL;
+    float *grads = NULL, *backup = NULL, *params = nf_model_params(m);
+    const size_t n_params = nf_model_n_params(m);
     nf_status st;
     if (lm_kind) {
         st = nf_lm_create(&lm, &cfg->opt, m, n, 0);
     } else {
         st = nf_model_reserve(m, n < 8192 ? n : 8192);
-        if (!st) st = nf_optim_create(&opt, &cfg->opt, m->n_params);
-        if (!st) st = nf_alloc_floats(&grads, m->n_params);
+        if (!st) st = nf_optim_create(&opt, &cfg->opt, n_params);
+        if (!st) st = nf_alloc_floats(&grads, n_params);
     }
-    if (!st) st = nf_alloc_floats(&backup, m->n_params);
+    if (!st) st = nf_alloc_floats(&backup, n_params);
     if (!st) st = history_alloc(hist, cfg->epochs, cfg->val_X != NULL);
     full_ctx fc = {m, X->data, Y->data, n, &cfg->loss};
     const double t0 = nf_seconds();
     for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
-        memcpy(backup, m->params, m->n_params * sizeof(float));
+        memcpy(backup, params, n_params * sizeof(float));
         double eloss, after = NAN;
         int stop = 0;
         if (lm_kind) {
@@ -183,12 +193,14 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
             hist->steps++;
             if (res == NF_LM_MIN_GRAD) hist->converged = 1;
             if (res == NF_LM_MU_MAX) hist->converged = 2;
+            hist->evals = nf_lm_evals(lm);
             stop = res != NF_LM_ACCEPTED;
         } else {
             long before = nf_optim_func_evals(opt);
-            st = nf_optim_step_closure(opt, m->params, full_closure, &fc, &eloss);
+            st = nf_optim_step_closure(opt, params, full_closure, &fc, &eloss);
             hist->steps += nf_optim_func_evals(opt) - before;
-            if (!st && nf_find_nonfinite(m->params, m->n_params) < m->n_params) eloss = NAN;
+            hist->evals = hist->steps;
+            if (!st && nf_find_nonfinite(params, n_params) < n_params) eloss = NAN;
             if (!st && isfinite(eloss) && nf_optim_converged(opt)) {
                 hist->converged = 1;
                 stop = 1;
@@ -216,6 +228,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     nf_history local;
     if (!hist) hist = &local;
     memset(hist, 0, sizeof *hist);
+    hist->target_seconds = INFINITY;
     const int n = X->rows;
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     if (X->cols != (int)nin || Y->cols != (int)nout || Y->rows != n)
@@ -223,6 +236,8 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
                        X->cols, Y->rows, Y->cols, nin, nout);
     if (n < 1) return nf_fail(NF_EINVAL, "no training rows");
     const nf_mat *VX = cfg->val_X, *VY = cfg->val_Y;
+    hist->rows = n;
+    hist->val_rows = VX ? VX->rows : 0;
     if ((VX == NULL) != (VY == NULL)) return nf_fail(NF_EINVAL, "validation set needs both X and Y");
     if (VX && (VX->cols != (int)nin || VY->cols != (int)nout || VY->rows != VX->rows || VX->rows < 1))
         return nf_fail(NF_ESHAPE, "validation data is %d×%d → %d×%d but the model maps %zu → %zu",
@@ -236,7 +251,8 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         return nf_fail(NF_EINVAL, "training aids (schedules, dropout, revival, ...) need a mini-batch "
                                   "optimizer, not %s", nf_opt_name(cfg->opt.kind));
     if (cfg->aids && cfg->aids->polish &&
-        (cfg->loss.kind != NF_LOSS_MSE || m->n_layers < 2 || m->layers[m->n_layers - 1].act.kind != NF_ACT_LINEAR))
+        (cfg->loss.kind != NF_LOSS_MSE || nf_model_n_layers(m) < 2 ||
+         nf_model_layer(m, nf_model_n_layers(m) - 1)->act.kind != NF_ACT_LINEAR))
         return nf_fail(NF_EINVAL, "the least-squares output refit needs the mse loss, a hidden layer and a "
                                   "linear output layer");
     if (nf_opt_is_full_batch(cfg->opt.kind)) {
@@ -248,10 +264,11 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     const int shuffle = cfg->shuffle && batch < n;
 
     /* grow and prune: train a wider copy in place of m, copy its survivors into m at the end */
-    nf_model *const narrow = m, *wide = NULL;
+    nf_model *const narrow = m;
+    nf_model *wide = NULL;
     nf_grow_rt *grow = NULL;
     nf_status st = NF_OK;
-    if (cfg->aids && cfg->aids->grow > 1.0 && m->n_layers > 1) {
+    if (cfg->aids && cfg->aids->grow > 1.0 && nf_model_n_layers(m) > 1) {
         if ((st = nf_aids_validate(cfg->aids))) return st;
         nf_rng grng;
         nf_rng_seed(&grng, nf_rng_derive(cfg->seed, 79));
@@ -263,12 +280,14 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
             nf_model_free(wide);
             return st;
         }
-        hist->grown_width = wide->sizes[1];
+        hist->grown_width = nf_model_size(wide, 1);
         m = wide;
     }
-    nf_optim *opt = NULL;
     if (!st) st = nf_model_reserve(m, batch);
-    if (!st) st = nf_optim_create(&opt, &cfg->opt, m->n_params);
+    float *params = nf_model_params(m), *grads = nf_model_grads(m);
+    const size_t n_params = nf_model_n_params(m);
+    nf_optim *opt = NULL;
+    if (!st) st = nf_optim_create(&opt, &cfg->opt, n_params);
     if (!st) st = set_tensor_shapes(opt, m);
     nf_aids_rt *aids = NULL;
     if (!st && cfg->aids) st = nf_aids_begin(&aids, cfg->aids, m, opt, n, cfg->epochs, VX != NULL, cfg->seed);
@@ -277,7 +296,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     int *perm = NULL;
     float *Xb = NULL, *Yb = NULL, *backup = NULL;
     if (!st) st = history_alloc(hist, cfg->epochs, VX != NULL);
-    if (!st) st = nf_alloc_floats(&backup, m->n_params);
+    if (!st) st = nf_alloc_floats(&backup, n_params);
     if (!st && shuffle) {
         perm = malloc((size_t)n * sizeof(int));
         st = nf_alloc_floats(&Xb, (size_t)batch * nin);
@@ -291,7 +310,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     nf_rng_seed(&rng, cfg->seed);
     const double t0 = nf_seconds();
     for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
-        memcpy(backup, m->params, m->n_params * sizeof(float));
+        memcpy(backup, params, n_params * sizeof(float));
         if (shuffle)
             for (int i = n - 1; i > 0; i--) {
                 int j = (int)nf_rng_below(&rng, (uint64_t)i + 1);
@@ -320,7 +339,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
             }
             sum += loss * (double)b;
             if (aids) nf_aids_after_grad(aids);
-            nf_optim_step(opt, m->params, m->grads);
+            nf_optim_step(opt, params, grads);
             hist->steps++;
         }
         nf_model_set_training(m, 0);
@@ -330,6 +349,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
             break;
         }
         double eloss = sum / (double)n;
+        hist->evals = hist->steps;
         if (record_epoch(m, cfg, hist, epoch, eloss, nf_seconds() - t0, &st)) break;
         if (aids && nf_aids_epoch_end(aids, epoch, eloss, VX ? hist->val_loss[epoch - 1] : NAN, X->data,
                                       n, hist, &st))

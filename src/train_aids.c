@@ -150,10 +150,10 @@ nf_status nf_aids_validate(const nf_aids_config *a)
 double nf_repel_penalty(const nf_model *m, double lambda, float *grads)
 {
     double total = 0.0;
-    for (int l = 0; l < m->n_layers - 1; l++) {
-        const nf_dense *L = &m->layers[l];
+    for (int l = 0; l < nf_model_n_layers(m) - 1; l++) {
+        const nf_dense *L = nf_model_layer(m, l);
         const size_t in = (size_t)L->in;
-        float *G = grads ? grads + (L->W - m->params) : NULL;
+        float *G = grads ? grads + nf_model_param_offset(m, L->W) : NULL;
         for (int j = 0; j < L->out; j++) {
             const float *wj = L->W + (size_t)j * in;
             double rj2 = 0.0;
@@ -203,8 +203,9 @@ double nf_clip_grad_norm(float *g, size_t n, double max_norm)
 static size_t max_layer_params(const nf_model *m)
 {
     size_t mx = 0;
-    for (int l = 0; l < m->n_layers; l++) {
-        size_t p = (size_t)m->layers[l].out * ((size_t)m->layers[l].in + 1);
+    for (int l = 0; l < nf_model_n_layers(m); l++) {
+        const nf_dense *L = nf_model_layer(m, l);
+        size_t p = (size_t)L->out * ((size_t)L->in + 1);
         if (p > mx) mx = p;
     }
     return mx;
@@ -213,7 +214,7 @@ static size_t max_layer_params(const nf_model *m)
 size_t nf_revive_scratch_floats(const nf_model *m, int n)
 {
     size_t widths = 0;
-    for (int l = 0; l < m->n_layers - 1; l++) widths += (size_t)m->layers[l].out;
+    for (int l = 0; l < nf_model_n_layers(m) - 1; l++) widths += (size_t)nf_model_layer(m, l)->out;
     return widths + (size_t)(n > 0 ? n : 0) + max_layer_params(m);
 }
 
@@ -267,35 +268,36 @@ nf_status nf_revive_units_skip(nf_model *m, nf_optim *opt, const float *X, int n
 {
     const double dup_cos = rule->dup_cos;
     *count = 0;
-    if (m->n_layers < 2) return NF_OK;
-    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
-    const int training = m->drop_train;
-    m->drop_train = 0;
+    const int n_layers = nf_model_n_layers(m), cap = nf_model_batch_cap(m);
+    if (n_layers < 2) return NF_OK;
+    if (!cap) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
+    const int training = nf_model_training(m);
+    nf_model_set_training(m, 0);
     float *alive = scratch, *median = NULL, *fresh = NULL;
     size_t widths = 0;
-    for (int l = 0; l < m->n_layers - 1; l++) widths += (size_t)m->layers[l].out;
+    for (int l = 0; l < n_layers - 1; l++) widths += (size_t)nf_model_layer(m, l)->out;
     median = scratch + widths;
     fresh = median + n;
     memset(alive, 0, widths * sizeof(float));
     const size_t nin = (size_t)nf_model_n_in(m);
-    for (int r = 0; r < n; r += m->batch_cap) {
-        int b = n - r < m->batch_cap ? n - r : m->batch_cap;
+    for (int r = 0; r < n; r += cap) {
+        int b = n - r < cap ? n - r : cap;
         nf_status st = nf_model_forward(m, X + (size_t)r * nin, b);
         if (st) {
-            m->drop_train = training;
+            nf_model_set_training(m, training);
             return st;
         }
         float *al = alive;
-        for (int l = 0; l < m->n_layers - 1; l++) {
-            const int w = m->layers[l].out;
-            const float *v = nf_act_needs_z(m->layers[l].act.kind) ? m->Z[l] : m->A[l];
+        for (int l = 0; l < n_layers - 1; l++) {
+            const int w = nf_model_layer(m, l)->out;
+            const float *v = nf_model_layer_z(m, l); /* holds A when the activation runs in place */
             for (int k = 0; k < b; k++)
                 for (int j = 0; j < w; j++)
                     if (v[(size_t)k * (size_t)w + (size_t)j] > 0.0f) al[j] += 1.0f; /* active count */
             al += w;
         }
     }
-    m->drop_train = training;
+    nf_model_set_training(m, training);
     nf_init_opts dflt = {1.0f, NF_INIT_GLOROT_UNIFORM};
     if (!opts) opts = &dflt;
     const float gain = opts->gain != 0.0f ? opts->gain : 1.0f;
@@ -304,8 +306,8 @@ nf_status nf_revive_units_skip(nf_model *m, nf_optim *opt, const float *X, int n
         for (size_t u = 0; u < widths; u++)
             if (skip[u]) alive[u] = 0.0f;
     const unsigned char *sk = skip;
-    for (int l = 0; l < m->n_layers - 1; l++) {
-        nf_dense *L = &m->layers[l], *next = &m->layers[l + 1];
+    for (int l = 0; l < n_layers - 1; l++) {
+        const nf_dense *L = nf_model_layer(m, l), *next = nf_model_layer(m, l + 1);
         int drawn = 0;
         for (int j = 0; j < L->out; j++) {
             if (sk && sk[j]) continue;
@@ -335,10 +337,10 @@ nf_status nf_revive_units_skip(nf_model *m, nf_optim *opt, const float *X, int n
             }
             for (int r = 0; r < next->out; r++) next->W[(size_t)r * (size_t)next->in + (size_t)j] = 0.0f;
             if (opt) {
-                nf_optim_reset_range(opt, (size_t)(wj - m->params), (size_t)L->in);
-                nf_optim_reset_range(opt, (size_t)(&L->b[j] - m->params), 1);
+                nf_optim_reset_range(opt, nf_model_param_offset(m, wj), (size_t)L->in);
+                nf_optim_reset_range(opt, nf_model_param_offset(m, &L->b[j]), 1);
                 for (int r = 0; r < next->out; r++)
-                    nf_optim_reset_range(opt, (size_t)(next->W - m->params) + (size_t)r * (size_t)next->in + (size_t)j, 1);
+                    nf_optim_reset_range(opt, nf_model_param_offset(m, next->W) + (size_t)r * (size_t)next->in + (size_t)j, 1);
             }
             al[j] = 1.0f; /* a fresh unit counts as live for the later ones this round */
             (*count)++;
@@ -387,7 +389,7 @@ nf_status nf_aids_begin(nf_aids_rt **out, const nf_aids_config *a, nf_model *m, 
     nf_plateau_init(&rt->plateau);
     rt->best_val = INFINITY;
     nf_rng_seed(&rt->rng, nf_rng_derive(seed, 77));
-    if (a->early_stop > 0) st = nf_alloc_floats(&rt->best, m->n_params);
+    if (a->early_stop > 0) st = nf_alloc_floats(&rt->best, nf_model_n_params(m));
     if (!st && a->revive_every > 0) st = nf_alloc_floats(&rt->scratch, nf_revive_scratch_floats(m, n));
     if (!st) st = nf_model_set_dropout(m, a->dropout, nf_rng_derive(seed, 78));
     if (st) {
@@ -414,12 +416,14 @@ void nf_aids_epoch_start(nf_aids_rt *rt, int epoch)
 void nf_aids_after_grad(nf_aids_rt *rt)
 {
     nf_model *m = rt->m;
+    const size_t n_params = nf_model_n_params(m);
     if (rt->grow) nf_grow_rt_mask_grads(rt->grow, m);
-    if (rt->repel_now > 0.0) nf_repel_penalty(m, rt->repel_now, m->grads);
-    if (rt->a.clip_norm > 0.0) nf_clip_grad_norm(m->grads, m->n_params, rt->a.clip_norm);
+    if (rt->repel_now > 0.0) nf_repel_penalty(m, rt->repel_now, nf_model_grads(m));
+    if (rt->a.clip_norm > 0.0) nf_clip_grad_norm(nf_model_grads(m), n_params, rt->a.clip_norm);
     if (rt->a.decoupled_wd > 0.0) {
         const float f = (float)(1.0 - rt->lr * rt->a.decoupled_wd);
-        for (size_t i = 0; i < m->n_params; i++) m->params[i] *= f;
+        float *params = nf_model_params(m);
+        for (size_t i = 0; i < n_params; i++) params[i] *= f;
     }
 }
 
@@ -437,7 +441,7 @@ int nf_aids_epoch_end(nf_aids_rt *rt, int epoch, double loss, double val_loss, c
         if (val_loss < rt->best_val) {
             rt->best_val = val_loss;
             rt->best_epoch = epoch;
-            memcpy(rt->best, rt->m->params, rt->m->n_params * sizeof(float));
+            memcpy(rt->best, nf_model_params(rt->m), nf_model_n_params(rt->m) * sizeof(float));
         } else if (epoch - rt->best_epoch >= rt->a.early_stop) {
             hist->stopped_epoch = epoch;
             stop = 1;
@@ -463,7 +467,7 @@ void nf_aids_finish(nf_aids_rt *rt, nf_history *hist)
 {
     nf_model_set_training(rt->m, 0);
     if (rt->best && rt->best_epoch > 0) {
-        memcpy(rt->m->params, rt->best, rt->m->n_params * sizeof(float));
+        memcpy(nf_model_params(rt->m), rt->best, nf_model_n_params(rt->m) * sizeof(float));
         hist->restored_epoch = rt->best_epoch;
     }
 }

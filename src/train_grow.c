@@ -31,30 +31,30 @@ nf_status nf_grow_model(const nf_model *m, double factor, const nf_init_spec *sp
     if (!(factor >= 1.0) || !isfinite(factor)) return nf_fail(NF_EINVAL, "grow factor must be >= 1, got %g", factor);
     int sizes[NF_MAX_LAYERS + 1];
     nf_act_spec acts[NF_MAX_LAYERS];
-    sizes[0] = m->sizes[0];
-    for (int l = 0; l < m->n_layers; l++) {
-        sizes[l + 1] = l + 1 < m->n_layers ? nf_grow_width(m->sizes[l + 1], factor) : m->sizes[l + 1];
-        acts[l] = m->layers[l].act;
+    const int nl = nf_model_n_layers(m);
+    sizes[0] = nf_model_size(m, 0);
+    for (int l = 0; l < nl; l++) {
+        sizes[l + 1] = l + 1 < nl ? nf_grow_width(nf_model_size(m, l + 1), factor) : nf_model_size(m, l + 1);
+        acts[l] = nf_model_layer(m, l)->act;
     }
     nf_model *w = NULL;
-    nf_status st = nf_model_create(&w, m->n_layers, sizes, acts);
+    nf_status st = nf_model_create(&w, nl, sizes, acts);
     if (st) return st;
     nf_init_opts dflt = {1.0f, NF_INIT_GLOROT_UNIFORM};
     if (!opts) opts = &dflt;
     const float gain = opts->gain != 0.0f ? opts->gain : 1.0f;
     float *fresh = NULL, *median = NULL;
     size_t big = 0;
-    for (int l = 0; l < w->n_layers; l++) {
-        size_t p = (size_t)w->layers[l].out * ((size_t)w->layers[l].in + 1);
+    for (int l = 0; l < nl; l++) {
+        size_t p = (size_t)nf_model_layer(w, l)->out * ((size_t)nf_model_layer(w, l)->in + 1);
         if (p > big) big = p;
     }
     st = nf_alloc_floats(&fresh, big);
     if (!st && spec->kind == NF_INIT_DATA_KINK) st = nf_alloc_floats(&median, (size_t)(n > 0 ? n : 1));
     if (!st && spec->kind == NF_INIT_DATA_KINK && (!X || n < 1))
         st = nf_fail(NF_EINVAL, "data_kink needs the training inputs to grow a model");
-    for (int l = 0; !st && l < w->n_layers; l++) {
-        const nf_dense *S = &m->layers[l];
-        nf_dense *D = &w->layers[l];
+    for (int l = 0; !st && l < nl; l++) {
+        const nf_dense *S = nf_model_layer(m, l), *D = nf_model_layer(w, l);
         /* the spec's rule for the whole wide layer; rows of extra units are taken from it */
         st = nf_init_layer_spec(spec, opts, D->in, D->out, fresh, fresh + (size_t)D->in * (size_t)D->out, rng);
         if (st) break;
@@ -65,6 +65,7 @@ nf_status nf_grow_model(const nf_model *m, double factor, const nf_init_spec *sp
                  * whose outgoing weights are zero anyway */
                 memcpy(row, S->W + (size_t)j * (size_t)S->in, (size_t)S->in * sizeof(float));
                 D->b[j] = S->b[j];
+                if (S->act_p && D->act_p) D->act_p[j] = S->act_p[j];
             } else if (l == 0 && spec->kind == NF_INIT_DATA_KINK) {
                 nf_init_kink_unit(D->in, gain, nf_rng_range(rng, 0.0, 2.0 * M_PI), X, n, row, &D->b[j],
                                   median, rng);
@@ -92,7 +93,7 @@ nf_status nf_grow_model(const nf_model *m, double factor, const nf_init_spec *sp
 static size_t unit_base(const nf_model *m, int l)
 {
     size_t b = 0;
-    for (int i = 0; i < l; i++) b += (size_t)m->sizes[i + 1];
+    for (int i = 0; i < l; i++) b += (size_t)nf_model_size(m, i + 1);
     return b;
 }
 
@@ -108,8 +109,9 @@ enum { CHUNK_ROWS = 256 };
 static nf_status feature_system(nf_model *m, int l, const int *idx, int s, int mirrors, const float *X,
                                 const float *Y, int n, double *G, double *R)
 {
-    const nf_dense *L = &m->layers[l], *next = &m->layers[l + 1];
+    const nf_dense *L = nf_model_layer(m, l), *next = nf_model_layer(m, l + 1);
     const int q = s * (1 + (mirrors != 0)), d = q + 1, tc = Y ? nf_model_n_out(m) : next->out;
+    const int cap_rows = nf_model_batch_cap(m);
     const size_t nin = (size_t)nf_model_n_in(m);
     memset(G, 0, (size_t)d * (size_t)d * sizeof(double));
     memset(R, 0, (size_t)d * (size_t)tc * sizeof(double));
@@ -117,27 +119,31 @@ static nf_status feature_system(nf_model *m, int l, const int *idx, int s, int m
      * and float rounding in G would exceed the ridge that keeps it positive definite */
     double *F = malloc((size_t)CHUNK_ROWS * (size_t)d * sizeof(double));
     double *T = malloc((size_t)CHUNK_ROWS * (size_t)tc * sizeof(double));
-    float *Ws = NULL, *bs = NULL, *zp = NULL, *zm = NULL, *tb = NULL;
-    const size_t cap = (size_t)m->batch_cap;
+    float *Ws = NULL, *bs = NULL, *ps = NULL, *zp = NULL, *zm = NULL, *tb = NULL, *za = NULL;
+    const size_t cap = (size_t)cap_rows;
+    const int learnable = L->act_p != NULL; /* per-unit activation parameters (prelu, elu_learn) */
     nf_status st = F && T ? NF_OK : nf_fail(NF_ENOMEM, "prune: cannot allocate %d×%d", CHUNK_ROWS, d);
     if (!st) st = nf_alloc_floats(&Ws, (size_t)s * (size_t)L->in);
     if (!st) st = nf_alloc_floats(&bs, (size_t)s);
+    if (!st && learnable) st = nf_alloc_floats(&ps, (size_t)s);
+    if (!st && learnable) st = nf_alloc_floats(&za, cap * (size_t)s);
     if (!st) st = nf_alloc_floats(&zp, cap * (size_t)s);
     if (!st && mirrors) st = nf_alloc_floats(&zm, cap * (size_t)s);
     if (!st && !Y) st = nf_alloc_floats(&tb, cap * (size_t)tc);
     for (int i = 0; !st && i < s; i++) {
         memcpy(Ws + (size_t)i * (size_t)L->in, L->W + (size_t)idx[i] * (size_t)L->in, (size_t)L->in * sizeof(float));
         bs[i] = L->b[idx[i]];
+        if (learnable) ps[i] = L->act_p[idx[i]];
     }
-    const int training = m->drop_train;
-    m->drop_train = 0;
+    const int training = nf_model_training(m);
+    nf_model_set_training(m, 0);
     int rows = 0; /* rows of the current chunk in F, T */
-    for (int r = 0; !st && r < n; r += m->batch_cap) {
-        const int b = n - r < m->batch_cap ? n - r : m->batch_cap;
+    for (int r = 0; !st && r < n; r += cap_rows) {
+        const int b = n - r < cap_rows ? n - r : cap_rows;
         const float *xb = X + (size_t)r * nin;
         st = nf_model_forward(m, xb, b);
         if (st) break;
-        const float *in = l ? m->A[l - 1] : xb; /* the layer's input, intact after the forward */
+        const float *in = l ? nf_model_layer_a(m, l - 1) : xb; /* the layer's input, intact after the forward */
         /* z of the live units [b, s]; their features act(z), act(−z); the target block */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, s, L->in, 1.0f, in, L->in, Ws, L->in, 0.0f, zp, s);
         for (int k = 0; k < b; k++)
@@ -146,10 +152,19 @@ static nf_status feature_system(nf_model *m, int l, const int *idx, int s, int m
                 zk[i] += bs[i];
                 if (mirrors) zm[(size_t)k * (size_t)s + (size_t)i] = -zk[i];
             }
-        nf_act_forward(&L->act, zp, zp, (size_t)b * (size_t)s);
-        if (mirrors) nf_act_forward(&L->act, zm, zm, (size_t)b * (size_t)s);
+        if (learnable) { /* each unit's own parameter, for the unit and its mirror */
+            nf_act_unit_forward(L->act.kind, zp, NULL, ps, b, s, za);
+            memcpy(zp, za, (size_t)b * (size_t)s * sizeof(float));
+            if (mirrors) {
+                nf_act_unit_forward(L->act.kind, zm, NULL, ps, b, s, za);
+                memcpy(zm, za, (size_t)b * (size_t)s * sizeof(float));
+            }
+        } else {
+            nf_act_forward(&L->act, zp, zp, (size_t)b * (size_t)s);
+            if (mirrors) nf_act_forward(&L->act, zm, zm, (size_t)b * (size_t)s);
+        }
         if (!Y)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, tc, L->out, 1.0f, m->A[l], L->out, next->W,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, tc, L->out, 1.0f, nf_model_layer_a(m, l), L->out, next->W,
                         next->in, 0.0f, tb, tc);
         for (int k = 0; k < b; k++) {
             double *f = F + (size_t)rows * (size_t)d;
@@ -175,13 +190,15 @@ static nf_status feature_system(nf_model *m, int l, const int *idx, int s, int m
             }
         }
     }
-    m->drop_train = training;
+    nf_model_set_training(m, training);
     for (int i = 0; i < d; i++)
         for (int j = 0; j < i; j++) G[(size_t)j * (size_t)d + (size_t)i] = G[(size_t)i * (size_t)d + (size_t)j];
     free(F);
     free(T);
     nf_free(Ws);
     nf_free(bs);
+    nf_free(ps);
+    nf_free(za);
     nf_free(zp);
     nf_free(zm);
     nf_free(tb);
@@ -341,9 +358,9 @@ nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned cha
     if (!po) po = &dflt;
     int mirrors = po->mirrors;
     *count = 0;
-    if (l < 0 || l + 1 >= m->n_layers) return nf_fail(NF_EINVAL, "prune: layer %d is not a hidden layer", l);
-    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
-    nf_dense *L = &m->layers[l], *next = &m->layers[l + 1];
+    if (l < 0 || l + 1 >= nf_model_n_layers(m)) return nf_fail(NF_EINVAL, "prune: layer %d is not a hidden layer", l);
+    if (!nf_model_batch_cap(m)) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
+    const nf_dense *L = nf_model_layer(m, l), *next = nf_model_layer(m, l + 1);
     int s = 0;
     for (int j = 0; j < L->out; j++) s += alive[j] != 0;
     if (keep < 1) keep = 1;
@@ -447,6 +464,7 @@ nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned cha
                     else
                         for (int c = 0; c < L->in; c++) wu[c] = -wu[c];
                     L->b[u] = sg * L->b[src];
+                    if (L->act_p) L->act_p[u] = L->act_p[src];
                     changed = 1;
                 }
                 alive[u] = 1;
@@ -454,10 +472,11 @@ nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned cha
             for (int o = 0; o < tc; o++)
                 next->W[(size_t)o * nin_next + (size_t)u] = f < 0 ? 0.0f : (float)B[(size_t)f * (size_t)tc + (size_t)o];
             if (changed && opt) {
-                nf_optim_reset_range(opt, (size_t)(wu - m->params), (size_t)L->in);
-                nf_optim_reset_range(opt, (size_t)(L->b - m->params) + (size_t)u, 1);
+                nf_optim_reset_range(opt, nf_model_param_offset(m, wu), (size_t)L->in);
+                nf_optim_reset_range(opt, nf_model_param_offset(m, L->b) + (size_t)u, 1);
+                if (L->act_p) nf_optim_reset_range(opt, nf_model_param_offset(m, L->act_p) + (size_t)u, 1);
                 for (int o = 0; o < tc; o++)
-                    nf_optim_reset_range(opt, (size_t)(next->W - m->params) + (size_t)o * nin_next + (size_t)u, 1);
+                    nf_optim_reset_range(opt, nf_model_param_offset(m, next->W) + (size_t)o * nin_next + (size_t)u, 1);
             }
         }
         for (int o = 0; o < tc; o++) next->b[o] = (float)B[(size_t)q * (size_t)tc + (size_t)o];
@@ -477,20 +496,19 @@ nf_status nf_prune_layer(nf_model *m, int l, const float *X, int n, unsigned cha
 
 nf_status nf_shrink_model(const nf_model *w, const unsigned char *alive, nf_model *m)
 {
-    if (w->n_layers != m->n_layers || w->sizes[0] != m->sizes[0] ||
-        w->sizes[w->n_layers] != m->sizes[m->n_layers])
+    const int nl = nf_model_n_layers(w);
+    if (nl != nf_model_n_layers(m) || nf_model_n_in(w) != nf_model_n_in(m) || nf_model_n_out(w) != nf_model_n_out(m))
         return nf_fail(NF_ESHAPE, "shrink: models differ in depth, inputs or outputs");
-    for (int l = 0; l + 1 < w->n_layers; l++) {
+    for (int l = 0; l + 1 < nl; l++) {
         int k = 0;
         const unsigned char *al = alive + unit_base(w, l);
-        for (int j = 0; j < w->sizes[l + 1]; j++) k += al[j] != 0;
-        if (k != m->sizes[l + 1])
-            return nf_fail(NF_ESHAPE, "shrink: layer %d has %d live units but the model %d", l, k, m->sizes[l + 1]);
+        for (int j = 0; j < nf_model_size(w, l + 1); j++) k += al[j] != 0;
+        if (k != nf_model_size(m, l + 1))
+            return nf_fail(NF_ESHAPE, "shrink: layer %d has %d live units but the model %d", l, k, nf_model_size(m, l + 1));
     }
-    for (int l = 0; l < w->n_layers; l++) {
-        const nf_dense *S = &w->layers[l];
-        nf_dense *D = &m->layers[l];
-        const unsigned char *rows = l + 1 < w->n_layers ? alive + unit_base(w, l) : NULL;
+    for (int l = 0; l < nl; l++) {
+        const nf_dense *S = nf_model_layer(w, l), *D = nf_model_layer(m, l);
+        const unsigned char *rows = l + 1 < nl ? alive + unit_base(w, l) : NULL;
         const unsigned char *cols = l > 0 ? alive + unit_base(w, l - 1) : NULL;
         int r = 0;
         for (int j = 0; j < S->out; j++) {
@@ -502,6 +520,7 @@ nf_status nf_shrink_model(const nf_model *w, const unsigned char *alive, nf_mode
                 c++;
             }
             D->b[r] = S->b[j];
+            if (S->act_p && D->act_p) D->act_p[r] = S->act_p[j];
             r++;
         }
     }
@@ -510,11 +529,12 @@ nf_status nf_shrink_model(const nf_model *w, const unsigned char *alive, nf_mode
 
 nf_status nf_polish_output(nf_model *m, const float *X, const float *Y, int n)
 {
-    if (m->n_layers < 2) return nf_fail(NF_EINVAL, "polish: the model has no hidden layer");
-    nf_dense *O = &m->layers[m->n_layers - 1];
+    const int nl = nf_model_n_layers(m);
+    if (nl < 2) return nf_fail(NF_EINVAL, "polish: the model has no hidden layer");
+    const nf_dense *O = nf_model_layer(m, nl - 1);
     if (O->act.kind != NF_ACT_LINEAR) return nf_fail(NF_EINVAL, "polish: the output layer is not linear");
-    if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
-    const int l = m->n_layers - 2, k = O->in, d = k + 1, nout = O->out;
+    if (!nf_model_batch_cap(m)) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
+    const int l = nl - 2, k = O->in, d = k + 1, nout = O->out;
     int *idx = malloc((size_t)k * sizeof(int));
     double *G = malloc((size_t)d * (size_t)d * sizeof(double));
     double *R = malloc((size_t)d * (size_t)nout * sizeof(double));
@@ -559,12 +579,12 @@ nf_status nf_grow_rt_begin(nf_grow_rt **out, const nf_aids_config *a, const nf_m
     *out = NULL;
     nf_grow_rt *g = calloc(1, sizeof *g);
     if (!g) return nf_fail(NF_ENOMEM, "cannot allocate the growth state");
-    g->n_hidden = narrow->n_layers - 1;
+    g->n_hidden = nf_model_n_layers(narrow) - 1;
     size_t total = 0;
     int extra = 0;
     for (int l = 0; l < g->n_hidden; l++) {
-        g->target[l] = narrow->sizes[l + 1];
-        g->wide[l] = wide->sizes[l + 1];
+        g->target[l] = nf_model_size(narrow, l + 1);
+        g->wide[l] = nf_model_size(wide, l + 1);
         total += (size_t)g->wide[l];
         if (g->wide[l] - g->target[l] > extra) extra = g->wide[l] - g->target[l];
     }
@@ -647,11 +667,12 @@ void nf_grow_rt_mask_grads(const nf_grow_rt *g, nf_model *w)
 {
     const unsigned char *al = g->alive;
     for (int l = 0; l < g->n_hidden; l++) {
-        nf_dense *L = &w->layers[l], *next = &w->layers[l + 1];
+        const nf_dense *L = nf_model_layer(w, l), *next = nf_model_layer(w, l + 1);
         for (int j = 0; j < L->out; j++) {
             if (al[j]) continue;
             memset(L->dW + (size_t)j * (size_t)L->in, 0, (size_t)L->in * sizeof(float));
             L->db[j] = 0.0f;
+            if (L->act_dp) L->act_dp[j] = 0.0f;
             for (int o = 0; o < next->out; o++) next->dW[(size_t)o * (size_t)next->in + (size_t)j] = 0.0f;
         }
         al += L->out;

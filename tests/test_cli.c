@@ -128,10 +128,15 @@ START_TEST(bad_input_exits_2)
     expect_usage_error("train --init glorot", "unknown initialiser 'glorot'");
     expect_usage_error("train --loss l3", "unknown loss 'l3'");
     expect_usage_error("train --lr -0.1", "--lr");
-    expect_usage_error("train --lr abc", "'abc' is not a finite number");
+    expect_usage_error("train --lr abc", "'abc' is not a decimal number");
     expect_usage_error("train --lr nan", "not a finite number");
     expect_usage_error("train --epochs 0", "--epochs: 0 is outside");
-    expect_usage_error("train --epochs 1.5", "not an integer");
+    expect_usage_error("train --epochs 1.5", "'1.5' is not a decimal integer");
+    expect_usage_error("train --epochs 12abc", "'12abc' is not a decimal integer");
+    expect_usage_error("train --lr 2e6", "--lr: 2e6 is outside");
+    expect_usage_error("train --dropout 0.995", "--dropout: 0.995 is outside");
+    expect_usage_error("train --seed -1", "--seed: '-1'");
+    expect_usage_error("train --data a.csv --inputs 1 --x b.csv --y c.csv", "not both");
     expect_usage_error("train --batch -1", "--batch");
     expect_usage_error("train --layers 2,0,1", "--layers");
     expect_usage_error("train --layers 3,3,1", "does not fit task abs");
@@ -145,6 +150,42 @@ START_TEST(bad_input_exits_2)
     expect_usage_error("train --lr", "needs a value");
     expect_usage_error("train extra", "unexpected argument 'extra'");
     expect_usage_error("frobnicate", "unknown command 'frobnicate'");
+}
+END_TEST
+
+/* Integers are decimal only and never wrap; doubles out of range are named as such. */
+START_TEST(numbers_decimal_only)
+{
+    char *a, *b, *c;
+    const char *common = "train --task abs --epochs 3 --quiet --seed";
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "%s 010", common);
+    ck_assert_int_eq(run(cmd, &a, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s 10", common);
+    ck_assert_int_eq(run(cmd, &b, NULL), 0);
+    snprintf(cmd, sizeof cmd, "%s 8", common);
+    ck_assert_int_eq(run(cmd, &c, NULL), 0);
+    double la = field(a, "final_loss:"), lb = field(b, "final_loss:"), lc = field(c, "final_loss:");
+    ck_assert_msg(la == lb, "--seed 010 gave %.9g, --seed 10 %.9g (010 read as octal?)", la, lb);
+    ck_assert_msg(la != lc, "--seed 010 gave the result of --seed 8");
+    free(a);
+    free(b);
+    free(c);
+    expect_usage_error("train --seed 0x10", "--seed: '0x10' is not a decimal integer");
+    expect_usage_error("train --seed ' -1'", "--seed: ' -1' is not a decimal integer");
+    expect_usage_error("train --seed -1", "--seed: '-1' must be a non-negative integer");
+    expect_usage_error("train --seed 18446744073709551616", "--seed: 18446744073709551616 is larger than 18446744073709551615");
+    expect_usage_error("train --epochs ' 5'", "--epochs: ' 5' is not a decimal integer");
+    expect_usage_error("train --epochs +5", "--epochs: '+5' is not a decimal integer");
+    expect_usage_error("train --epochs 010x", "'010x' is not a decimal integer");
+    expect_usage_error("train --epochs 4294967297", "--epochs: 4294967297 is outside [1, ");
+    expect_usage_error("train --epochs -3", "--epochs: -3 is outside [1, ");
+    expect_usage_error("train --lr 1e400", "--lr: '1e400' is outside the range of a double");
+    expect_usage_error("train --lr 1e-400", "--lr: '1e-400' is too close to zero for a double");
+    expect_usage_error("train --lr 0x1p-3", "--lr: '0x1p-3' is not a decimal number");
+    expect_usage_error("train --lr inf", "--lr: 'inf' is not a finite number");
+    /* a bound is printed so that it reads back as itself */
+    expect_usage_error("train --val-split 1 --data x.csv", "--val-split: 1 is not a fraction strictly between 0 and 1");
 }
 END_TEST
 
@@ -171,6 +212,7 @@ int main(void)
     tcase_add_test(tc, log_file_has_every_epoch);
     tcase_add_test(tc, divergence_exits_1);
     tcase_add_test(tc, bad_input_exits_2);
+    tcase_add_test(tc, numbers_decimal_only);
     tcase_add_test(tc, help_and_version);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -26,7 +27,7 @@ static void teardown(void)
 
 static const char *path(const char *name)
 {
-    static char buf[4][256];
+    static char buf[4][512];
     static int k;
     k = (k + 1) % 4;
     snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
@@ -80,7 +81,7 @@ static void expect_bad(const char *args, const char *out_name, const char *a, co
     ck_assert_str_eq((char *)b2, "OLD\n");
     free(b2);
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp || true", dir);
+    snprintf(cmd, sizeof cmd, "ls -A %s | grep -c tmp || true", dir);
     char *ls;
     ck_assert_int_eq(tu_run_cmd(cmd, &ls, NULL), 0);
     ck_assert_int_eq(atoi(ls), 0); /* no temporary file left */
@@ -253,6 +254,15 @@ START_TEST(bad_st_offsets_overlap)
     expect_bad(PREDICT("ovl.safetensors"), "p.csv", "ovl.safetensors: tensors 'layers.0.weight' [0, 8) and 'layers.0.bias' [4, 8) overlap", NULL);
 }
 END_TEST
+START_TEST(bad_st_size_wraps)
+{
+    /* 2^62 floats are 2^64 bytes: the product wraps to 0 in 64 bits, the message must not say 0 */
+    x_csv();
+    put_st("wrap.safetensors", "{" T("layers.0.weight", "[2147483648,2147483648]", 0, 0) "," T("layers.0.bias", "[1]", 0, 4) "}", 4, 0);
+    expect_bad(PREDICT("wrap.safetensors"), "p.csv",
+               "wrap.safetensors: tensor 'layers.0.weight': 0 bytes in data_offsets but shape × dtype needs 1.845e+19 (more than 2^64)", NULL);
+}
+END_TEST
 START_TEST(bad_st_missing_tensor)
 {
     x_csv();
@@ -299,7 +309,132 @@ START_TEST(bad_save_folder)
 {
     good_csv();
     expect_bad("train --data ok.csv --inputs 2 --layers 2,1 --quiet --save nodir/m.safetensors", "m.safetensors",
-               "--save nodir/m.safetensors: folder 'nodir' is not writable", NULL);
+               "--save nodir/m.safetensors: folder 'nodir' does not exist", NULL);
+}
+END_TEST
+
+static ino_t inode_of(const char *name)
+{
+    struct stat sb;
+    ck_assert_int_eq(stat(path(name), &sb), 0);
+    return sb.st_ino;
+}
+
+/* exit 2, one stderr line holding `want`, and the existing `name` (FIFO, device, ...) kept */
+static void expect_refused(const char *args, const char *name, const char *want)
+{
+    struct stat before, after;
+    ck_assert_int_eq(lstat(path(name), &before), 0);
+    char *out, *err;
+    int rc = run(args, &out, &err);
+    ck_assert_msg(rc == 2, "nnfit %s: exit %d, stderr: %s", args, rc, err);
+    ck_assert_msg(strstr(err, want), "stderr '%s' lacks '%s'", err, want);
+    ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "stderr is not one line: '%s'", err);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(lstat(path(name), &after), 0);
+    ck_assert_int_eq(before.st_ino, after.st_ino);
+    ck_assert_int_eq(before.st_mode, after.st_mode);
+    free(out);
+    free(err);
+}
+
+/* Every output of data and predict: a new file each time (temporary + rename), a non-regular
+ * target refused before any work, a 252-byte name accepted, --quiet silent. */
+START_TEST(outputs_atomic_and_checked)
+{
+    char *out, *err;
+    ck_assert_int_eq(run("data --task abs --n 50 --out a.csv", &out, NULL), 0);
+    free(out);
+    ino_t first = inode_of("a.csv");
+    ck_assert_int_eq(run("data --task abs --n 50 --out a.csv --quiet", &out, &err), 0);
+    ck_assert_str_eq(out, ""); /* --quiet prints nothing */
+    ck_assert_str_eq(err, "");
+    free(out);
+    free(err);
+    ck_assert(inode_of("a.csv") != first);
+    ck_assert_int_eq(run(TRAIN("a.csv", "2", "2,3,1"), NULL, NULL), 0);
+    ck_assert_int_eq(run("predict --model out.safetensors --data a.csv --out p.npy", NULL, NULL), 0);
+    first = inode_of("p.npy");
+    ck_assert_int_eq(run("predict --model out.safetensors --data a.csv --out p.npy", NULL, NULL), 0);
+    ck_assert(inode_of("p.npy") != first);
+    /* the streamed .npy and CSV are the bytes nf_npy_format / nf_csv_format give */
+    nf_mat P;
+    ck_assert_int_eq(nf_data_read(path("p.npy"), NULL, &P), NF_OK);
+    ck_assert_int_eq(P.rows, 50);
+    unsigned char *want, *got;
+    size_t wn, gn;
+    ck_assert_int_eq(nf_npy_format(&P, &want, &wn), NF_OK);
+    ck_assert_int_eq(nf_file_read(path("p.npy"), 1 << 20, &got, &gn), NF_OK);
+    ck_assert_int_eq((int)gn, (int)wn);
+    ck_assert_int_eq(memcmp(got, want, wn), 0);
+    free(want);
+    free(got);
+    ck_assert_int_eq(run("predict --model out.safetensors --data a.csv --out p.csv", NULL, NULL), 0);
+    char *text;
+    ck_assert_int_eq(nf_csv_format(&P, NULL, &text, &wn), NF_OK);
+    ck_assert_int_eq(nf_file_read(path("p.csv"), 1 << 20, &got, &gn), NF_OK);
+    ck_assert_str_eq((char *)got, text);
+    free(text);
+    free(got);
+    nf_mat_free(&P);
+
+    ck_assert_int_eq(mkfifo(path("fifo.csv"), 0644), 0);
+    expect_refused("data --task abs --n 50 --out fifo.csv", "fifo.csv", "--out fifo.csv: is a FIFO (named pipe)");
+    expect_refused("predict --model out.safetensors --data a.csv --out fifo.csv", "fifo.csv", "--out fifo.csv: is a FIFO");
+    /* checked before any work: the output is named, not the missing model */
+    expect_refused("predict --model missing.safetensors --data a.csv --out fifo.csv", "fifo.csv", "--out fifo.csv: is a FIFO");
+    ck_assert_int_eq(mkdir(path("sub"), 0755), 0);
+    expect_refused("data --task abs --n 50 --out sub", "sub", "--out sub: is a directory");
+    if (mknod(path("null"), S_IFCHR | 0666, makedev(1, 3)) == 0)
+        expect_refused("data --task abs --n 50 --out null", "null", "--out null: is a character device");
+    expect_bad("data --task abs --n 50 --out nodir/z.csv", "z.csv", "--out nodir/z.csv: folder 'nodir' does not exist", NULL);
+    expect_bad("predict --model out.safetensors --data a.csv --out nodir/q.csv", "q.csv",
+               "--out nodir/q.csv: folder 'nodir' does not exist", NULL);
+
+    char name[300], args[1024];
+    memset(name, 'd', 248);
+    strcpy(name + 248, ".csv"); /* 252 bytes */
+    snprintf(args, sizeof args, "data --task abs --n 20 --out %s --quiet", name);
+    ck_assert_int_eq(run(args, NULL, &err), 0);
+    ck_assert_str_eq(err, "");
+    free(err);
+    ck_assert(exists(name));
+    ck_assert_int_eq(run(args, NULL, NULL), 0); /* and over an existing one */
+    snprintf(args, sizeof args, "predict --model out.safetensors --data %s --out %s", name, name);
+    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    /* a model saved under a 252-byte name (its temporary name used to exceed the 255-byte limit) */
+    memcpy(name + 248, ".sft", 5);
+    snprintf(args, sizeof args, "train --task abs --epochs 1 --quiet --save %s", name);
+    ck_assert_int_eq(run(args, NULL, &err), 0);
+    ck_assert_str_eq(err, "");
+    free(err);
+    ck_assert(exists(name));
+}
+END_TEST
+
+/* A write that fails (file size limit, as a full disk would) exits 2 naming the file and keeps
+ * the old contents. */
+START_TEST(output_write_error_keeps_old)
+{
+    put_text("big.csv", "OLD\n");
+    char cmd[1024], *err;
+    snprintf(cmd, sizeof cmd, "cd %s && trap '' XFSZ && ulimit -f 8 && %s data --task abs --n 20000 --out big.csv",
+             dir, tu_nnfit());
+    int rc = tu_run_cmd(cmd, NULL, &err);
+    ck_assert_msg(rc == 2, "exit %d: %s", rc, err);
+    ck_assert_msg(strstr(err, "big.csv: write failed: File too large"), "stderr: %s", err);
+    ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "not one line: %s", err);
+    free(err);
+    unsigned char *b;
+    size_t n;
+    ck_assert_int_eq(nf_file_read(path("big.csv"), 100, &b, &n), NF_OK);
+    ck_assert_str_eq((char *)b, "OLD\n");
+    free(b);
+    char *ls;
+    snprintf(cmd, sizeof cmd, "ls -A %s | wc -l", dir);
+    ck_assert_int_eq(tu_run_cmd(cmd, &ls, NULL), 0);
+    ck_assert_int_eq(atoi(ls), 1);
+    free(ls);
 }
 END_TEST
 
@@ -374,6 +509,64 @@ START_TEST(teacher_data_file)
 }
 END_TEST
 
+/* The numbers `predict` and `inspect` print, against the library: predict's MSE over the
+ * target columns is the final loss train reported for the same rows; inspect's min, max,
+ * mean, std (population) and rms of each tensor are those of the saved weights. */
+static double number_after(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    ck_assert_msg(p != NULL, "'%s' not in: %s", key, text);
+    return strtod(p + strlen(key), NULL);
+}
+
+START_TEST(predict_and_inspect_numbers)
+{
+    char *out, *err;
+    ck_assert_int_eq(run("data --task abs --n 600 --out a.csv", NULL, NULL), 0);
+    ck_assert_int_eq(run("train --data a.csv --inputs 2 --layers 2,4,1 --epochs 3 --save m.safetensors", &out, NULL), 0);
+    const double final = number_after(out, "final_loss: ");
+    free(out);
+    ck_assert_int_eq(run("predict --model m.safetensors --data a.csv --out p.csv", NULL, &err), 0);
+    const double mse = number_after(err, "mse vs the target columns ");
+    ck_assert_msg(fabs(mse - final) <= 1e-5 * final, "predict mse %.9g, train final loss %.9g", mse, final);
+    free(err);
+    nf_model *m;
+    ck_assert_int_eq(nf_model_load(path("m.safetensors"), NULL, &m, NULL), NF_OK);
+    ck_assert_int_eq(run("inspect m.safetensors", &out, NULL), 0);
+    for (int l = 0; l < 2; l++)
+        for (int bias = 0; bias < 2; bias++) {
+            const nf_dense *L = &m->layers[l];
+            const float *a = bias ? L->b : L->W;
+            const size_t n = bias ? (size_t)L->out : (size_t)L->out * (size_t)L->in;
+            double mn = INFINITY, mx = -INFINITY, sum = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                mn = fmin(mn, a[i]);
+                mx = fmax(mx, a[i]);
+                sum += a[i];
+            }
+            const double mean = sum / (double)n;
+            double ss = 0.0, sq = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                ss += (a[i] - mean) * (a[i] - mean);
+                sq += (double)a[i] * a[i];
+            }
+            char line[64];
+            snprintf(line, sizeof line, "layers.%d.%s", l, bias ? "bias" : "weight");
+            const char *at = strstr(out, line);
+            ck_assert_msg(at != NULL, "inspect lacks %s: %s", line, out);
+            const double want[5] = {mn, mx, mean, sqrt(ss / (double)n), sqrt(sq / (double)n)};
+            const char *keys[5] = {"min=", "max=", "mean=", "std=", "rms="};
+            for (int k = 0; k < 5; k++) {
+                const double got = number_after(at, keys[k]);
+                ck_assert_msg(fabs(got - want[k]) <= 1e-6 * fabs(want[k]) + 1e-12, "%s %s%.9g, want %.9g",
+                              line, keys[k], got, want[k]);
+            }
+        }
+    free(out);
+    nf_model_free(m);
+}
+END_TEST
+
 START_TEST(pipeline_npy_and_inspect)
 {
     if (!have_numpy()) {
@@ -391,6 +584,37 @@ START_TEST(pipeline_npy_and_inspect)
     ck_assert_ptr_nonnull(strstr(out, "activations: linear\n"));
     ck_assert_ptr_nonnull(strstr(out, "layers.0.weight n=64"));
     ck_assert_ptr_nonnull(strstr(out, "optimizer: "));
+    free(out);
+}
+END_TEST
+
+/* --act prelu / elu_learn: the per-unit parameters are trained, saved as layers.{i}.act.*
+ * and evaluated alike by NumPy from the file; they start at 0.25 and 1. */
+START_TEST(pipeline_learnable_acts)
+{
+    if (!have_numpy()) {
+        fprintf(stderr, "pipeline_learnable_acts: /usr/bin/python3 with numpy missing, skipped\n");
+        return;
+    }
+    char *out;
+    ck_assert_int_eq(run("data --task abs --n 512 --out abs.csv", NULL, NULL), 0);
+    ck_assert_int_eq(run("train --data abs.csv --inputs 2 --layers 2,5,3,1 --act prelu --epochs 20 --quiet --save pr.safetensors", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "act: prelu"));
+    free(out);
+    ck_assert_int_eq(run("predict --model pr.safetensors --data abs.csv --out pr.csv", NULL, NULL), 0);
+    numpy_check("pr.safetensors", "abs.csv", "pr.csv");
+    ck_assert_int_eq(run("inspect pr.safetensors", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "activations: prelu,prelu,linear\n"));
+    ck_assert_ptr_nonnull(strstr(out, "layers.0.act.weight n=5 "));
+    ck_assert_ptr_nonnull(strstr(out, "layers.1.act.weight n=3 "));
+    ck_assert_ptr_null(strstr(out, "layers.1.act.weight n=3        min= 2.500000e-01 max= 2.500000e-01"));
+    free(out);
+    ck_assert_int_eq(run("train --data abs.csv --inputs 2 --layers 2,4,1 --act elu_learn --epochs 5 --opt lbfgs --batch 0 --quiet --save el.safetensors", &out, NULL), 0);
+    free(out);
+    ck_assert_int_eq(run("predict --model el.safetensors --data abs.csv --out el.csv", NULL, NULL), 0);
+    numpy_check("el.safetensors", "abs.csv", "el.csv");
+    ck_assert_int_eq(run("inspect el.safetensors", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "layers.0.act.alpha n=4 "));
     free(out);
 }
 END_TEST
@@ -576,18 +800,23 @@ int main(void)
     tcase_add_test(tc, bad_st_invalid_json);
     tcase_add_test(tc, bad_st_offsets_outside);
     tcase_add_test(tc, bad_st_offsets_overlap);
+    tcase_add_test(tc, bad_st_size_wraps);
     tcase_add_test(tc, bad_st_missing_tensor);
     tcase_add_test(tc, bad_st_wrong_shape);
     tcase_add_test(tc, bad_st_wrong_dtype);
     tcase_add_test(tc, bad_st_unknown_activation);
     tcase_add_test(tc, bad_init_model_shape);
     tcase_add_test(tc, bad_save_folder);
+    tcase_add_test(tc, outputs_atomic_and_checked);
+    tcase_add_test(tc, output_write_error_keeps_old);
     suite_add_tcase(s, tc);
     tc = tcase_create("pipelines");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, pipeline_abs_csv);
     tcase_add_test(tc, pipeline_npy_and_inspect);
     tcase_add_test(tc, teacher_data_file);
+    tcase_add_test(tc, predict_and_inspect_numbers);
+    tcase_add_test(tc, pipeline_learnable_acts);
     tcase_add_test(tc, inspect_units);
     tcase_add_test(tc, torch_fixture_predict);
     tcase_add_test(tc, init_model_roundtrip);

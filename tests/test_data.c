@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -141,12 +143,248 @@ START_TEST(csv_bad_cases)
     ck_assert_int_eq(csv("1,1e39\n", NULL, &M), NF_ENONFINITE);
     ck_err_has("outside float32 range");
     ck_assert_int_eq(csv("1,x2\n", NULL, &M), NF_EFORMAT); /* mixed first line is not a header */
+    ck_assert_int_eq(csv("1,x2\n3,4\n", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv:1: column 2: 'x2' is not a number");
+    ck_assert_int_eq(csv("x,y,z\n1,2,3\n4,5\n6,7,8\n", NULL, &M), NF_EFORMAT); /* a short row */
+    ck_err_has("t.csv:3: 2 columns, expected 3 (as on line 1)");
+    ck_assert_int_eq(csv("1 2 3\n4 5\n", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv:2: 2 columns, expected 3 (as on line 1)");
     nf_read_opts o;
     nf_read_opts_default(&o);
     o.allow_nonfinite = 1;
     ck_assert_int_eq(csv("1,nan\n-Infinity,2\n", &o, &M), NF_OK);
     ck_assert(isnan(M.data[1]) && isinf(M.data[2]) && M.data[2] < 0);
     nf_mat_free(&M);
+}
+END_TEST
+
+/* Lines end at LF, CRLF or a lone CR (old Mac files); blank lines between rows are skipped in
+ * every form, and line numbers count CR-only lines. */
+START_TEST(csv_cr_line_ends)
+{
+    nf_mat M;
+    ck_assert_int_eq(csv("x,y\r\r1,2\r\r\r3,4\r", NULL, &M), NF_OK);
+    ck_assert_int_eq(M.rows, 2);
+    ck_assert_int_eq(M.cols, 2);
+    ck_assert_float_eq(M.data[2], 3.0f);
+    ck_assert_float_eq(M.data[3], 4.0f);
+    nf_mat_free(&M);
+    ck_assert_int_eq(csv("1 2\r\n3 4\r5 6\n\r\n7 8", NULL, &M), NF_OK);
+    ck_assert_int_eq(M.rows, 4);
+    ck_assert_float_eq(M.data[7], 8.0f);
+    nf_mat_free(&M);
+    ck_assert_int_eq(csv("# c\r1,2\r\r3,4,5\r", NULL, &M), NF_EFORMAT);
+    ck_err_has("t.csv:4: 3 columns, expected 2 (as on line 2)");
+}
+END_TEST
+
+/* The fast decimal path gives the float strtod gives, and the forms strtod refuses stay
+ * refused. */
+START_TEST(csv_number_forms)
+{
+    nf_rng rng;
+    nf_rng_seed(&rng, 11);
+    char text[64];
+    for (int i = 0; i < 40000; i++) {
+        int form = (int)nf_rng_below(&rng, 6);
+        double x = nf_rng_normal(&rng) * pow(10.0, (double)nf_rng_below(&rng, 60) - 30.0);
+        int prec = 1 + (int)nf_rng_below(&rng, 20);
+        if (form == 0) snprintf(text, sizeof text, "%.*g", prec, x);
+        else if (form == 1) snprintf(text, sizeof text, "%.*e", prec, x);
+        else if (form == 2) snprintf(text, sizeof text, "%.*f", prec % 12, x * 1e25);
+        else if (form == 3) snprintf(text, sizeof text, "%.9g", (double)(float)x);
+        else if (form == 4) snprintf(text, sizeof text, "%llu", (unsigned long long)nf_rng_u64(&rng) >> nf_rng_below(&rng, 64));
+        else snprintf(text, sizeof text, "%s%.*f", nf_rng_below(&rng, 2) ? "+" : "-", prec % 8, fabs(x));
+        nf_mat M;
+        double want = strtod(text, NULL);
+        nf_read_opts o;
+        nf_read_opts_default(&o);
+        o.allow_nonfinite = 1;
+        o.header = 0;
+        ck_assert_msg(csv(text, &o, &M) == NF_OK, "'%s': %s", text, nf_last_error());
+        float wf = (float)want;
+        ck_assert_msg(memcmp(&M.data[0], &wf, sizeof wf) == 0, "'%s' read as %.9g, strtod gives %.9g", text,
+                      (double)M.data[0], (double)wf);
+        nf_mat_free(&M);
+    }
+    static const char *const same[] = {".5", "5.", "-0", "+0.0", "1.e3", "00012", "1E+2", "-1e-0",
+                                       "9007199254740993", "123456789012345678901234", "0.000000000000000000000000001",
+                                       "4.9406564584124654e-324", "1e-46", "3.4028235e38", "3.4028236e38"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        nf_mat M;
+        nf_read_opts o;
+        nf_read_opts_default(&o);
+        o.allow_nonfinite = 1;
+        o.header = 0;
+        ck_assert_int_eq(csv(same[i], &o, &M), NF_OK);
+        float wf = (float)strtod(same[i], NULL);
+        ck_assert_msg(memcmp(&M.data[0], &wf, 4) == 0, "'%s'", same[i]);
+        nf_mat_free(&M);
+    }
+    static const char *const bad[] = {"1e", "1e+", ".", "-", "+-1", "1..2", "1e5.5", "0x10", "1,5e3;"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nf_mat M;
+        char t[32];
+        snprintf(t, sizeof t, "1 %s\n", bad[i]);
+        ck_assert_msg(csv(t, NULL, &M) == NF_EFORMAT, "'%s' accepted", bad[i]);
+    }
+    /* a finite literal beyond the double range is out of float32 range, not "non-finite" */
+    nf_mat M;
+    ck_assert_int_eq(csv("1,1e400\n", NULL, &M), NF_ENONFINITE);
+    ck_err_has("t.csv:1: column 2: value outside float32 range '1e400'");
+    ck_assert_int_eq(csv("1,-1e39\n", NULL, &M), NF_ENONFINITE);
+    ck_err_has("value outside float32 range '-1e39'");
+    ck_assert_int_eq(csv("1,inf\n", NULL, &M), NF_ENONFINITE);
+    ck_err_has("non-finite value 'inf'");
+}
+END_TEST
+
+static void write_file(const char *p, const char *text, size_t n)
+{
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq((int)fwrite(text, 1, n, f), (int)n);
+    fclose(f);
+}
+
+/* A file read in blocks gives what the same text parsed in memory gives: lines and CR/LF pairs
+ * cut by block boundaries, a line longer than a block, LF and CR forms. */
+START_TEST(csv_file_blocks)
+{
+    char dir[] = "/tmp/nnfit-csvblk-XXXXXX", p[128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/big.csv", dir);
+    for (int variant = 0; variant < 3; variant++) {
+        const char *eol = variant == 0 ? "\n" : variant == 1 ? "\r\n" : "\r";
+        size_t cap = 8u << 20, n = 0;
+        char *text = malloc(cap);
+        n += (size_t)snprintf(text + n, cap - n, "a,b,c%s%s", eol, eol);
+        nf_rng rng;
+        nf_rng_seed(&rng, 3 + (uint64_t)variant);
+        long rows = 0;
+        while (n < (5u << 19)) { /* 2.5 MB: more than two read blocks */
+            for (int c = 0; c < 3; c++)
+                n += (size_t)snprintf(text + n, cap - n, "%s%.9g", c ? "," : "", nf_rng_normal(&rng));
+            n += (size_t)snprintf(text + n, cap - n, "%s", eol);
+            if (nf_rng_below(&rng, 50) == 0) n += (size_t)snprintf(text + n, cap - n, "# note%s", eol);
+            rows++;
+        }
+        write_file(p, text, n);
+        nf_mat A, B;
+        ck_assert_msg(nf_data_read(p, NULL, &A) == NF_OK, "%s", nf_last_error());
+        ck_assert_int_eq(nf_csv_parse(text, n, "mem", NULL, &B), NF_OK);
+        ck_assert_int_eq(A.rows, rows);
+        ck_assert_int_eq(B.rows, rows);
+        ck_assert_int_eq(A.cols, 3);
+        ck_assert_int_eq(memcmp(A.data, B.data, nf_mat_size(&A) * sizeof(float)), 0);
+        nf_mat_free(&A);
+        nf_mat_free(&B);
+        free(text);
+    }
+    /* one line of 300000 cells (about 2 MB, longer than a block) */
+    size_t cap = 4u << 20, n = 0;
+    char *text = malloc(cap);
+    for (int r = 0; r < 2; r++) {
+        for (int c = 0; c < 300000; c++) n += (size_t)snprintf(text + n, cap - n, "%s%d.5", c ? "," : "", c % 97);
+        text[n++] = '\n';
+    }
+    write_file(p, text, n);
+    nf_mat A;
+    ck_assert_msg(nf_data_read(p, NULL, &A) == NF_OK, "%s", nf_last_error());
+    ck_assert_int_eq(A.rows, 2);
+    ck_assert_int_eq(A.cols, 300000);
+    ck_assert_float_eq(A.data[300000 + 299999], (float)(299999 % 97) + 0.5f);
+    nf_mat_free(&A);
+    free(text);
+    /* errors from the file reader name the line */
+    write_file(p, "1,2\r\r3,4\r5,x\r", 13);
+    ck_assert_int_eq(nf_data_read(p, NULL, &A), NF_EFORMAT);
+    ck_err_has("big.csv:4: column 2: 'x' is not a number");
+    write_file(p, "", 0);
+    ck_assert_int_eq(nf_data_read(p, NULL, &A), NF_EFORMAT);
+    ck_err_has("big.csv: empty file");
+    snprintf(p, sizeof p, "rm -rf %s", dir);
+    ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
+/* A pipe cannot be read twice: it is read whole, then parsed. */
+START_TEST(csv_from_pipe)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        for (int i = 0; i < 20000; i++) {
+            char line[64];
+            int k = snprintf(line, sizeof line, "%d,%d.25\n", i, i);
+            if (write(fds[1], line, (size_t)k) != k) _exit(1);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    char p[64];
+    snprintf(p, sizeof p, "/dev/fd/%d", fds[0]);
+    nf_mat M;
+    ck_assert_msg(nf_data_read(p, NULL, &M) == NF_OK, "%s", nf_last_error());
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    ck_assert_int_eq(M.rows, 20000);
+    ck_assert_float_eq(M.data[2 * 19999 + 1], 19999.25f);
+    nf_mat_free(&M);
+}
+END_TEST
+
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* Peak memory of reading a CSV file is the matrix plus about one read block: no copy of the
+ * file and no doubling growth of the values (was: file + 2-3 times the floats). */
+START_TEST(csv_read_peak_memory)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    fprintf(stderr, "csv_read_peak_memory: not meaningful under AddressSanitizer, skipped\n");
+    return;
+#endif
+    char dir[] = "/tmp/nnfit-csvmem-XXXXXX", p[128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/m.csv", dir);
+    const long rows = 300000;
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    nf_rng rng;
+    nf_rng_seed(&rng, 1);
+    for (long r = 0; r < rows; r++)
+        fprintf(f, "%.9g,%.9g,%.9g,%.9g\n", nf_rng_normal(&rng), nf_rng_normal(&rng), nf_rng_normal(&rng),
+                nf_rng_normal(&rng));
+    fclose(f);
+    struct stat sb;
+    ck_assert_int_eq(stat(p, &sb), 0);
+    pid_t pid = fork(); /* a fresh process: its peak RSS is this read's */
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        long before = max_rss_kib();
+        nf_mat M;
+        if (nf_data_read(p, NULL, &M) || M.rows != rows) _exit(90);
+        long grew = max_rss_kib() - before;
+        long floats_kib = rows * 4 * 4 / 1024;
+        fprintf(stderr, "csv_read_peak_memory: %lld-byte file, %ld KiB of floats, peak grew %ld KiB\n",
+                (long long)sb.st_size, floats_kib, grew);
+        nf_mat_free(&M);
+        _exit(grew <= floats_kib + 4096 ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    snprintf(p, sizeof p, "rm -rf %s", dir);
+    ck_assert_int_eq(system(p), 0);
+    ck_assert(WIFEXITED(status));
+    ck_assert_msg(WEXITSTATUS(status) == 0, "peak memory above the floats + 4 MiB (status %d)", WEXITSTATUS(status));
 }
 END_TEST
 
@@ -201,6 +439,21 @@ START_TEST(npy_variants)
     ck_assert_float_eq(M.data[1], -3.5f);
     nf_mat_free(&M);
     free(b);
+    /* version 2.0: a 4-byte little-endian header length (here 65536 + 118, past 16 bits) */
+    const char *d2 = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+    const size_t hl2 = 65536 + 118, n2 = 12 + hl2 + 24;
+    unsigned char *v2 = malloc(n2);
+    memcpy(v2, "\x93NUMPY\x02\x00", 8);
+    for (int k = 0; k < 4; k++) v2[8 + k] = (unsigned char)(hl2 >> (8 * k));
+    memset(v2 + 12, ' ', hl2);
+    memcpy(v2 + 12, d2, strlen(d2));
+    v2[12 + hl2 - 1] = '\n';
+    memcpy(v2 + 12 + hl2, f, 24);
+    ck_assert_int_eq(nf_npy_parse(v2, n2, "v2.npy", NULL, &M), NF_OK);
+    ck_assert(M.rows == 2 && M.cols == 3);
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(M.data[i], f[i]);
+    nf_mat_free(&M);
+    free(v2);
 }
 END_TEST
 
@@ -254,7 +507,25 @@ START_TEST(npy_bad_cases)
     free(b);
     b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", f, 16, &len);
     ck_assert_int_eq(nf_npy_parse(b, len, "ovf.npy", NULL, &M), NF_EFORMAT);
-    ck_err_has("size overflows");
+    ck_err_has("size overflows): it would need 7.379e+19 data bytes");
+    free(b);
+    /* numpy evaluates the header as a literal: text after the dict is refused, padding is not */
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), } junk", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "tail.npy", NULL, &M), NF_EFORMAT);
+    ck_err_has("tail.npy: byte 70: 'junk' after");
+    ck_err_has("after the header dict's '}', expected only spaces and a newline");
+    free(b);
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }\0", f, 16, &len);
+    b[10 + 61] = '\0';
+    ck_assert_int_eq(nf_npy_parse(b, len, "nul.npy", NULL, &M), NF_EFORMAT);
+    ck_err_has("nul.npy: byte 71: '\\x00' after");
+    free(b);
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2)}}", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "two.npy", NULL, &M), NF_EFORMAT);
+    free(b);
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }  \n ", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "pad.npy", NULL, &M), NF_OK);
+    nf_mat_free(&M);
     free(b);
     b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, 4), }", f, 16, &len);
     ck_assert_int_eq(nf_npy_parse(b, len, "ovf.npy", NULL, &M), NF_EFORMAT);
@@ -272,6 +543,11 @@ START_TEST(npy_bad_cases)
     b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }", nanv, 8, &len);
     ck_assert_int_eq(nf_npy_parse(b, len, "n.npy", NULL, &M), NF_ENONFINITE);
     ck_err_has("n.npy: byte 132 (row 1, column 2): non-finite value");
+    free(b);
+    /* more data than the shape says: the header lies (data.h: exactly rows × cols × itemsize) */
+    b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f, 16, &len);
+    ck_assert_int_eq(nf_npy_parse(b, len, "long.npy", NULL, &M), NF_EFORMAT);
+    ck_err_has("long.npy: byte 140: 4 bytes after the data of shape (3, 1), expected none");
     free(b);
 }
 END_TEST
@@ -305,6 +581,18 @@ START_TEST(split_holdout_shuffle)
     }
     ck_assert_float_eq(seen, 155.0f); /* 2 + 5 + ... + 29 */
     ck_assert_int_eq(nf_data_holdout(&X, &Y, 1.0, 42, &Xt2, &Yt2, &Xv2, &Yv2), NF_EINVAL);
+    /* round(frac · rows) rows held out, at least 1 and at most rows − 1 */
+    const struct { double frac; int nval; } counts[] = {{0.25, 3}, {0.24, 2}, {0.66, 7}, {0.04, 1}, {0.97, 9}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        nf_mat a, b, c, d;
+        ck_assert_int_eq(nf_data_holdout(&X, &Y, counts[i].frac, 7, &a, &b, &c, &d), NF_OK);
+        ck_assert_msg(c.rows == counts[i].nval && a.rows == 10 - counts[i].nval,
+                      "frac %g of 10 rows: %d held out, want %d", counts[i].frac, c.rows, counts[i].nval);
+        nf_mat_free(&a);
+        nf_mat_free(&b);
+        nf_mat_free(&c);
+        nf_mat_free(&d);
+    }
     ck_assert_int_eq(nf_data_shuffle(&X, &Y, 9), NF_OK);
     float sum = 0;
     for (int r = 0; r < 10; r++) {
@@ -336,15 +624,35 @@ START_TEST(atomic_write)
     ck_assert_str_eq((char *)b, "0,0\n0,1.5\n");
     free(b);
     /* no temporary files left behind */
-    snprintf(cmd, sizeof cmd, "ls %s | wc -l", dir);
+    snprintf(cmd, sizeof cmd, "ls -A %s | wc -l", dir);
     char *out;
     ck_assert_int_eq(tu_run_cmd(cmd, &out, NULL), 0);
     ck_assert_int_eq(atoi(out), 1);
     free(out);
+    /* the new content arrives as a new file renamed over the old one, never written into it: a
+     * reader holding the old file (here a hard link to it) keeps its complete old content */
+    struct stat before, after;
+    char keep[300];
+    snprintf(keep, sizeof keep, "%s/held-by-a-reader", dir);
+    ck_assert_int_eq(stat(path, &before), 0);
+    ck_assert_int_eq(link(path, keep), 0);
+    M.data[0] = -2.0f;
+    ck_assert_int_eq(nf_data_write(path, &M, NULL), NF_OK);
+    ck_assert_int_eq(stat(path, &after), 0);
+    ck_assert_msg(after.st_ino != before.st_ino, "inode %lu reused: the file was rewritten in place",
+                  (unsigned long)after.st_ino);
+    ck_assert_int_eq(nf_file_read(keep, 1000, &b, &len), NF_OK);
+    ck_assert_str_eq((char *)b, "0,0\n0,1.5\n");
+    free(b);
+    ck_assert_int_eq(nf_file_read(path, 1000, &b, &len), NF_OK);
+    ck_assert_str_eq((char *)b, "-2,0\n0,1.5\n");
+    free(b);
+    ck_assert_int_eq((int)(after.st_mode & 0777), (int)(before.st_mode & 0777));
     /* a folder that does not exist: error, nothing created */
     snprintf(path, sizeof path, "%s/missing/out.csv", dir);
     ck_assert_int_eq(nf_data_write(path, &M, NULL), NF_EIO);
-    ck_err_has("cannot create a temporary file");
+    ck_err_has("/missing/out.csv: folder '");
+    ck_err_has("/missing' does not exist");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     ck_assert_int_eq(system(cmd), 0);
     nf_mat_free(&M);
@@ -361,6 +669,11 @@ int main(void)
     tcase_add_test(tc, csv_locale_independent);
     tcase_add_test(tc, csv_roundtrip_exact);
     tcase_add_test(tc, csv_bad_cases);
+    tcase_add_test(tc, csv_cr_line_ends);
+    tcase_add_test(tc, csv_number_forms);
+    tcase_add_test(tc, csv_file_blocks);
+    tcase_add_test(tc, csv_from_pipe);
+    tcase_add_test(tc, csv_read_peak_memory);
     suite_add_tcase(s, tc);
     tc = tcase_create("npy");
     tcase_add_test(tc, npy_variants);

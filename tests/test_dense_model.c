@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void fill(float *a, size_t n, nf_rng *r, double scale)
 {
@@ -49,7 +50,7 @@ static void check_dense_shape(int in, int out, int B, nf_act_kind kind)
 {
     nf_rng rng;
     nf_rng_seed(&rng, (uint64_t)(in * 1000 + out * 10 + B));
-    nf_dense L = {in, out, {kind, nf_act_default_param(kind)}, 0, 0, 0, 0};
+    nf_dense L = {.in = in, .out = out, .act = {kind, nf_act_default_param(kind)}};
     size_t nw = (size_t)in * out;
     float *W = malloc(nw * 4), *b = malloc((size_t)out * 4), *dW = malloc(nw * 4), *db = malloc((size_t)out * 4);
     float *X = malloc((size_t)B * in * 4), *Z = malloc((size_t)B * out * 4), *A = malloc((size_t)B * out * 4);
@@ -99,7 +100,7 @@ START_TEST(dense_backward_accumulates)
     nf_rng rng;
     nf_rng_seed(&rng, 5);
     float W[6], b[2], dW[6], db[2], X[9], Z[6], dA[6], dA2[6];
-    nf_dense L = {3, 2, {NF_ACT_LINEAR, 0}, W, b, dW, db};
+    nf_dense L = {.in = 3, .out = 2, .act = {NF_ACT_LINEAR, 0}, .W = W, .b = b, .dW = dW, .db = db};
     fill(W, 6, &rng, 1); fill(b, 2, &rng, 1); fill(X, 9, &rng, 1); fill(dA, 6, &rng, 1);
     memcpy(dA2, dA, sizeof dA);
     nf_dense_forward(&L, X, 3, Z, Z);
@@ -123,6 +124,17 @@ static void check_model_grad(const int *sizes, int n_layers, nf_act_kind hidden,
     nf_rng_seed(&rng, 42);
     nf_init_spec is = {NF_INIT_TORCH_DEFAULT, NF_BIAS_DEFAULT, 0};
     ck_assert_int_eq(nf_init_model(m, &is, &rng), NF_OK);
+    /* per-unit activation parameters, spread out so that a unit mix-up shows */
+    size_t n_act = 0;
+    for (int l = 0; l < n_layers; l++) {
+        const nf_dense *L = nf_model_layer(m, l);
+        ck_assert_int_eq(L->act_p != NULL, nf_act_learnable(L->act.kind));
+        for (int j = 0; L->act_p && j < L->out; j++) {
+            ck_assert(L->act_p[j] == L->act.param); /* the initialiser set them */
+            L->act_p[j] = (float)(L->act.param * (0.4 + 0.45 * j)) - (hidden == NF_ACT_PRELU ? 0.2f : 0.0f);
+            n_act++;
+        }
+    }
     const int B = 6, nin = sizes[0], nout = sizes[n_layers];
     float X[6 * 16], Y[6 * 16];
     fill(X, (size_t)B * nin, &rng, 1.5);
@@ -131,21 +143,23 @@ static void check_model_grad(const int *sizes, int n_layers, nf_act_kind hidden,
     nf_loss_spec ls = {lk, 0.5f};
     double loss;
     ck_assert_int_eq(nf_model_grad(m, X, Y, B, &ls, 0, &loss), NF_OK);
-    float *g = malloc(m->n_params * 4);
-    memcpy(g, m->grads, m->n_params * 4);
+    float *p = nf_model_params(m);
+    const size_t np = nf_model_n_params(m);
+    float *g = malloc(np * 4);
+    memcpy(g, nf_model_grads(m), np * 4);
     double worst = 0;
-    for (size_t i = 0; i < m->n_params; i++) {
-        float p0 = m->params[i];
+    for (size_t i = 0; i < np; i++) {
+        float p0 = p[i];
         double fd = 0, err = INFINITY;
         /* A step that straddles a ReLU kink gives a wrong difference; a smaller step then
          * straddles it with far lower probability. */
         for (float hstep = 1e-2f; hstep >= 1e-4f && err >= 2e-2; hstep *= 0.1f) {
             double up, dn;
-            m->params[i] = p0 + hstep;
+            p[i] = p0 + hstep;
             nf_model_eval(m, X, Y, B, &ls, &up);
-            m->params[i] = p0 - hstep;
+            p[i] = p0 - hstep;
             nf_model_eval(m, X, Y, B, &ls, &dn);
-            m->params[i] = p0;
+            p[i] = p0;
             fd = (up - dn) / (2.0 * (double)hstep);
             err = fabs(fd - g[i]) / (1e-2 + fabs(fd));
         }
@@ -153,6 +167,14 @@ static void check_model_grad(const int *sizes, int n_layers, nf_act_kind hidden,
         ck_assert_msg(err < 2e-2, "%s/%s param %zu: analytic %.6g fd %.6g", nf_act_name(hidden),
                       nf_loss_name(lk), i, g[i], fd);
     }
+    /* the activation parameters took part: some have a gradient */
+    size_t moved = 0;
+    for (int k = 0; k < nf_model_n_tensors(m); k++) {
+        const nf_tensor_info t = nf_model_tensor(m, k);
+        for (int j = 0; t.kind == NF_TENSOR_ACT && j < t.rows; j++) moved += g[t.offset + (size_t)j] != 0.0f;
+    }
+    if (n_act) ck_assert_msg(moved > n_act / 3, "%s: %zu of %zu activation parameters have a gradient",
+                             nf_act_name(hidden), moved, n_act);
     free(g);
     nf_model_free(m);
 }
@@ -165,6 +187,13 @@ START_TEST(model_gradient_matches_finite_differences)
     for (int l = 0; l < NF_LOSS_COUNT; l++) check_model_grad(sizes, 3, NF_ACT_TANH, (nf_loss_kind)l);
     const int one[] = {4, 3};
     check_model_grad(one, 1, NF_ACT_TANH, NF_LOSS_MSE);
+    /* shapes of the fused small-net kernel and of the small-shape loops: learnable
+     * activations take the general path there */
+    const int tiny[] = {2, 3, 1}, small[] = {2, 4, 3, 1};
+    for (int k = NF_ACT_PRELU; k <= NF_ACT_ELU_LEARN; k++) {
+        check_model_grad(tiny, 2, (nf_act_kind)k, NF_LOSS_MSE);
+        check_model_grad(small, 3, (nf_act_kind)k, NF_LOSS_HUBER);
+    }
 }
 END_TEST
 
@@ -286,7 +315,7 @@ START_TEST(train_detects_divergence_and_keeps_finite_params)
     ck_assert_int_gt(h.diverged_epoch, 0);
     ck_assert_int_lt(h.diverged_epoch, 200);
     ck_assert_int_eq(h.epochs_run, h.diverged_epoch - 1);
-    ck_assert_uint_eq(nf_find_nonfinite(m->params, m->n_params), m->n_params);
+    ck_assert_uint_eq(nf_find_nonfinite(nf_model_params(m), nf_model_n_params(m)), nf_model_n_params(m));
     ck_assert_ptr_nonnull(strstr(nf_last_error(), "epoch"));
     nf_history_free(&h);
     nf_model_free(m);
@@ -315,12 +344,185 @@ START_TEST(train_is_deterministic)
         ck_assert_int_eq(nf_train(m, &X, &Y, &cfg, &h), NF_OK);
         ck_assert_int_eq(h.steps, 5 * 16);
         final[run] = h.final_loss;
-        p0[run] = m->params[0];
+        p0[run] = nf_model_params(m)[0];
         nf_history_free(&h);
         nf_model_free(m);
     }
     ck_assert(final[0] == final[1]);
     ck_assert(p0[0] == p0[1]);
+    nf_mat_free(&X);
+    nf_mat_free(&Y);
+}
+END_TEST
+
+/* The loop nf_train documents (train.h), written out: one nf_rng seeded with `seed`; before
+ * every epoch the row order is shuffled afresh (Fisher–Yates of the previous order, i from n−1
+ * down, j = nf_rng_below(i + 1)) when shuffle is on; batches of `batch` rows in that order, each
+ * loss measured before its update; a non-finite batch loss ends training in that epoch with the
+ * epoch's start parameters.  Records the epoch losses, the diverging epoch and the batch in it
+ * (0 if none).  `fresh` 0 shuffles only before the first epoch (the bug this guards against). */
+typedef struct {
+    double loss[64];
+    int epochs_run, diverged_epoch, diverged_batch;
+} ref_run;
+
+static void ref_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train_config *c,
+                      int fresh, ref_run *out)
+{
+    const int n = X->rows, nin = X->cols, nout = Y->cols;
+    memset(out, 0, sizeof *out);
+    ck_assert_int_le(c->epochs, 64);
+    ck_assert_int_eq(nf_model_reserve(m, c->batch), NF_OK);
+    nf_optim *opt;
+    ck_assert_int_eq(nf_optim_create(&opt, &c->opt, m->n_params), NF_OK);
+    int *perm = malloc((size_t)n * sizeof *perm);
+    float *xb = malloc((size_t)c->batch * (size_t)nin * sizeof *xb);
+    float *yb = malloc((size_t)c->batch * (size_t)nout * sizeof *yb);
+    float *start = malloc(m->n_params * sizeof *start);
+    for (int i = 0; i < n; i++) perm[i] = i;
+    nf_rng rng;
+    nf_rng_seed(&rng, c->seed);
+    for (int e = 1; e <= c->epochs; e++) {
+        memcpy(start, m->params, m->n_params * sizeof *start);
+        if (c->shuffle && (fresh || e == 1))
+            for (int i = n - 1; i > 0; i--) {
+                int j = (int)nf_rng_below(&rng, (uint64_t)i + 1), t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+        double sum = 0.0;
+        for (int r = 0, k = 0; r < n; r += c->batch, k++) {
+            const int b = n - r < c->batch ? n - r : c->batch;
+            for (int q = 0; q < b; q++) {
+                memcpy(xb + q * nin, X->data + (size_t)perm[r + q] * nin, (size_t)nin * sizeof *xb);
+                memcpy(yb + q * nout, Y->data + (size_t)perm[r + q] * nout, (size_t)nout * sizeof *yb);
+            }
+            double l;
+            ck_assert_int_eq(nf_model_grad(m, xb, yb, b, &c->loss, 0, &l), NF_OK);
+            if (!isfinite(l)) {
+                out->diverged_epoch = e;
+                out->diverged_batch = k;
+                memcpy(m->params, start, m->n_params * sizeof *start);
+                goto done;
+            }
+            sum += l * b;
+            nf_optim_step(opt, m->params, m->grads);
+        }
+        out->loss[e - 1] = sum / n;
+        out->epochs_run = e;
+    }
+done:
+    free(perm);
+    free(xb);
+    free(yb);
+    free(start);
+    nf_optim_free(opt);
+}
+
+/* y = 2x0 − x1 + noise on n rows, noise large enough that plain SGD with batch 1 ends somewhere
+ * that depends on the order of the rows. */
+static void order_data(int n, nf_mat *X, nf_mat *Y)
+{
+    ck_assert_int_eq(nf_mat_alloc(X, n, 2), NF_OK);
+    ck_assert_int_eq(nf_mat_alloc(Y, n, 1), NF_OK);
+    nf_rng r;
+    nf_rng_seed(&r, 5);
+    for (int i = 0; i < n; i++) {
+        X->data[2 * i] = (float)nf_rng_normal(&r);
+        X->data[2 * i + 1] = (float)nf_rng_normal(&r);
+        Y->data[i] = 2.0f * X->data[2 * i] - X->data[2 * i + 1] + (float)nf_rng_normal(&r);
+    }
+}
+
+static double max_param_diff(const nf_model *a, const nf_model *b)
+{
+    double d = 0.0;
+    for (size_t i = 0; i < a->n_params; i++) d = fmax(d, fabs((double)a->params[i] - b->params[i]));
+    return d;
+}
+
+/* With shuffle, every epoch visits the rows in a fresh permutation from the seed's stream, and
+ * the epoch loss is the batch losses weighted by batch size (13 rows in batches of 4: the last
+ * has one row).  nf_train equals the written-out loop to the bit. */
+START_TEST(train_reshuffles_every_epoch)
+{
+    nf_mat X, Y;
+    order_data(13, &X, &Y);
+    const int sizes[] = {2, 1};
+    nf_model *m = tu_mlp(1, sizes, NF_ACT_LINEAR, NF_INIT_GLOROT_UNIFORM, 3), *ref, *once;
+    ck_assert_int_eq(nf_model_clone(&ref, m), NF_OK);
+    ck_assert_int_eq(nf_model_clone(&once, m), NF_OK);
+    nf_train_config cfg;
+    nf_train_defaults(&cfg);
+    nf_opt_defaults(NF_OPT_SGD, &cfg.opt);
+    cfg.opt.lr = 0.05;
+    cfg.batch = 4;
+    cfg.epochs = 6;
+    cfg.seed = 11;
+    nf_history h;
+    ck_assert_int_eq(nf_train(m, &X, &Y, &cfg, &h), NF_OK);
+    ref_run rr, ro;
+    ref_train(ref, &X, &Y, &cfg, 1, &rr);
+    ref_train(once, &X, &Y, &cfg, 0, &ro);
+    ck_assert_int_eq(h.epochs_run, 6);
+    for (int e = 0; e < 6; e++)
+        ck_assert_msg(h.loss[e] == rr.loss[e], "epoch %d loss %.17g, the documented loop gives %.17g",
+                      e + 1, h.loss[e], rr.loss[e]);
+    ck_assert_msg(max_param_diff(m, ref) == 0.0, "parameters differ from the documented loop by %.3g",
+                  max_param_diff(m, ref));
+    /* the data is order-sensitive: one shuffle for all epochs ends elsewhere */
+    ck_assert_msg(max_param_diff(once, ref) > 1e-4, "order does not matter here (%.3g): the test "
+                  "cannot see a missing reshuffle", max_param_diff(once, ref));
+    nf_history_free(&h);
+    nf_model_free(m);
+    nf_model_free(ref);
+    nf_model_free(once);
+    nf_mat_free(&X);
+    nf_mat_free(&Y);
+}
+END_TEST
+
+/* A loss that overflows in the middle of an epoch ends training in that epoch: NF_EDIVERGED,
+ * diverged_epoch that epoch, the epochs before it recorded, and the parameters it started
+ * from restored (train.h). */
+START_TEST(train_divergence_stops_in_its_epoch)
+{
+    nf_mat X, Y;
+    order_data(16, &X, &Y);
+    const int sizes[] = {2, 1};
+    nf_model *m = tu_mlp(1, sizes, NF_ACT_LINEAR, NF_INIT_GLOROT_UNIFORM, 3), *ref;
+    ck_assert_int_eq(nf_model_clone(&ref, m), NF_OK);
+    nf_train_config cfg;
+    nf_train_defaults(&cfg);
+    nf_opt_defaults(NF_OPT_SGD, &cfg.opt);
+    cfg.opt.lr = 30.0; /* every step multiplies the error by ~ lr·|x|²: overflow after ~20 steps */
+    cfg.batch = 4;
+    cfg.epochs = 40;
+    cfg.seed = 2;
+    ref_run rr;
+    ref_train(ref, &X, &Y, &cfg, 1, &rr);
+    ck_assert_msg(rr.diverged_epoch > 1 && rr.diverged_batch > 0,
+                  "the setup must overflow after the first batch of a later epoch (epoch %d, batch %d)",
+                  rr.diverged_epoch, rr.diverged_batch);
+    ck_assert_uint_eq(nf_find_nonfinite(ref->params, ref->n_params), ref->n_params);
+    nf_history h;
+    ck_assert_int_eq(nf_train(m, &X, &Y, &cfg, &h), NF_EDIVERGED);
+    ck_assert_int_eq(h.diverged_epoch, rr.diverged_epoch);
+    ck_assert_int_eq(h.epochs_run, rr.diverged_epoch - 1);
+    int best = 0;
+    for (int e = 0; e < h.epochs_run; e++) {
+        ck_assert(h.loss[e] == rr.loss[e]);
+        if (rr.loss[e] < rr.loss[best]) best = e;
+    }
+    ck_assert_msg(best + 1 < h.epochs_run, "the loss should grow towards the divergence");
+    ck_assert_int_eq(h.best_epoch, best + 1); /* the lowest epoch loss, not the last */
+    ck_assert(h.best_loss == rr.loss[best]);
+    ck_assert_msg(max_param_diff(m, ref) == 0.0, "restored parameters differ from epoch %d's start "
+                  "by %.3g", rr.diverged_epoch, max_param_diff(m, ref));
+    ck_assert(isfinite(h.final_loss));
+    nf_history_free(&h);
+    nf_model_free(m);
+    nf_model_free(ref);
     nf_mat_free(&X);
     nf_mat_free(&Y);
 }
@@ -340,6 +542,8 @@ int main(void)
     tcase_add_test(tm, init_statistics);
     tcase_add_test(tm, train_detects_divergence_and_keeps_finite_params);
     tcase_add_test(tm, train_is_deterministic);
+    tcase_add_test(tm, train_reshuffles_every_epoch);
+    tcase_add_test(tm, train_divergence_stops_in_its_epoch);
     suite_add_tcase(s, tm);
     return tu_run(s);
 }

@@ -149,7 +149,7 @@ START_TEST(step_allocates_nothing)
     nf_opt_defaults(c->opt, &oc);
     if (c->opt == NF_OPT_SGD) oc.momentum = 0.9;
     nf_optim *opt;
-    ck_assert_int_eq(nf_optim_create(&opt, &oc, m->n_params), NF_OK);
+    ck_assert_int_eq(nf_optim_create(&opt, &oc, nf_model_n_params(m)), NF_OK);
     float *X, *Y;
     size_t nx = (size_t)c->batch * (size_t)c->sizes[0];
     size_t ny = (size_t)c->batch * (size_t)c->sizes[c->n_layers];
@@ -162,7 +162,7 @@ START_TEST(step_allocates_nothing)
     double l0 = 0.0, l1 = 0.0;
     /* warm-up step: BLAS thread pool and buffers come up here */
     ck_assert_int_eq(nf_model_grad(m, X, Y, c->batch, &loss, 0, &l0), NF_OK);
-    nf_optim_step(opt, m->params, m->grads);
+    nf_optim_step(opt, nf_model_params(m), nf_model_grads(m));
 
     size_t nf_before = nf_alloc_count();
     atomic_store(&heap_calls, 0);
@@ -170,7 +170,7 @@ START_TEST(step_allocates_nothing)
     for (int s = 0; s < 20; s++) {
         nf_status st = nf_model_grad(m, X, Y, c->batch, &loss, 0, &l1);
         if (st) break;
-        nf_optim_step(opt, m->params, m->grads);
+        nf_optim_step(opt, nf_model_params(m), nf_model_grads(m));
     }
     atomic_store(&counting, 0);
     long heap = atomic_load(&heap_calls);

@@ -130,6 +130,83 @@ START_TEST(hand_steps)
 }
 END_TEST
 
+/* Keras 3 decays weights decoupled, before the update (p −= lr·wd·p, then the plain update):
+ * with --keras, sgd, rmsprop, adagrad and adamax with weight decay move p exactly as the same
+ * optimizer without decay moves the decayed p. */
+START_TEST(keras_weight_decay_is_decoupled)
+{
+    const nf_opt_kind kinds[] = {NF_OPT_SGD, NF_OPT_RMSPROP, NF_OPT_ADAGRAD, NF_OPT_ADAMAX};
+    const float g[3] = {0.5f, -4.0f, 0.0f};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        nf_opt_config c;
+        nf_opt_defaults(kinds[k], &c);
+        ck_assert(nf_opt_keras_defaults(&c) == NF_OK);
+        c.lr = 0.1;
+        nf_optim *with, *without;
+        c.weight_decay = 0.5;
+        ck_assert(nf_optim_create(&with, &c, 3) == NF_OK);
+        c.weight_decay = 0.0;
+        ck_assert(nf_optim_create(&without, &c, 3) == NF_OK);
+        float p[3] = {1.0f, -2.0f, 3.0f}, q[3];
+        for (int t = 0; t < 3; t++) {
+            for (int i = 0; i < 3; i++) q[i] = p[i] - p[i] * 0.05f;
+            nf_optim_step(with, p, g);
+            nf_optim_step(without, q, g);
+            for (int i = 0; i < 3; i++)
+                ck_assert_msg(fabsf(p[i] - q[i]) <= 1e-6f, "%s --keras step %d p[%d]: %.9g, want %.9g",
+                              nf_opt_name(kinds[k]), t + 1, i, (double)p[i], (double)q[i]);
+        }
+        ck_assert(p[2] < 3.0f * 0.95f * 0.95f + 1e-6f); /* g = 0: decay alone moved it */
+        nf_optim_free(with);
+        nf_optim_free(without);
+    }
+}
+END_TEST
+
+/* Rprop's step sizes are clamped to step_sizes = (min, max) (torch.optim.Rprop): a coordinate
+ * whose gradient keeps flipping sign halves its step down to min and then moves by exactly min
+ * for as long as it flips; one whose sign holds grows ×eta_plus up to max and stays there.
+ * Sign pattern +,−,−,+,+,−,... : each flip halves the step and skips the move (PyTorch zeroes
+ * that gradient), the step after it moves with the halved size. */
+START_TEST(rprop_step_bounds_reached_and_held)
+{
+    nf_opt_config c;
+    nf_opt_defaults(NF_OPT_RPROP, &c);
+    c.lr = 0.01;
+    c.step_size_min = 1e-3;
+    c.step_size_max = 0.05;
+    nf_optim *o;
+    ck_assert(nf_optim_create(&o, &c, 2) == NF_OK);
+    float p[2] = {0.0f, 0.0f};
+    double flip_step = 0.01, hold_step = 0.01;
+    int flip_at_min = 0, hold_at_max = 0;
+    for (int t = 1; t <= 40; t++) {
+        const float sign = ((t / 2) % 2) ? -1.0f : 1.0f; /* +, -, -, +, +, -, -, ... */
+        const float g[2] = {sign, 1.0f};
+        const float before[2] = {p[0], p[1]};
+        nf_optim_step(o, p, g);
+        const double moved0 = (double)before[0] - p[0], moved1 = (double)before[1] - p[1];
+        if (t > 1 && t % 2 == 0) { /* a flip: the step shrinks, nothing moves */
+            flip_step = fmax(flip_step * 0.5, 1e-3);
+            ck_assert_msg(moved0 == 0.0, "step %d: moved %.9g on a sign flip", t, moved0);
+        } else {
+            ck_assert_msg(fabs(moved0 - sign * flip_step) < 1e-6, "step %d: moved %.9g, want %.9g",
+                          t, moved0, sign * flip_step);
+            flip_at_min += flip_step == 1e-3;
+        }
+        ck_assert_msg(fabs(moved1 - hold_step) < 1e-6, "step %d: moved %.9g, want %.9g", t, moved1,
+                      hold_step);
+        hold_at_max += hold_step == 0.05;
+        hold_step = fmin(hold_step * 1.2, 0.05);
+    }
+    /* both bounds were reached early (min at step 8, max at step 10) and held since; 1e-6 is
+     * float rounding of p (up to 2), far below the gaps between successive step sizes */
+    ck_assert_int_ge(flip_at_min, 15);
+    ck_assert_int_ge(hold_at_max, 30);
+    nf_optim_free(o);
+}
+END_TEST
+
 static nf_status quad(void *ctx, const float *x, float *g, double *loss)
 {
     (void)ctx;
@@ -141,6 +218,14 @@ static nf_status quad(void *ctx, const float *x, float *g, double *loss)
         g[i] = (float)(2.0 * (i + 1) * d);
     }
     *loss = f;
+    return NF_OK;
+}
+
+static nf_status square(void *ctx, const float *x, float *g, double *loss)
+{
+    (void)ctx;
+    *loss = (double)x[0] * x[0];
+    g[0] = 2.0f * x[0];
     return NF_OK;
 }
 
@@ -176,6 +261,32 @@ START_TEST(lbfgs_quadratic_and_closure_rules)
         for (int i = 0; i < 5; i++) ck_assert_close(x[i], 1.0, 1e-4);
         nf_optim_free(o);
     }
+    /* tolerance_change 1e-2 ends the first step after 5 iterations (torch.optim.LBFGS,
+     * PyTorch 1.13: func_evals 6, n_iter 5, this x) */
+    const double x_tc[5] = {1.0120112895965576, 0.9933440685272217, 1.0304710865020752,
+                            0.9812345504760742, 1.0004932880401611};
+    for (int ls = 0; ls < 2; ls++) {
+        nf_opt_defaults(NF_OPT_LBFGS, &c);
+        c.line_search = ls;
+        c.tolerance_change = 1e-2;
+        ck_assert(nf_optim_create(&o, &c, 5) == NF_OK);
+        float x[5] = {0, 0, 0, 0, 0};
+        ck_assert(nf_optim_step_closure(o, x, quad, NULL, &loss) == NF_OK);
+        ck_assert_int_eq(nf_optim_func_evals(o), 6);
+        for (int i = 0; i < 5; i++) ck_assert_close(x[i], x_tc[i], 1e-5);
+        nf_optim_free(o);
+    }
+    /* f = x² from 1 with lr 2: the first step lands on −1, where the loss is unchanged, so the
+     * loss-change test ends the step after 2 evaluations (PyTorch 1.13: func_evals 2, n_iter 1,
+     * x = −1); without it the iterates would swing between ±1 until max_eval */
+    nf_opt_defaults(NF_OPT_LBFGS, &c);
+    c.lr = 2.0;
+    ck_assert(nf_optim_create(&o, &c, 1) == NF_OK);
+    float x1 = 1.0f;
+    ck_assert(nf_optim_step_closure(o, &x1, square, NULL, &loss) == NF_OK);
+    ck_assert_int_eq(nf_optim_func_evals(o), 2);
+    ck_assert(x1 == -1.0f);
+    nf_optim_free(o);
     float x[5] = {0, 0, 0, 0, 0};
     nf_opt_defaults(NF_OPT_SGD, &c);
     ck_assert(nf_optim_create(&o, &c, 5) == NF_OK);
@@ -214,19 +325,19 @@ START_TEST(train_passes_tensor_shapes)
     const size_t rows[4] = {6, 6, 2, 2}, cols[4] = {3, 1, 6, 1};
     for (int k = 1; k < 3; k++) {
         nf_optim *opt;
-        ck_assert(nf_optim_create(&opt, &c.opt, m[k]->n_params) == NF_OK);
+        ck_assert(nf_optim_create(&opt, &c.opt, nf_model_n_params(m[k])) == NF_OK);
         if (k == 1) ck_assert(nf_optim_set_tensors(opt, 4, rows, cols) == NF_OK);
         ck_assert(nf_model_reserve(m[k], 40) == NF_OK);
         for (int e = 0; e < 5; e++) {
             ck_assert(nf_model_grad(m[k], x.data, y.data, 40, &c.loss, 0, NULL) == NF_OK);
-            nf_optim_step(opt, m[k]->params, m[k]->grads);
+            nf_optim_step(opt, nf_model_params(m[k]), nf_model_grads(m[k]));
         }
         nf_optim_free(opt);
     }
     double same = 0.0, other = 0.0;
-    for (size_t i = 0; i < m[0]->n_params; i++) {
-        same = fmax(same, fabs((double)m[0]->params[i] - m[1]->params[i]));
-        other = fmax(other, fabs((double)m[0]->params[i] - m[2]->params[i]));
+    for (size_t i = 0; i < nf_model_n_params(m[0]); i++) {
+        same = fmax(same, fabs((double)nf_model_params(m[0])[i] - nf_model_params(m[1])[i]));
+        other = fmax(other, fabs((double)nf_model_params(m[0])[i] - nf_model_params(m[2])[i]));
     }
     ck_assert_msg(same == 0.0, "nf_train vs shaped loop: %.3g", same);
     ck_assert_msg(other > 1e-4, "one-vector adafactor should differ, got %.3g", other);
@@ -267,8 +378,8 @@ START_TEST(subnormals_flushed)
         nf_dense_set_small_max(small ? 16 : 0);
         const float x[1] = {1e30f};
         float out[1];
-        m->params[0] = 1e-39f;
-        m->params[1] = 0.0f;
+        nf_model_params(m)[0] = 1e-39f;
+        nf_model_params(m)[1] = 0.0f;
         ck_assert(nf_model_predict(m, x, 1, out) == NF_OK);
         ck_assert_msg(out[0] == 0.0f, "flushed: %g", (double)out[0]);
         nf_set_flush_denormals(0);
@@ -295,6 +406,8 @@ int main(void)
     tcase_add_test(tc, uses_whole_words);
     tcase_add_test(tc, validation);
     tcase_add_test(tc, hand_steps);
+    tcase_add_test(tc, rprop_step_bounds_reached_and_held);
+    tcase_add_test(tc, keras_weight_decay_is_decoupled);
     tcase_add_test(tc, lbfgs_quadratic_and_closure_rules);
     tcase_add_test(tc, train_passes_tensor_shapes);
     tcase_add_test(tc, subnormals_flushed);

@@ -142,10 +142,10 @@ static void load_fixture(const char *file, fixture *fx)
 static nf_status closure(void *ctx, const float *params, float *grads, double *loss)
 {
     nf_model *m = ctx;
-    if (params != m->params) memcpy(m->params, params, m->n_params * sizeof(float));
+    if (params != nf_model_params(m)) memcpy(nf_model_params(m), params, nf_model_n_params(m) * sizeof(float));
     const nf_loss_spec mse = {NF_LOSS_MSE, 1.0f};
     nf_status st = nf_model_grad(m, Xd, Yd, N_ROWS, &mse, 0, loss);
-    memcpy(grads, m->grads, m->n_params * sizeof(float));
+    memcpy(grads, nf_model_grads(m), nf_model_n_params(m) * sizeof(float));
     return st;
 }
 
@@ -178,11 +178,11 @@ START_TEST(fixtures)
     int sizes[3] = {4, 8, 3};
     nf_model *m = NULL;
     ck_assert(nf_model_create_mlp(&m, 2, sizes, &hidden, &out) == NF_OK);
-    ck_assert_int_eq((int)m->n_params, fx.n_params);
+    ck_assert_int_eq((int)nf_model_n_params(m), fx.n_params);
     ck_assert(nf_model_reserve(m, N_ROWS) == NF_OK);
-    memcpy(m->params, fx.init, m->n_params * sizeof(float));
+    memcpy(nf_model_params(m), fx.init, nf_model_n_params(m) * sizeof(float));
     nf_optim *opt = NULL;
-    ck_assert_msg(nf_optim_create(&opt, &fx.cfg, m->n_params) == NF_OK, "%s: %s", file, nf_last_error());
+    ck_assert_msg(nf_optim_create(&opt, &fx.cfg, nf_model_n_params(m)) == NF_OK, "%s: %s", file, nf_last_error());
     size_t rows[4] = {8, 8, 3, 3}, cols[4] = {4, 1, 8, 1};
     ck_assert(nf_optim_set_tensors(opt, 4, rows, cols) == NF_OK);
 
@@ -191,10 +191,10 @@ START_TEST(fixtures)
     for (int s = 0; s < fx.steps; s++) {
         double loss;
         if (nf_opt_is_full_batch(fx.cfg.kind)) {
-            ck_assert(nf_optim_step_closure(opt, m->params, closure, m, &loss) == NF_OK);
+            ck_assert(nf_optim_step_closure(opt, nf_model_params(m), closure, m, &loss) == NF_OK);
         } else {
-            ck_assert(closure(m, m->params, m->grads, &loss) == NF_OK);
-            nf_optim_step(opt, m->params, m->grads);
+            ck_assert(closure(m, nf_model_params(m), nf_model_grads(m), &loss) == NF_OK);
+            nf_optim_step(opt, nf_model_params(m), nf_model_grads(m));
         }
         double rel = tu_rel(loss, fx.losses[s], 1e-30);
         if (getenv("NF_DEBUG_FX")) fprintf(stderr, "step %d rel %.2e\n", s + 1, rel);
@@ -207,10 +207,10 @@ START_TEST(fixtures)
                           "%s: step %d loss %.9g (first step %.9g)", file, s + 1, loss, fx.losses[0]);
     }
     for (int i = 0; fx.exact_steps == fx.steps && i < fx.n_params; i++) {
-        double rel = tu_rel(m->params[i], fx.final[i], 1e-2);
+        double rel = tu_rel(nf_model_params(m)[i], fx.final[i], 1e-2);
         if (rel > worst_param) worst_param = rel;
         ck_assert_msg(rel <= tol, "%s: final param %d = %.9g, reference %.9g (rel %.2e)", file, i,
-                      (double)m->params[i], (double)fx.final[i], rel);
+                      (double)nf_model_params(m)[i], (double)fx.final[i], rel);
     }
     fprintf(stderr, "%-48s worst rel: loss %.1e, params %.1e (exact steps %d of %d)\n", file,
             worst_loss, worst_param, fx.exact_steps, fx.steps);

@@ -1,6 +1,7 @@
 /* test_sweep.c — neuron diagnostics, sweep statistics, determinism and reproducibility. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -24,6 +25,60 @@ START_TEST(wilson_numbers)
     double lo, hi;
     nf_wilson(0, 0, 1.96, &lo, &hi);
     ck_assert(lo == 0.0 && hi == 1.0);
+}
+END_TEST
+
+/* nf_sweep_summarize over hand-made trials: the rate interval is the 95% Wilson interval
+ * (sweep.h), computed here independently (z = Φ⁻¹(0.975), Python:
+ *   from statistics import NormalDist; z = NormalDist().inv_cdf(0.975)
+ *   p = k/n; d = 1 + z*z/n; c = (p + z*z/(2*n))/d; h = z/d*sqrt(p*(1-p)/n + z*z/(4*n*n))
+ * gives c ∓ h = 0.531299122381, 0.888138298592 for 15/20 and 0.158219855251, 0.749541635472
+ * for 3/7); quantiles as numpy's linear rule (pos = q·(n−1)) over the finished trials, a NaN
+ * final loss sorting last; unfinished trials left out. */
+START_TEST(summary_statistics_match_references)
+{
+    enum { R = 20 };
+    nf_trial t[2 * R];
+    memset(t, 0, sizeof t);
+    for (int r = 0; r < R; r++) { /* setting 0: losses 0.01 .. 0.20, trial 17 NaN */
+        nf_trial *x = &t[r];
+        x->done = 1;
+        x->final_loss = r == 17 ? NAN : 0.01 * (r + 1);
+        x->success = r < 15;
+        x->target_epoch = r < 15 ? r + 1 : 0;
+        x->dead = r % 3;
+        x->seconds = 0.5;
+    }
+    const double l1[7] = {0.5, 0.02, 0.3, 0.04, 0.9, 0.01, 0.7};
+    const int e1[7] = {0, 5, 0, 2, 0, 9, 0};
+    for (int r = 0; r < 7; r++) { /* setting 1: 7 of 20 finished, 3 successes */
+        nf_trial *x = &t[R + r];
+        x->done = 1;
+        x->final_loss = l1[r];
+        x->success = e1[r] > 0;
+        x->target_epoch = e1[r];
+    }
+    nf_sweep_summary sm[2];
+    ck_assert_int_eq(nf_sweep_summarize(t, 2, R, sm), NF_OK);
+    ck_assert(sm[0].n == 20 && sm[0].successes == 15);
+    ck_assert_close(sm[0].rate, 0.75, 1e-15);
+    ck_assert_close(sm[0].rate_lo, 0.531299122381, 1e-11);
+    ck_assert_close(sm[0].rate_hi, 0.888138298592, 1e-11);
+    ck_assert_close(sm[0].p10, 0.029, 1e-12);
+    ck_assert_close(sm[0].median, 0.105, 1e-12);
+    ck_assert_close(sm[0].p90, 0.191, 1e-12);
+    ck_assert_close(sm[0].median_epochs, 8.0, 0.0);
+    ck_assert_close(sm[0].mean_dead, 19.0 / 20.0, 1e-15);
+    ck_assert_close(sm[0].seconds, 10.0, 1e-12);
+    ck_assert(sm[0].best == 0 && sm[0].worst == 17);
+    ck_assert(sm[1].n == 7 && sm[1].successes == 3);
+    ck_assert_close(sm[1].rate_lo, 0.158219855251, 1e-11);
+    ck_assert_close(sm[1].rate_hi, 0.749541635472, 1e-11);
+    ck_assert_close(sm[1].p10, 0.016, 1e-12);
+    ck_assert_close(sm[1].median, 0.3, 1e-12);
+    ck_assert_close(sm[1].p90, 0.78, 1e-12);
+    ck_assert_close(sm[1].median_epochs, 5.0, 0.0);
+    ck_assert(sm[1].best == R + 5 && sm[1].worst == R + 4);
 }
 END_TEST
 
@@ -54,9 +109,9 @@ static nf_model *hand_model(nf_mat *X)
     ck_assert_int_eq(nf_model_create_mlp(&m, 2, sizes, &relu, &lin), NF_OK);
     const float W1[] = {1, 0, 2, 0.01f, 0, 1, 0, 1, 1, 0.05f}, b1[] = {0, 0, -5, 5, 0};
     const float W2[] = {0.5f, -2, 3, 0, 1};
-    memcpy(m->layers[0].W, W1, sizeof W1);
-    memcpy(m->layers[0].b, b1, sizeof b1);
-    memcpy(m->layers[1].W, W2, sizeof W2);
+    memcpy(nf_model_layer(m, 0)->W, W1, sizeof W1);
+    memcpy(nf_model_layer(m, 0)->b, b1, sizeof b1);
+    memcpy(nf_model_layer(m, 1)->W, W2, sizeof W2);
     ck_assert_int_eq(nf_mat_alloc(X, 21 * 21, 2), NF_OK);
     for (int i = 0; i < 21; i++)
         for (int j = 0; j < 21; j++) {
@@ -65,6 +120,38 @@ static nf_model *hand_model(nf_mat *X)
         }
     return m;
 }
+
+/* The rules at their edges, on the same grid: a unit active on all samples but one corner is
+ * not always-on; a unit with u0's w but another offset has a parallel kink, not a duplicate
+ * one (duplicates compare [w, b], diag.h). */
+START_TEST(diag_edges_and_bias)
+{
+    nf_mat X;
+    nf_model *m = hand_model(&X);
+    const float W1[] = {1, 0, 1, 0, 1, 1, 0, 1, 0, 1}, b1[] = {0, -0.5f, 2, 5, 5};
+    memcpy(m->layers[0].W, W1, sizeof W1);
+    memcpy(m->layers[0].b, b1, sizeof b1);
+    nf_unit_diag *u = NULL;
+    int n = 0;
+    ck_assert_int_eq(nf_diag_units(m, X.data, X.rows, NULL, &u, &n), NF_OK);
+    /* u1 z = x − 0.5: same direction as u0, kink moved by 0.5 */
+    ck_assert_int_eq(u[1].duplicate_of, -1);
+    ck_assert_int_eq(u[1].parallel_of, 0);
+    ck_assert_close(u[1].dup_angle_deg, atan(0.5) * 180 / M_PI, 1e-6); /* [1,0,0] vs [1,0,-0.5] */
+    /* u2 z = x + y + 2: 0 at (−1, −1) only, so active on 440 of 441 */
+    ck_assert_close(u[2].active_frac, 440.0 / 441.0, 1e-12);
+    ck_assert(!u[2].always_on && !u[2].dead);
+    /* u3, u4 z = y + 5: always on, and u4 an exact duplicate of u3 */
+    ck_assert(u[3].always_on && u[4].always_on);
+    ck_assert_int_eq(u[4].duplicate_of, 3);
+    nf_diag_counts c = nf_diag_count(u, n, -1);
+    ck_assert_int_eq(c.always_on, 2);
+    ck_assert_int_eq(c.duplicate, 1);
+    free(u);
+    nf_model_free(m);
+    nf_mat_free(&X);
+}
+END_TEST
 
 START_TEST(diag_hand_built)
 {
@@ -118,8 +205,8 @@ START_TEST(diag_antiparallel_valley)
     nf_model *m = NULL;
     ck_assert_int_eq(nf_model_create_mlp(&m, 2, sizes, &relu, &lin), NF_OK);
     const float W1[] = {1, 0.002f, -1, 0}, b1[] = {0.3f, 0.2f};
-    memcpy(m->layers[0].W, W1, sizeof W1);
-    memcpy(m->layers[0].b, b1, sizeof b1);
+    memcpy(nf_model_layer(m, 0)->W, W1, sizeof W1);
+    memcpy(nf_model_layer(m, 0)->b, b1, sizeof b1);
     const float X[] = {-1, -1, -0.5f, 0.5f, 0, 0, 0.5f, -0.5f, 1, 1};
     nf_unit_diag *u;
     int n;
@@ -162,18 +249,18 @@ START_TEST(small_kernel_matches_sgemm)
             nf_loss_spec ls = {losses[l], 0.3f};
             double fused, ref;
             ck_assert_int_eq(nf_model_grad(m, X.data, Y.data, n, &ls, 0, &fused), NF_OK);
-            float *g = malloc(m->n_params * sizeof(float));
-            memcpy(g, m->grads, m->n_params * sizeof(float));
+            float *g = malloc(nf_model_n_params(m) * sizeof(float));
+            memcpy(g, nf_model_grads(m), nf_model_n_params(m) * sizeof(float));
             /* reference: the generic forward / loss / backward (sgemm) */
             ck_assert_int_eq(nf_model_forward(m, X.data, n), NF_OK);
             ref = nf_loss_grad(&ls, nf_model_output(m), Y.data, (size_t)n, (size_t)n, nf_model_dout(m));
             ck_assert_int_eq(nf_model_backward(m, X.data, n), NF_OK);
             ck_assert_msg(tu_rel(fused, ref, 1e-12) < 1e-6, "%s/%s loss %g vs %g", nf_act_name(acts[a]),
                           nf_loss_name(losses[l]), fused, ref);
-            for (size_t i = 0; i < m->n_params; i++)
-                ck_assert_msg(fabs(g[i] - m->grads[i]) <= 1e-5 * (fabs(m->grads[i]) + 1e-3),
+            for (size_t i = 0; i < nf_model_n_params(m); i++)
+                ck_assert_msg(fabs(g[i] - nf_model_grads(m)[i]) <= 1e-5 * (fabs(nf_model_grads(m)[i]) + 1e-3),
                               "%s/%s grad[%zu] fused %g sgemm %g", nf_act_name(acts[a]),
-                              nf_loss_name(losses[l]), i, g[i], m->grads[i]);
+                              nf_loss_name(losses[l]), i, g[i], nf_model_grads(m)[i]);
             free(g);
             nf_model_free(m);
         }
@@ -185,7 +272,7 @@ END_TEST
 /* ---- sweeps ---- */
 typedef struct {
     nf_mat X, Y;
-    nf_sweep_setting s[2];
+    nf_run_spec s[2];
 } fixture;
 
 static void make_fixture(fixture *f, int epochs)
@@ -196,7 +283,7 @@ static void make_fixture(fixture *f, int epochs)
     tc.seed = 1;
     ck_assert_int_eq(nf_task_generate(&tc, &f->X, &f->Y), NF_OK);
     for (int i = 0; i < 2; i++) {
-        nf_sweep_setting *s = &f->s[i];
+        nf_run_spec *s = &f->s[i];
         memset(s, 0, sizeof *s);
         s->n_sizes = 3;
         s->sizes[0] = 2, s->sizes[1] = 3, s->sizes[2] = 1;
@@ -296,12 +383,34 @@ START_TEST(trial_equals_plain_training)
         nf_history h;
         ck_assert_int_eq(nf_train(m, &f.X, &f.Y, &tc, &h), NF_OK);
         ck_assert(memcmp(&h.final_loss, &t.final_loss, sizeof(double)) == 0);
-        ck_assert(memcmp(m->params, tm->params, m->n_params * sizeof(float)) == 0);
+        ck_assert(memcmp(nf_model_params(m), nf_model_params(tm), nf_model_n_params(m) * sizeof(float)) == 0);
         nf_history_free(&h);
         nf_model_free(m);
         nf_model_free(tm);
         free(t.curve);
     }
+    free_fixture(&f);
+}
+END_TEST
+
+/* Success is judged on the final whole-set loss (sweep.h), not on the best epoch loss: with
+ * the target between the two, success follows the final loss. */
+START_TEST(success_is_final_loss_under_target)
+{
+    fixture f;
+    make_fixture(&f, 60);
+    nf_sweep_config c;
+    config(&c, &f, 3, 1);
+    nf_trial t;
+    ck_assert_int_eq(nf_sweep_trial(&c, 0, 1, &t, NULL), NF_OK);
+    free(t.curve);
+    ck_assert_msg(t.best_loss != t.final_loss && isfinite(t.best_loss) && isfinite(t.final_loss),
+                  "best %.9g and final %.9g must differ", t.best_loss, t.final_loss);
+    c.target = 0.5 * (t.best_loss + t.final_loss);
+    const int want = t.final_loss <= c.target;
+    ck_assert_int_eq(nf_sweep_trial(&c, 0, 1, &t, NULL), NF_OK);
+    free(t.curve);
+    ck_assert_int_eq(t.success, want);
     free_fixture(&f);
 }
 END_TEST
@@ -421,10 +530,10 @@ START_TEST(cli_aid_axes)
              "--revive-edge 0.02 --repel 0,0.01 --dropout 0.1 --clip-norm 0,1 --schedule none,cosine "
              "--bias-init 0.1 --restarts 2 --jobs 2 --seed 9 --quiet --out %s", tu_nnfit(), csv);
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
-    ck_assert_ptr_nonnull(strstr(out, "revive-every=5 revive-edge=0.02 repel=0.01 dropout=0.1 clip-norm=1 "
-                                      "schedule=cosine bias-init=0.1"));
-    ck_assert_ptr_nonnull(strstr(out, "revive-every=0 revive-edge=0.02 repel=0 dropout=0.1 clip-norm=0 "
-                                      "schedule=none bias-init=0.1"));
+    ck_assert_ptr_nonnull(strstr(out, "bias-init=0.1 batch=128 epochs=24 revive-every=5 revive-edge=0.02 "
+                                      "repel=0.01 dropout=0.1 clip-norm=1 schedule=cosine"));
+    ck_assert_ptr_nonnull(strstr(out, "bias-init=0.1 batch=128 epochs=24 revive-every=0 revive-edge=0.02 repel=0 "
+                                      "dropout=0.1 clip-norm=0 schedule=none"));
     ck_assert_ptr_nonnull(strstr(out, "\n 15 "));   /* 16 settings: 2 * 2 * 2 * 2 */
     ck_assert_ptr_null(strstr(out, "\n 16 "));
     free(out);
@@ -433,9 +542,9 @@ START_TEST(cli_aid_axes)
     ck_assert_ptr_nonnull(f);
     char line[4096];
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert_ptr_nonnull(strstr(line, ",command,revive_every,dup_cos,revive_parallel,revive_edge,repel,dropout,"
-                                       "clip_norm,decoupled_weight_decay,schedule,warmup,bias_init,init_gain,early_stop,"
-                                       "weight_decay,grow,prune_start,prune_end,prune_every\n"));
+    /* after the fixed columns: the label, then one column per option given, in --help order */
+    ck_assert_ptr_nonnull(strstr(line, ",command,label,task,n,given_init,bias_init,batch,epochs,given_seed,revive_every,"
+                                       "revive_edge,repel,dropout,clip_norm,schedule\n"));
     int rows = 0, checked = 0;
     while (fgets(line, sizeof line, f)) {
         rows++;
@@ -443,18 +552,20 @@ START_TEST(cli_aid_axes)
         if (setting != 0 && setting != 15) continue; /* all aids off / all on */
         char row[4096];
         memcpy(row, line, sizeof row);
-        ck_assert_ptr_nonnull(strstr(row, setting ? ",5,,,0.02,0.01,0.1,1,,cosine,,0.1,,,,,,,\n"
-                                                  : ",0,,,0.02,0,0.1,0,,none,,0.1,,,,,,,\n"));
+        ck_assert_ptr_nonnull(strstr(row, setting ? ",abs,512,data_kink,0.1,128,24,9,5,0.02,0.01,0.1,1,cosine\n"
+                                                  : ",abs,512,data_kink,0.1,128,24,9,0,0.02,0,0.1,0,none\n"));
         double final = csv_final_and_command(line, cmd, sizeof cmd);
         if (setting == 15) {
             ck_assert_ptr_nonnull(strstr(cmd, " --revive-every 5 --revive-edge 0.02 --repel 0.01 --dropout 0.1 "
-                                              "--clip-norm 1 --schedule cosine --bias-init 0.1 "));
+                                              "--clip-norm 1 --schedule cosine "));
+            ck_assert_ptr_nonnull(strstr(cmd, " --bias-init 0.1 "));
         } else {
             ck_assert_ptr_null(strstr(cmd, "--revive-every"));
             ck_assert_ptr_null(strstr(cmd, "--repel"));
             ck_assert_ptr_null(strstr(cmd, "--clip-norm"));
             ck_assert_ptr_null(strstr(cmd, "--schedule"));
-            ck_assert_ptr_nonnull(strstr(cmd, " --dropout 0.1 --bias-init 0.1 "));
+            ck_assert_ptr_nonnull(strstr(cmd, " --revive-edge 0.02 --dropout 0.1 --seed "));
+            ck_assert_ptr_nonnull(strstr(cmd, " --bias-init 0.1 "));
         }
         rerun_matches(cmd, final);
         checked++;
@@ -477,8 +588,9 @@ START_TEST(cli_early_stop_and_l2_axes)
              "%s sweep --task abs --n 512 --batch 64 --epochs 80 --lr 0.01 --val-n 256 --early-stop 0,3 "
              "--weight-decay 0,1e-3 --restarts 3 --jobs 2 --seed 2 --quiet --out %s", tu_nnfit(), csv);
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
-    ck_assert_ptr_nonnull(strstr(out, "early-stop=3 weight-decay=1e-3"));
-    ck_assert_ptr_nonnull(strstr(out, "early-stop=0 weight-decay=0"));
+    ck_assert_ptr_nonnull(strstr(out, "adam(lr=0.01,weight_decay=0.001) relu glorot_uniform 2,3,1 batch=64 "
+                                      "epochs=80 early-stop=3"));
+    ck_assert_ptr_nonnull(strstr(out, "adam(lr=0.01) relu glorot_uniform 2,3,1 batch=64 epochs=80 early-stop=0"));
     free(out);
     free(err);
     FILE *f = fopen(csv, "r");
@@ -490,7 +602,8 @@ START_TEST(cli_early_stop_and_l2_axes)
         if (atoi(line) != 3) continue; /* early-stop=3, weight-decay=1e-3 */
         double final = csv_final_and_command(line, cmd, sizeof cmd);
         ck_assert_ptr_nonnull(strstr(cmd, " --val-n 256 "));
-        ck_assert_ptr_nonnull(strstr(cmd, " --early-stop 3 --weight-decay 1e-3 "));
+        ck_assert_ptr_nonnull(strstr(cmd, " --weight-decay 1e-3 "));
+        ck_assert_ptr_nonnull(strstr(cmd, " --early-stop 3 "));
         rerun_matches(cmd, final);
         checked++;
     }
@@ -503,6 +616,151 @@ START_TEST(cli_early_stop_and_l2_axes)
     ck_assert_ptr_nonnull(strstr(err, "--early-stop needs a validation set"));
     free(out);
     free(err);
+}
+END_TEST
+
+
+/* Runs `cmd` (a sweep with --out csv), then every trial's rerun command, which must print the
+ * trial's final loss exactly; returns the trials checked. */
+static int sweep_reruns(const char *cmd, const char *csv)
+{
+    char *out = NULL, *err = NULL, line[8192], rerun[4096];
+    ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 0, "%s: %s", cmd, err);
+    free(out);
+    free(err);
+    FILE *f = fopen(csv, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        double final = csv_final_and_command(line, rerun, sizeof rerun);
+        rerun_matches(rerun, final);
+        n++;
+    }
+    fclose(f);
+    remove(csv);
+    return n;
+}
+
+/* The sweep takes the user's data as nnfit train does (CSV and NPY, --val-split), and each
+ * trial's printed rerun command reproduces its final loss exactly. */
+START_TEST(cli_sweep_on_files)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s data --task abs --n 300 --data-seed 5 --out test_sweep_own.csv --quiet && "
+                              "%s data --task abs --n 300 --data-seed 6 --out test_sweep_own.npy --quiet",
+             tu_nnfit(), tu_nnfit());
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s sweep --data test_sweep_own.csv --inputs 2 --hidden 3,4 --opt adam,sgd "
+                              "--momentum 0.9 --epochs 6 --batch 50 --target 0.01 --restarts 2 --jobs 2 --quiet "
+                              "--out test_sweep_own_r.csv", tu_nnfit());
+    ck_assert_int_eq(sweep_reruns(cmd, "test_sweep_own_r.csv"), 8);
+    snprintf(cmd, sizeof cmd, "%s sweep --data test_sweep_own.npy --inputs 2 --layers 2,3,1 --val-split 0.25 "
+                              "--early-stop 2 --epochs 8 --target 0.01 --restarts 3 --jobs 2 --quiet "
+                              "--out test_sweep_own_v.csv", tu_nnfit());
+    ck_assert_int_eq(sweep_reruns(cmd, "test_sweep_own_v.csv"), 3);
+    remove("test_sweep_own.csv");
+    remove("test_sweep_own.npy");
+}
+END_TEST
+
+/* A grid that mixes optimizers: each hyperparameter goes only to the optimizers that read it
+ * (lm gets no --lr, adam no --momentum), the labels say who got what, and the reruns match. */
+START_TEST(cli_mixed_optimizers)
+{
+    char cmd[4096], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --n 200 --batch 0 --epochs 4 --lr 0.01 --opt sgd,adam,lbfgs,lm "
+                              "--momentum 0.9 --restarts 1 --quiet --out test_sweep_mixed.csv", tu_nnfit());
+    ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 0, "%s", err);
+    ck_assert_ptr_nonnull(strstr(out, " sgd(momentum=0.9) relu "));
+    ck_assert_ptr_nonnull(strstr(out, " adam(lr=0.01) relu "));
+    ck_assert_ptr_nonnull(strstr(out, " lm relu "));
+    ck_assert_ptr_nonnull(strstr(out, "nnfit train --task abs --n 200 --opt lm --batch 0 --epochs 4 --seed"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(sweep_reruns(cmd, "test_sweep_mixed.csv"), 4);
+    /* an explicit option that reaches no grid point is an error; a preset's is not */
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --opt adam --momentum 0.9 --restarts 1 --quiet", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--momentum applies to none of the sweep's optimizers"));
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s train --task abs --n 200 --epochs 2 --preset robust --opt lm --quiet", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "setting: lm\n"));
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* Options are matched in full: abbreviations and unknown names exit 2 with a suggestion, and
+ * sweep's --help lists only what it takes. */
+START_TEST(cli_full_option_names)
+{
+    static const struct { const char *args, *err; } bad[] = {
+        {"train --epoch 5", "unknown option '--epoch'; did you mean --epochs?"},
+        {"sweep --data-see 3", "unknown option '--data-see'; did you mean --data-seed?"},
+        {"sweep --data 5 --inputs 1", "5"},
+        {"data --tas abs --out x.csv", "did you mean --task?"},
+        {"sweep --log x.csv", "--log does not apply to nnfit sweep"},
+        {"sweep --threads 2", "use --jobs"},
+        {"train --nesterov=1", "takes no value"},
+        {"train --lr", "needs a value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cmd[512], *out = NULL, *err = NULL;
+        snprintf(cmd, sizeof cmd, "%s %s --quiet", tu_nnfit(), bad[i].args);
+        ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 2, "%s", bad[i].args);
+        ck_assert_msg(strstr(err, bad[i].err) && strchr(err, '\n') == err + strlen(err) - 1, "%s: '%s'",
+                      bad[i].args, err);
+        free(out);
+        free(err);
+    }
+    char cmd[512], *out = NULL, *err = NULL;
+    const char *bench = getenv("NNFIT_BENCH");
+    ck_assert_ptr_nonnull(bench);
+    snprintf(cmd, sizeof cmd, "%s --batc 64", bench);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "unknown option '--batc'; did you mean --batch?"), "%s", err);
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "%s sweep --help", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--data FILE"));
+    ck_assert_ptr_nonnull(strstr(out, "--val-split F"));
+    ck_assert_ptr_null(strstr(out, "--log "));
+    ck_assert_ptr_null(strstr(out, "--threads "));
+    ck_assert_ptr_null(strstr(out, "--stop-at-target"));
+    ck_assert_ptr_null(strstr(out, "--save "));
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* SIGTERM stops a sweep as Ctrl-C does: exit 1, the finished trials written. */
+START_TEST(cli_sigterm_keeps_finished)
+{
+    char cmd[1024], *out = NULL, *err = NULL;
+    remove("test_sweep_term.csv");
+    /* SIGTERM once a first trial has finished (the progress line on stderr shows it) */
+    snprintf(cmd, sizeof cmd, "(%s sweep --task abs --n 256 --epochs 60 --restarts 100000 --jobs 2 --out "
+                              "test_sweep_term.csv >/dev/null 2>test_sweep_term.err & p=$!; "
+                              "for i in $(seq 600); do grep -q '/100000 ' test_sweep_term.err 2>/dev/null "
+                              "&& break; sleep 0.1; done; kill -TERM $p; wait $p; echo rc=$?; cat test_sweep_term.err >&2)",
+             tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_msg(strstr(out, "rc=1\n"), "%s / %s", out, err);
+    ck_assert_msg(strstr(err, "interrupted:"), "%s", err);
+    FILE *f = fopen("test_sweep_term.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[8192];
+    int rows = -1;
+    while (fgets(line, sizeof line, f)) rows++;
+    fclose(f);
+    ck_assert_msg(rows > 0 && rows < 100000, "%d rows", rows);
+    remove("test_sweep_term.csv");
+    remove("test_sweep_term.err");
+    free(out), free(err);
 }
 END_TEST
 
@@ -638,6 +896,23 @@ START_TEST(cli_bad_input)
     ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
     ck_assert_ptr_nonnull(strstr(err, "hidden"));
     free(out), free(err);
+    /* outputs are checked before any trial runs: a missing folder, a non-regular target */
+    double t0 = nf_seconds();
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --epochs 2000 --restarts 50 --out nodir/r.csv", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "--out nodir/r.csv") && strstr(err, "does not exist"), "%s", err);
+    ck_assert_msg(nf_seconds() - t0 < 5.0, "the sweep ran before refusing its output");
+    free(out), free(err);
+    snprintf(cmd, sizeof cmd, "%s sweep --task abs --restarts 1 --epochs 1 --json /dev/null", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "--json /dev/null"), "%s", err);
+    free(out), free(err);
+    struct stat sb;
+    ck_assert(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode));
+    snprintf(cmd, sizeof cmd, "%s train --task abs --epochs 1 --log /dev/null --quiet", tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 2);
+    ck_assert_msg(strstr(err, "--log /dev/null"), "%s", err);
+    free(out), free(err);
 }
 END_TEST
 
@@ -647,12 +922,15 @@ int main(void)
     TCase *tc = tcase_create("sweep");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, wilson_numbers);
+    tcase_add_test(tc, summary_statistics_match_references);
     tcase_add_test(tc, quantiles_match_numpy);
     tcase_add_test(tc, diag_hand_built);
+    tcase_add_test(tc, diag_edges_and_bias);
     tcase_add_test(tc, diag_antiparallel_valley);
     tcase_add_test(tc, small_kernel_matches_sgemm);
     tcase_add_test(tc, results_independent_of_jobs);
     tcase_add_test(tc, trial_equals_plain_training);
+    tcase_add_test(tc, success_is_final_loss_under_target);
     tcase_add_test(tc, cancel_keeps_finished_trials);
     tcase_add_test(tc, cli_rerun_command_reproduces);
     tcase_add_test(tc, cli_plot_files);
@@ -660,6 +938,10 @@ int main(void)
     tcase_add_test(tc, cli_aid_axes);
     tcase_add_test(tc, cli_early_stop_and_l2_axes);
     tcase_add_test(tc, cli_preset_robust);
+    tcase_add_test(tc, cli_sweep_on_files);
+    tcase_add_test(tc, cli_mixed_optimizers);
+    tcase_add_test(tc, cli_full_option_names);
+    tcase_add_test(tc, cli_sigterm_keeps_finished);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

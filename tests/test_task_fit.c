@@ -52,6 +52,78 @@ START_TEST(taps_reader_rejects_bad_files)
 }
 END_TEST
 
+#define ck_err_has(s) ck_assert_msg(strstr(nf_last_error(), s), "error '%s' lacks '%s'", nf_last_error(), s)
+
+static nf_status taps_text(const char *text, size_t len, float **taps, int *n)
+{
+    const char *path = "/tmp/nnfit-test-taps2.txt";
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq((int)fwrite(text, 1, len, f), (int)len);
+    fclose(f);
+    nf_status st = nf_task_read_taps(path, taps, n);
+    remove(path);
+    /* the file reader and the text parser agree */
+    float *t2 = NULL;
+    int n2 = 0;
+    char saved[512];
+    snprintf(saved, sizeof saved, "%s", nf_last_error());
+    ck_assert_int_eq(nf_task_parse_taps(text, len, "/tmp/nnfit-test-taps2.txt", &t2, &n2), st);
+    ck_assert_str_eq(nf_last_error(), saved);
+    if (!st) {
+        ck_assert_int_eq(n2, *n);
+        ck_assert_int_eq(memcmp(t2, *taps, (size_t)n2 * sizeof(float)), 0);
+    }
+    nf_free(t2);
+    return st;
+}
+
+/* Every byte of a taps file counts: a NUL is an error (was: the rest of the line dropped), long
+ * lines are not split (was: at 4096 bytes), messages are one line, CR-only files work. */
+START_TEST(taps_reader_every_byte)
+{
+    float *taps;
+    int n;
+    static const char nul[] = "0.5 0.25\0 0.125\n0.0625\n";
+    ck_assert_int_eq(taps_text(nul, sizeof nul - 1, &taps, &n), NF_EFORMAT);
+    ck_err_has("taps2.txt:1: '0.25\\x00' is not a number");
+    /* 6000 taps on one 60 kB line */
+    size_t cap = 1 << 17, len = 0;
+    char *line = malloc(cap);
+    for (int i = 0; i < 6000; i++) len += (size_t)snprintf(line + len, cap - len, "%s%.7f", i ? " " : "", (i % 1000) * 1e-3 + 1e-4);
+    line[len++] = '\n';
+    ck_assert_int_eq(taps_text(line, len, &taps, &n), NF_OK);
+    ck_assert_int_eq(n, 6000);
+    for (int i = 0; i < 6000; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%.7f", (i % 1000) * 1e-3 + 1e-4);
+        ck_assert_float_eq(taps[i], (float)strtod(one, NULL));
+    }
+    nf_free(taps);
+    free(line);
+    ck_assert_int_eq(taps_text("0.5\nabc\n", sizeof "0.5\nabc\n" - 1, &taps, &n), NF_EFORMAT);
+    ck_err_has("taps2.txt:2: 'abc' is not a number");
+    ck_assert_ptr_null(strchr(nf_last_error(), '\n'));
+    ck_assert_int_eq(taps_text("1\r\n\x01\x7f\r\n", sizeof "1\r\n\x01\x7f\r\n" - 1, &taps, &n), NF_EFORMAT);
+    ck_err_has(":2: '\\x01\\x7f' is not a number");
+    ck_assert_int_eq(taps_text("0x10\n", sizeof "0x10\n" - 1, &taps, &n), NF_EFORMAT);
+    ck_err_has(":1: '0x10' is not a number");
+    ck_assert_int_eq(taps_text("1\n1e400\n", sizeof "1\n1e400\n" - 1, &taps, &n), NF_ENONFINITE);
+    ck_err_has(":2: tap '1e400' is outside float32 range");
+    ck_assert_int_eq(taps_text("-1e39", sizeof "-1e39" - 1, &taps, &n), NF_ENONFINITE);
+    ck_err_has(":1: tap '-1e39' is outside float32 range");
+    ck_assert_int_eq(taps_text("inf", sizeof "inf" - 1, &taps, &n), NF_ENONFINITE);
+    ck_err_has(":1: tap 'inf' is not a finite number");
+    /* CR-only line ends, comments, commas */
+    ck_assert_int_eq(taps_text("0.5\r# note\r\r0.25,0.125#x\r", sizeof "0.5\r# note\r\r0.25,0.125#x\r" - 1, &taps, &n), NF_OK);
+    ck_assert_int_eq(n, 3);
+    ck_assert_float_eq(taps[2], 0.125f);
+    nf_free(taps);
+    ck_assert_int_eq(taps_text("0.5\r\r0.25\rzz\r", sizeof "0.5\r\r0.25\rzz\r" - 1, &taps, &n), NF_EFORMAT);
+    ck_err_has(":4: 'zz' is not a number");
+}
+END_TEST
+
 START_TEST(fir_targets_are_the_convolution)
 {
     nf_task_config c;
@@ -229,6 +301,23 @@ START_TEST(teacher_targets_and_shapes)
 }
 END_TEST
 
+/* nf_diff_stats: max and RMS of |a − b|; a NaN anywhere makes max_abs NaN, so a broken fit
+ * never looks perfect. */
+START_TEST(diff_stats_values_and_nan)
+{
+    const float a[4] = {1.0f, 2.0f, -3.0f, 0.5f}, b[4] = {1.0f, 2.5f, -1.0f, 0.5f};
+    double mx, rms;
+    nf_diff_stats(a, b, 4, &mx, &rms);
+    ck_assert_close(mx, 2.0, 0.0);
+    ck_assert_close(rms, sqrt((0.25 + 4.0) / 4.0), 1e-15);
+    const float c[4] = {1.0f, NAN, -3.0f, 0.5f};
+    nf_diff_stats(c, b, 4, &mx, &rms);
+    ck_assert(isnan(mx) && isnan(rms));
+    nf_diff_stats(b, c, 4, &mx, &rms); /* NaN before a larger finite difference */
+    ck_assert(isnan(mx));
+}
+END_TEST
+
 START_TEST(lstsq_recovers_exact_operators)
 {
     nf_task_config c;
@@ -273,8 +362,8 @@ static void fit_linear(const nf_task_config *c, int epochs, double lr, double *v
     double rms;
     float *b = malloc((size_t)Y.cols * 4);
     ck_assert_int_eq(nf_lstsq(&X, &Y, &Wls, b), NF_OK);
-    nf_diff_stats(m->layers[0].W, W.data, nf_mat_size(&W), vs_exact, &rms);
-    nf_diff_stats(m->layers[0].W, Wls.data, nf_mat_size(&W), vs_ls, &rms);
+    nf_diff_stats(nf_model_layer(m, 0)->W, W.data, nf_mat_size(&W), vs_exact, &rms);
+    nf_diff_stats(nf_model_layer(m, 0)->W, Wls.data, nf_mat_size(&W), vs_ls, &rms);
     free(b);
     nf_history_free(&h);
     nf_model_free(m);
@@ -341,12 +430,14 @@ int main(void)
     TCase *tt = tcase_create("tasks");
     tcase_add_test(tt, taps_file_matches_builtin);
     tcase_add_test(tt, taps_reader_rejects_bad_files);
+    tcase_add_test(tt, taps_reader_every_byte);
     tcase_add_test(tt, fir_targets_are_the_convolution);
     tcase_add_test(tt, dft_targets_and_matrix);
     tcase_add_test(tt, spectrum_is_dft_magnitude);
     tcase_add_test(tt, abs_targets);
     tcase_add_test(tt, teacher_targets_and_shapes);
     tcase_add_test(tt, lstsq_recovers_exact_operators);
+    tcase_add_test(tt, diff_stats_values_and_nan);
     suite_add_tcase(s, tt);
     TCase *tf = tcase_create("fits");
     tcase_set_timeout(tf, 300);

@@ -118,11 +118,11 @@ START_TEST(orthogonal_deterministic_and_model_init)
     nf_rng_seed(&r2, 9);
     ck_assert_int_eq(nf_init_model(m, &is, &r1), NF_OK);
     ck_assert_int_eq(nf_init_model(m2, &is, &r2), NF_OK);
-    for (size_t i = 0; i < m->n_params; i++) ck_assert(m->params[i] == m2->params[i]);
-    for (int j = 0; j < 3; j++) ck_assert(m->layers[0].b[j] == 0.01f);
+    for (size_t i = 0; i < nf_model_n_params(m); i++) ck_assert(nf_model_params(m)[i] == nf_model_params(m2)[i]);
+    for (int j = 0; j < 3; j++) ck_assert(nf_model_layer(m, 0)->b[j] == 0.01f);
     /* the 1x3 output row has unit norm */
     double s = 0;
-    for (int j = 0; j < 3; j++) s += (double)m->layers[1].W[j] * m->layers[1].W[j];
+    for (int j = 0; j < 3; j++) s += (double)nf_model_layer(m, 1)->W[j] * nf_model_layer(m, 1)->W[j];
     ck_assert_close(s, 1.0, 1e-6);
     nf_model_free(m);
     nf_model_free(m2);
@@ -166,10 +166,10 @@ static void active_fractions(nf_model *m, const nf_mat *X, double *frac)
 {
     ck_assert_int_eq(nf_model_reserve(m, X->rows), NF_OK);
     ck_assert_int_eq(nf_model_forward(m, X->data, X->rows), NF_OK);
-    const int w = m->layers[0].out;
+    const int w = nf_model_layer(m, 0)->out;
     for (int j = 0; j < w; j++) {
         int act = 0;
-        for (int r = 0; r < X->rows; r++) act += m->Z[0][(size_t)r * w + j] > 0.0f;
+        for (int r = 0; r < X->rows; r++) act += nf_model_layer_z(m, 0)[(size_t)r * w + j] > 0.0f;
         frac[j] = (double)act / X->rows;
     }
 }
@@ -191,7 +191,7 @@ START_TEST(data_kink_half_active)
     ck_assert_int_eq(nf_init_model_data(m, &is, &io, X.data, X.rows, &rng), NF_OK);
     double frac[16];
     active_fractions(m, &X, frac);
-    const float *W = m->layers[0].W;
+    const float *W = nf_model_layer(m, 0)->W;
     for (int j = 0; j < 16; j++) {
         ck_assert_msg(fabs(frac[j] - 0.5) <= 1.0 / 4096 + 1e-9, "unit %d active on %.4f", j, frac[j]);
         ck_assert_close(hypot(W[2 * j], W[2 * j + 1]), 1.0, 1e-6);
@@ -201,8 +201,19 @@ START_TEST(data_kink_half_active)
         ck_assert_close(dot, cos(2 * M_PI / 16), 1e-6);
     }
     /* the output layer came from the base initialiser he_uniform: |w| <= √(6/16) */
-    for (int j = 0; j < 16; j++) ck_assert(fabsf(m->layers[1].W[j]) <= sqrtf(6.0f / 16.0f));
+    for (int j = 0; j < 16; j++) ck_assert(fabsf(nf_model_layer(m, 1)->W[j]) <= sqrtf(6.0f / 16.0f));
     nf_model_free(m);
+
+    /* the offset is minus the median projection: of an even count, the mean of the two middle
+     * values (theta 0: w = (1, 0), z = x0) */
+    const float X4[10] = {0.1f, 9.0f, 0.4f, -9.0f, -0.3f, 0.0f, 0.9f, 1.0f, 0.4f, 2.0f};
+    float w[2], b, scratch[5];
+    nf_init_kink_unit(2, 1.0f, 0.0, X4, 4, w, &b, scratch, &rng);
+    ck_assert(w[0] == 1.0f && w[1] == 0.0f);
+    ck_assert_close(b, -0.25, 1e-7);
+    nf_init_kink_unit(2, 2.0f, 0.0, X4, 5, w, &b, scratch, &rng); /* odd: the middle one, gain 2 */
+    ck_assert(w[0] == 2.0f);
+    ck_assert_close(b, -0.8, 1e-7);
 
     /* 5 inputs: random directions, still half active each, with gain 3 */
     nf_mat X5;
@@ -217,7 +228,7 @@ START_TEST(data_kink_half_active)
     for (int j = 0; j < 8; j++) {
         ck_assert_msg(fabs(f5[j] - 0.5) <= 1.0 / 1001 + 1e-9, "5-d unit %d active on %.4f", j, f5[j]);
         double n2 = 0;
-        for (int c = 0; c < 5; c++) n2 += (double)m->layers[0].W[j * 5 + c] * m->layers[0].W[j * 5 + c];
+        for (int c = 0; c < 5; c++) n2 += (double)nf_model_layer(m, 0)->W[j * 5 + c] * nf_model_layer(m, 0)->W[j * 5 + c];
         ck_assert_close(sqrt(n2), 3.0, 1e-5);
     }
     nf_model_free(m);
@@ -234,7 +245,7 @@ START_TEST(repel_value_and_gradient)
     /* two units (1,0) and (1,1): cos² = 1/2 */
     int s1[] = {2, 2, 1};
     nf_model *m = make_model(2, s1, NF_ACT_RELU, 1);
-    float *W = m->layers[0].W;
+    float *W = nf_model_layer(m, 0)->W;
     W[0] = 1; W[1] = 0; W[2] = 1; W[3] = 1;
     ck_assert_close(nf_repel_penalty(m, 0.3, NULL), 0.15, 1e-12);
     nf_model_free(m);
@@ -242,24 +253,26 @@ START_TEST(repel_value_and_gradient)
     int sizes[] = {3, 5, 4, 1};
     m = make_model(3, sizes, NF_ACT_RELU, 7);
     const double lambda = 0.7;
-    float *g = calloc(m->n_params, sizeof(float));
+    float *p = nf_model_params(m);
+    const size_t np = nf_model_n_params(m);
+    float *g = calloc(np, sizeof(float));
     double p0 = nf_repel_penalty(m, lambda, g);
     ck_assert(p0 > 0.0);
     const float h = 1e-3f;
-    size_t out_w = (size_t)(m->layers[2].W - m->params);
-    for (size_t i = 0; i < m->n_params; i++) {
-        float keep = m->params[i];
-        m->params[i] = keep + h;
+    size_t out_w = nf_model_param_offset(m, nf_model_layer(m, 2)->W);
+    for (size_t i = 0; i < np; i++) {
+        float keep = p[i];
+        p[i] = keep + h;
         double up = nf_repel_penalty(m, lambda, NULL);
-        m->params[i] = keep - h;
+        p[i] = keep - h;
         double dn = nf_repel_penalty(m, lambda, NULL);
-        m->params[i] = keep;
+        p[i] = keep;
         double fd = (up - dn) / (2.0 * (double)h);
         ck_assert_msg(fabs(fd - g[i]) <= 2e-3 * (1.0 + fabs(fd)), "param %zu: fd %.6g grad %.6g", i, fd, (double)g[i]);
         if (i >= out_w) ck_assert(g[i] == 0.0f); /* output layer is not repelled */
     }
     /* biases carry no gradient */
-    for (int j = 0; j < 5; j++) ck_assert(g[(size_t)(m->layers[0].b - m->params) + (size_t)j] == 0.0f);
+    for (int j = 0; j < 5; j++) ck_assert(g[nf_model_param_offset(m, nf_model_layer(m, 0)->b) + (size_t)j] == 0.0f);
     free(g);
     nf_model_free(m);
 }
@@ -289,24 +302,26 @@ START_TEST(dropout_gradient_with_fixed_mask)
         /* the mask holds 0 and 1/(1-p) */
         int zeros = 0;
         for (int k = 0; k < B * 6; k++) {
-            float v = m->drop_mask[0][k];
+            float v = nf_model_dropout_mask(m, 0)[k];
             ck_assert(v == 0.0f || fabsf(v - 1.0f / 0.6f) < 1e-6f);
             zeros += v == 0.0f;
         }
         ck_assert(zeros > 0 && zeros < B * 6);
         nf_model_freeze_dropout(m, 1);
         ck_assert_int_eq(nf_model_grad(m, X, Y, B, &ls, 0, &l_train), NF_OK);
-        float *g = malloc(m->n_params * sizeof(float));
-        memcpy(g, m->grads, m->n_params * sizeof(float));
+        float *p = nf_model_params(m);
+        const size_t np = nf_model_n_params(m);
+        float *g = malloc(np * sizeof(float));
+        memcpy(g, nf_model_grads(m), np * sizeof(float));
         const float h = 1e-2f;
-        for (size_t i = 0; i < m->n_params; i++) {
-            float keep = m->params[i];
+        for (size_t i = 0; i < np; i++) {
+            float keep = p[i];
             double up, dn;
-            m->params[i] = keep + h;
+            p[i] = keep + h;
             nf_model_grad(m, X, Y, B, &ls, 0, &up);
-            m->params[i] = keep - h;
+            p[i] = keep - h;
             nf_model_grad(m, X, Y, B, &ls, 0, &dn);
-            m->params[i] = keep;
+            p[i] = keep;
             double fd = (up - dn) / (2.0 * (double)h);
             ck_assert_msg(fabs(fd - g[i]) <= 3e-3 * (1.0 + fabs(fd)), "%s param %zu: fd %.6g grad %.6g",
                           nf_act_name(kinds[t]), i, fd, (double)g[i]);
@@ -339,6 +354,21 @@ START_TEST(optim_reset_range_restarts_momentum)
     ck_assert_close(p[2], -0.1, 1e-7);
     ck_assert_close(p[3], -0.19, 1e-7);
     nf_optim_free(o);
+
+    /* Rprop: a reset coordinate starts again from step size lr with no previous gradient */
+    nf_opt_defaults(NF_OPT_RPROP, &c);
+    c.lr = 0.01;
+    ck_assert_int_eq(nf_optim_create(&o, &c, 3), NF_OK);
+    float q[3] = {0, 0, 0};
+    const float g[3] = {1, 1, 1};
+    nf_optim_step(o, q, g);
+    nf_optim_step(o, q, g); /* steps 0.01, then 0.012 */
+    nf_optim_reset_range(o, 1, 1);
+    nf_optim_step(o, q, g);
+    ck_assert_close(q[0], -(0.01 + 0.012 + 0.0144), 1e-7);
+    ck_assert_close(q[1], -(0.01 + 0.012 + 0.01), 1e-7);
+    ck_assert_close(q[2], -(0.01 + 0.012 + 0.0144), 1e-7);
+    nf_optim_free(o);
 }
 END_TEST
 
@@ -353,7 +383,7 @@ START_TEST(revival_parallel_and_edge_rules)
     ck_assert_int_eq(nf_task_generate(&tc, &X, &Y), NF_OK);
     int sizes[] = {2, 3, 1};
     nf_model *m = make_model(2, sizes, NF_ACT_RELU, 22);
-    nf_dense *L0 = &m->layers[0], *L1 = &m->layers[1];
+    const nf_dense *L0 = nf_model_layer(m, 0), *L1 = nf_model_layer(m, 1);
     const float w[9] = {0.8f, -0.3f, 0.05f,    /* unit 0: kink through the data */
                         -1.6f, 0.6f, 0.3f,     /* unit 1: w = -2 w0 (parallel), another offset */
                         0.5f, 0.7f, 1.3f};     /* unit 2: active on every sample of [-1,1]^2 */
@@ -415,7 +445,7 @@ START_TEST(revival_revives_dead_and_duplicate_units)
     ck_assert_int_eq(nf_task_generate(&tc, &X, &Y), NF_OK);
     int sizes[] = {2, 4, 1};
     nf_model *m = make_model(2, sizes, NF_ACT_RELU, 21);
-    nf_dense *L0 = &m->layers[0], *L1 = &m->layers[1];
+    const nf_dense *L0 = nf_model_layer(m, 0), *L1 = nf_model_layer(m, 1);
     /* unit 1 dead: w = 0, b = -1; unit 3 duplicate of unit 0 (same direction, scaled) */
     L0->W[2] = 0; L0->W[3] = 0; L0->b[1] = -1.0f;
     L0->W[0] = 0.8f; L0->W[1] = -0.3f; L0->b[0] = 0.05f;
@@ -445,6 +475,34 @@ START_TEST(revival_revives_dead_and_duplicate_units)
     /* a second check finds nothing to revive */
     ck_assert_int_eq(nf_revive_units(m, NULL, X.data, X.rows, 0.999, &is, NULL, scratch, &rng, &count), NF_OK);
     ck_assert_int_eq(count, 0);
+
+    /* with an optimizer: a revived unit's optimizer state (here SGD momentum) starts afresh,
+     * in and out, while the kept units keep theirs */
+    L0->W[2] = 0; L0->W[3] = 0; L0->b[1] = -1.0f;
+    nf_opt_config oc;
+    nf_opt_defaults(NF_OPT_SGD, &oc);
+    oc.lr = 0.1;
+    oc.momentum = 0.9;
+    nf_optim *opt;
+    ck_assert_int_eq(nf_optim_create(&opt, &oc, m->n_params), NF_OK);
+    float *ones = malloc(m->n_params * sizeof(float)), *zeros = calloc(m->n_params, sizeof(float));
+    float *was = malloc(m->n_params * sizeof(float));
+    for (size_t i = 0; i < m->n_params; i++) ones[i] = 1.0f;
+    nf_optim_step(opt, m->params, ones); /* momentum buffer 1 everywhere */
+    L0->W[2] = 0; L0->W[3] = 0; L0->b[1] = -1.0f; /* unit 1 dead again */
+    ck_assert_int_eq(nf_revive_units(m, opt, X.data, X.rows, 0.999, &is, NULL, scratch, &rng, &count), NF_OK);
+    ck_assert_int_eq(count, 1);
+    memcpy(was, m->params, m->n_params * sizeof(float));
+    nf_optim_step(opt, m->params, zeros); /* moves only what has momentum */
+    const size_t revived[4] = {2, 3, (size_t)(&L0->b[1] - m->params), (size_t)(&L1->W[1] - m->params)};
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(m->params[revived[k]] == was[revived[k]], "revived parameter %zu moved by %g",
+                      revived[k], (double)(m->params[revived[k]] - was[revived[k]]));
+    ck_assert_close(m->params[0], was[0] - 0.09, 1e-6); /* kept unit 0 still has its momentum */
+    nf_optim_free(opt);
+    free(ones);
+    free(zeros);
+    free(was);
 
     /* through nf_train: a dead unit at the start is revived at the first check, with the
      * glorot rule this time */
@@ -585,7 +643,7 @@ START_TEST(decoupled_weight_decay_matches_sgd_l2)
     ai.decoupled_wd = 0.1;
     cfg.aids = &ai;
     ck_assert_int_eq(nf_train(b, &X, &Y, &cfg, NULL), NF_OK);
-    for (size_t i = 0; i < a->n_params; i++) ck_assert_close(a->params[i], b->params[i], 2e-5);
+    for (size_t i = 0; i < nf_model_n_params(a); i++) ck_assert_close(nf_model_params(a)[i], nf_model_params(b)[i], 2e-5);
     nf_model_free(a);
     nf_model_free(b);
     nf_mat_free(&X);
@@ -603,7 +661,7 @@ static int snapshot(void *vctx, int epoch, double loss, double seconds)
     (void)loss;
     (void)seconds;
     snap_ctx *c = vctx;
-    memcpy(c->snap + (size_t)(epoch - 1) * c->m->n_params, c->m->params, c->m->n_params * sizeof(float));
+    memcpy(c->snap + (size_t)(epoch - 1) * nf_model_n_params(c->m), nf_model_params(c->m), nf_model_n_params(c->m) * sizeof(float));
     return 0;
 }
 
@@ -631,7 +689,7 @@ START_TEST(early_stop_restores_best)
     nf_aids_defaults(&a);
     a.early_stop = 4;
     cfg.aids = &a;
-    snap_ctx sc = {m, malloc((size_t)cfg.epochs * m->n_params * sizeof(float))};
+    snap_ctx sc = {m, malloc((size_t)cfg.epochs * nf_model_n_params(m) * sizeof(float))};
     cfg.on_epoch = snapshot;
     cfg.ctx = &sc;
     nf_history h;
@@ -643,8 +701,8 @@ START_TEST(early_stop_restores_best)
     for (int e = 1; e <= h.epochs_run; e++)
         if (h.val_loss[e - 1] < h.val_loss[best - 1]) best = e;
     ck_assert_int_eq(h.restored_epoch, best);
-    const float *want = sc.snap + (size_t)(best - 1) * m->n_params;
-    for (size_t i = 0; i < m->n_params; i++) ck_assert(m->params[i] == want[i]);
+    const float *want = sc.snap + (size_t)(best - 1) * nf_model_n_params(m);
+    for (size_t i = 0; i < nf_model_n_params(m); i++) ck_assert(nf_model_params(m)[i] == want[i]);
     ck_assert_close(h.final_val_loss, h.val_loss[best - 1], 1e-9);
     nf_history_free(&h);
     /* without a validation set early stopping is refused */
@@ -708,7 +766,7 @@ START_TEST(cli_aid_options)
     expect_usage("--task abs --early-stop 5", "--early-stop needs a validation set");
     expect_usage("--task abs --opt lbfgs --schedule step", "mini-batch optimizer");
     expect_usage("--task abs --init-base data_kink", "--init-base");
-    expect_usage("--task abs --revive-every 0", "revive-every");
+    expect_usage("--task abs --revive-every -1", "revive-every");
     expect_usage("--task abs --init nope", "orthogonal, rai, data_kink");
 }
 END_TEST

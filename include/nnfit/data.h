@@ -6,14 +6,16 @@
  * byte offset (.npy) and what was expected, e.g. "abs.csv:12: 2 columns, expected 3 (as on
  * line 2)".
  *
- * CSV dialect: one row per line; LF or CRLF; blank lines skipped; '#' starts a comment that
- * runs to the end of the line.  The separator is taken from the first non-comment line: ','
+ * CSV dialect: one row per line; lines end at LF, CRLF or a lone CR; blank lines skipped; '#'
+ * starts a comment that runs to the end of the line.  The separator is taken from the first non-comment line: ','
  * if it has one, else runs of spaces and/or tabs (so tab-separated files work; header names
  * then cannot contain spaces).  Spaces around comma-separated cells are ignored.  The first line is a header when every one of its cells is not a number (cells may
  * be "quoted"); a line that mixes numbers and words is an error.  Numbers are parsed with
  * strtod under a thread-local "C" locale (newlocale + uselocale, restored afterwards), so a
  * program that called setlocale(LC_ALL, "de_DE") still reads "0.5"; the library itself
- * never calls setlocale.  Writers format with "%.9g" under the same C locale, which round-trips
+ * never calls setlocale.  (Plain decimal cells take an exact fast path that gives strtod's
+ * result.)  nf_data_read streams a CSV file: its peak memory is the matrix plus a read block of
+ * about 1 MiB (the block grows only to hold a longer line); a pipe is read whole first.  Writers format with "%.9g" under the same C locale, which round-trips
  * every float32 exactly.
  *
  * .npy: format versions 1.0, 2.0 and 3.0; dtypes float32 and float64 ('<f4', '>f4', '<f8',
@@ -22,14 +24,20 @@
  * float64 values are rounded to float32; a finite double outside float range counts as
  * non-finite.  Writers emit version 1.0, '<f4', C order, 2-D.
  *
- * Writes go to a temporary file in the target's folder ("NAME.tmp.XXXXXX"), are fsync'd,
- * renamed over the target and the folder is fsync'd, so a killed run leaves either the old
- * file or the new one, never a partial one. */
+ * Outputs (nf_file_write_atomic, nf_data_write, the nf_out stream) go to a temporary file in
+ * the target's folder (".NAME.tmpXXXXXX", NAME cut so the temporary name fits the file
+ * system's name limit), are fsync'd, renamed over the target and the folder is fsync'd, so a
+ * killed run leaves either the old file or the new one, never a partial one (at worst a hidden
+ * temporary file).  A write error or a full disk leaves an existing target as it was and removes
+ * the temporary file.  An existing target that is not a regular file (device, FIFO, socket,
+ * directory) is refused, never replaced; a symbolic link to a regular file keeps the link and
+ * replaces its destination.  A replaced file keeps its permission bits. */
 #ifndef NNFIT_DATA_H
 #define NNFIT_DATA_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "nnfit/mat.h"
 #include "nnfit/status.h"
@@ -80,6 +88,32 @@ nf_status nf_file_read(const char *path, size_t max_bytes, unsigned char **buf, 
 /* Writes buf[0..len) to path via temporary file + fsync + rename.  On failure the target is
  * untouched and the temporary file removed. */
 nf_status nf_file_write_atomic(const char *path, const void *buf, size_t len);
+
+/* An output file written as a stream: nf_out_open, then write to `f` with stdio, then
+ * nf_out_commit (or nf_out_abort).  The fields are the library's; read only `f`. */
+typedef struct {
+    FILE *f;      /* the temporary file */
+    char *target; /* the file that gets replaced */
+    char *tmp;    /* the temporary file's name */
+} nf_out;
+
+/* Checks, before any work is done, that path can be written atomically: an existing target is
+ * a regular file (or a link to one), its folder exists and a temporary file can be created in
+ * it (tried: created and removed), the name fits the file system.  The message names the path
+ * and what is wrong ("out/m.csv: folder 'out' does not exist", "/dev/null: is a character
+ * device; ...").  Nothing is left behind. */
+nf_status nf_out_check(const char *path);
+/* Creates the temporary file next to path (the same checks as nf_out_check) and opens o->f on
+ * it.  On failure *o is empty and nothing was created. */
+nf_status nf_out_open(nf_out *o, const char *path);
+/* Flushes, fsyncs and closes o->f, renames it over the target and fsyncs the folder.  A write
+ * error seen on the stream (full disk, file size limit, I/O error) or during these steps fails
+ * with NF_EIO, removes the temporary file and leaves the target as it was.  *o is emptied either
+ * way. */
+nf_status nf_out_commit(nf_out *o);
+/* Closes and removes the temporary file; the target is untouched.  A no-op on an empty *o
+ * (after commit, or after a failed open), so it is safe on every cleanup path. */
+void nf_out_abort(nf_out *o);
 
 /* Splits the columns of M [rows, cols] into X = first k columns and Y = the rest, both new
  * owned matrices.  Needs 1 <= k < cols. */

@@ -18,8 +18,10 @@
 #include "nnfit/model_io.h"
 #include "nnfit/train.h"
 #include "nnfit/train_aids.h"
+#include "nnfit/run.h"
 #include "nnfit/diag.h"
 #include "nnfit/blas.h"
+#include "nnfit/stats.h"
 #include "nnfit/sweep.h"
 
 #endif

@@ -1,10 +1,10 @@
 /* sweep.h — many training trials over a grid of settings × seeds, in parallel, with statistics.
  *
- * Trial (setting s, restart r) uses the seed  S_r = nf_rng_derive(sweep seed, r)  — the same
- * S_r for restart r of every setting (common random numbers: settings are compared on the same
- * seeds).  A trial does exactly what `nnfit train --seed S_r` does: it initialises the model
- * from nf_rng_derive(S_r, 0) and shuffles from nf_rng_derive(S_r, 1), on the shared data, so
- * `nnfit train ... --seed S_r --threads 1` reproduces the trial's final loss bit for bit.
+ * A setting is a run description (run.h); trial (setting s, restart r) is nf_run of that
+ * description with the seed  S_r = nf_rng_derive(sweep seed, r)  — the same S_r for restart r
+ * of every setting (common random numbers: settings are compared on the same seeds) — on the
+ * shared data.  That is exactly what `nnfit train ... --seed S_r --threads 1` runs, so the
+ * printed rerun command reproduces the trial's final loss bit for bit.
  * Trials are independent and stored by index, so results do not depend on the number of
  * worker threads.  The library never prints; progress goes through the on_trial callback. */
 #ifndef NNFIT_SWEEP_H
@@ -17,24 +17,16 @@
 #include "nnfit/init.h"
 #include "nnfit/mat.h"
 #include "nnfit/model.h"
+#include "nnfit/stats.h"
 #include "nnfit/train.h"
+#include "nnfit/run.h"
 #include "nnfit/train_aids.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* One grid point: everything a trial needs except its seed. */
-typedef struct {
-    int n_sizes;                    /* sizes[0] inputs ... sizes[n_sizes-1] outputs */
-    int sizes[NF_MAX_LAYERS + 1];
-    nf_act_spec act, out_act;       /* hidden and output activation */
-    nf_init_spec init;
-    nf_train_config train;          /* opt, epochs, batch, loss, shuffle (seed, callbacks ignored) */
-    nf_init_opts init_opts;         /* gain/base of orthogonal and data_kink (zero: defaults) */
-    nf_aids_config aids;            /* storage for training aids: train.aids may point here, so a
-                                       copied setting must re-point it (NULL: no aids) */
-} nf_sweep_setting;
+typedef struct nf_journal nf_journal;
 
 /* One trial's result. */
 typedef struct {
@@ -49,15 +41,24 @@ typedef struct {
     int dead, always_on, duplicate; /* hidden-unit counts over the training data */
     int parallel;                   /* units whose kink is parallel to an earlier unit's (diag.h) */
     double seconds;                 /* wall time of the trial */
+    /* Time to target (nf_history): first epoch whose epoch loss <= target is target_epoch */
+    long target_evals;              /* loss-and-gradient evaluations until then, 0 if never */
+    double target_seconds;          /* training seconds until then, +INFINITY if never */
     float *curve;                   /* [epochs_run] epoch losses when keep_curves, else NULL */
 } nf_trial;
+
+typedef enum { NF_TTT_EPOCHS, NF_TTT_EVALS, NF_TTT_SECONDS } nf_ttt_unit;
+
+/* Time to target of trial t in unit (epochs, evaluations as nf_history.evals, seconds):
+ * +INFINITY when the target was never reached (or the trial did not finish). */
+double nf_trial_time_to_target(const nf_trial *t, nf_ttt_unit unit);
 
 /* Called after each finished trial, serialised by a lock, in completion order. */
 typedef void (*nf_trial_callback)(void *ctx, const nf_trial *trial, long done, long total);
 
 typedef struct {
     const nf_mat *X, *Y;            /* training data shared by all trials (read only) */
-    const nf_sweep_setting *settings;
+    const nf_run_spec *settings;    /* the grid points: run descriptions (their seeds are ignored) */
     int n_settings;
     int restarts;                   /* trials per setting, >= 1 */
     uint64_t seed;
@@ -69,6 +70,11 @@ typedef struct {
     nf_trial_callback on_trial;
     void *ctx;
     const nf_mat *val_X, *val_Y;    /* optional validation set every trial sees (early stopping); NULL: none */
+    /* Resuming: with resume, entries of trials[] that have done = 1 on entry (as placed by
+     * nf_journal_place) are kept and not run again; without, every entry is cleared first. */
+    int resume;
+    nf_journal *journal;            /* may be NULL; every newly finished trial is appended to it
+                                       (fsync'd) before on_trial runs */
 } nf_sweep_config;
 
 /* Seed of restart r. */
@@ -99,6 +105,10 @@ typedef struct {
     double rate, rate_lo, rate_hi;  /* success rate and its 95% Wilson interval */
     double median, p10, p90;        /* of the final loss */
     double median_epochs;           /* median target epoch over successes (NAN if none) */
+    long reached;                   /* trials whose epoch loss reached the target at some epoch */
+    /* time to target over all n finished trials, +INFINITY for those that never reached it
+     * (so the median is +INFINITY when fewer than half did) */
+    nf_quartiles ttt_epochs, ttt_evals, ttt_seconds;
     double mean_dead, mean_always_on, mean_duplicate, mean_parallel;
     double seconds;                 /* summed trial wall time */
     double trials_per_second;       /* n / seconds (per worker) */
@@ -114,9 +124,57 @@ nf_status nf_sweep_summarize(const nf_trial *trials, int n_settings, int restart
  * n = 0 gives [0, 1]. */
 void nf_wilson(long k, long n, double z, double *lo, double *hi);
 
-/* Quantile q in [0, 1] of n sorted values, linear interpolation between order statistics
- * (NumPy's default).  NAN when n = 0. */
-double nf_quantile_sorted(const double *sorted, long n, double q);
+/* nf_quantile_sorted (and the other statistics) are declared in stats.h, included above. */
+
+/* ---- journal: resumable sweeps ----
+ *
+ * A journal file holds a header naming what it belongs to (nf_journal_id: the grid's canonical
+ * text and its 64-bit FNV-1a fingerprint, the program version, restarts and seed) and then one
+ * record per finished trial, each a line with every nf_trial field (doubles exact, as C99 hex
+ * floats; the curve as float bit patterns) and a CRC-32 of the line, written with one write()
+ * and fdatasync'd before nf_journal_append returns.  The header is written to a temporary file
+ * that is renamed into place, so a journal either has a whole header or does not exist.
+ * After a kill -9 or a power cut the last record may be torn (cut short, or followed by
+ * garbage): opening drops it and truncates the file back to the end of the last whole record.
+ * A bad record followed by good ones is corruption, not a torn tail, and is refused.  A
+ * journal is locked (flock) while open, so two runs cannot append to one file. */
+
+typedef struct {
+    const char *grid;    /* canonical text of every setting, in order (compared byte for byte;
+                            a differing line is quoted in the refusal) */
+    const char *version; /* the writing program's version; one line */
+    int restarts;
+    uint64_t seed;
+} nf_journal_id;
+
+/* Opens the journal at path, creating it (header only) when it does not exist.  An existing
+ * journal whose id differs is refused (NF_EINVAL) with a message saying what differs: the
+ * grid (and the first differing line), the version, restarts or seed.  A path that exists but
+ * is not a regular file or not a journal is refused and left untouched.  *done gets a malloc'd
+ * array of the *n_done trials already recorded, in file order; free it with
+ * nf_trials_free(*done, *n_done) and free(*done) (nf_journal_place hands the curves over). */
+nf_status nf_journal_open(nf_journal **out, const char *path, const nf_journal_id *id,
+                          nf_trial **done, long *n_done);
+
+/* Bytes of a torn last record that opening cut off (0: the file ended on a whole record). */
+long nf_journal_torn_bytes(const nf_journal *j);
+
+/* Appends one finished trial and makes it durable (fdatasync).  Thread-safe. */
+nf_status nf_journal_append(nf_journal *j, const nf_trial *t);
+
+/* Closes the journal (and its lock).  NULL is fine. */
+nf_status nf_journal_close(nf_journal *j);
+
+/* Moves the n_done journal trials into trials[setting * restarts + restart] (the layout of
+ * nf_sweep_run; the caller zeroes the n_settings × restarts entries first), handing their
+ * curves over (done[i].curve becomes NULL).  A trial recorded twice is placed once (the first
+ * record; the later one's curve is freed).  A trial outside the grid is an error and places
+ * nothing. */
+nf_status nf_journal_place(nf_trial *done, long n_done, int n_settings, int restarts,
+                           nf_trial *trials);
+
+/* 64-bit FNV-1a of a NUL-terminated text (the grid fingerprint). */
+uint64_t nf_fingerprint(const char *text);
 
 #ifdef __cplusplus
 }

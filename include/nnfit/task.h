@@ -18,6 +18,7 @@
 #ifndef NNFIT_TASK_H
 #define NNFIT_TASK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nnfit/act.h"
@@ -80,9 +81,15 @@ nf_status nf_task_exact(const nf_task_config *cfg, nf_mat *W);
 /* The built-in 31-tap low-pass (data/fir/lowpass31.txt). */
 const float *nf_task_default_taps(int *n_taps);
 
-/* Reads taps from a text file: one number per line (or separated by spaces/commas), '#'
- * starts a comment.  *taps is allocated with nf_alloc; errors name the file and line. */
+/* Reads taps from a text file: decimal numbers separated by newlines, spaces, tabs or commas;
+ * '#' starts a comment that runs to the end of the line; lines end at LF, CRLF or a lone CR.
+ * Every byte counts: a NUL or any other stray byte is an error, never the end of the file, and
+ * lines may be of any length.  At most 65536 taps, each finite and within float32 range.
+ * *taps is allocated with nf_alloc; errors are one line naming the file, the line and the
+ * offending text (control bytes shown as \xNN). */
 nf_status nf_task_read_taps(const char *path, float **taps, int *n_taps);
+/* The same on text buf[0..len) (need not be NUL-terminated); `name` is used in messages. */
+nf_status nf_task_parse_taps(const char *buf, size_t len, const char *name, float **taps, int *n_taps);
 
 #ifdef __cplusplus
 }

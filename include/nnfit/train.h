@@ -1,7 +1,9 @@
 /* train.h — the training loop: epochs of shuffled mini-batches, history, divergence check.
  *
  * Each epoch visits every row once in batches of `batch` rows (the last batch may be
- * smaller); with shuffle the order is a fresh permutation per epoch drawn from the seed.
+ * smaller); with shuffle the order is a fresh permutation per epoch drawn from the seed: one
+ * nf_rng seeded with `seed` shuffles the previous epoch's order (the identity before epoch 1)
+ * by Fisher–Yates, i from n−1 down to 1 swapping with j = nf_rng_below(i + 1).
  * The loss recorded for an epoch is the mean of the batch losses weighted by batch size, each
  * measured before its update (as Keras reports it); for full-batch training that is the loss
  * of the parameters at the start of the epoch.  The final loss is evaluated over the whole
@@ -44,6 +46,7 @@ typedef struct {
 } nf_train_config;
 
 typedef struct {
+    int rows, val_rows;    /* training and validation rows */
     int epochs_run;
     double *loss;          /* [epochs_run] epoch losses (malloc'd; nf_history_free) */
     double *seconds;       /* [epochs_run] wall time since the start of training */
@@ -51,6 +54,12 @@ typedef struct {
     double best_loss;      /* lowest epoch loss */
     int best_epoch;        /* 1-based */
     int target_epoch;      /* first epoch with loss <= target_loss, 0 if never */
+    /* Time to target, counted at the end of target_epoch (the whole epoch is charged): */
+    long target_evals;     /* evals at that point, 0 if never */
+    double target_seconds; /* seconds[target_epoch - 1]; +INFINITY if never */
+    long evals;            /* loss-and-gradient evaluations: mini-batch optimizers one per step
+                              (on one batch); lbfgs one per closure call, lm one per Jacobian
+                              assembly plus one per trial-point loss (each on the whole set) */
     int diverged_epoch;    /* epoch where NaN/Inf appeared, 0 if none */
     long steps;            /* optimizer steps taken (lbfgs: closure evaluations) */
     int converged;         /* lbfgs/lm: 1 stopped at a stationary point (gradient below

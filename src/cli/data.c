@@ -1,69 +1,43 @@
 /* data.c — `nnfit data`: export a built-in task's dataset as CSV or .npy. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "train_opts.h"
-
-enum { OPT_HELP = 'h', OPT_QUIET = 'q', OPT_OUT = 4000, OPT_VERSION };
-
-/* task options of train_opts that apply here */
-static const char *const task_option_names[] = {"task", "n", "frame", "taps", "fir-single",
-                                                "dft-complex", "dft-full", "orthonormal", "data-seed", "k"};
+#include "options.h"
 
 static void help(void)
 {
     printf("usage: nnfit data --task NAME --out FILE.csv|FILE.npy [task options]\n\n"
            "Writes a built-in task's dataset: each row holds the inputs x0.. then the targets y0..\n"
            "(CSV gets a header line; .npy is float32 [rows, inputs + targets]).  Train on it with\n"
-           "  nnfit train --data FILE --inputs K   (K = number of inputs, printed on stdout)\n\n"
-           "  --task NAME         %s (default abs)\n"
-           "  --n N               rows (default 4096; teacher 8192)\n"
-           "  --k K               teacher: x ~ N(0, I_K), y = sum relu(x_i) (default 10)\n"
-           "  --frame N           fir/dft/spectrum frame length (default 64)\n"
-           "  --taps FILE         fir taps (default: 31-tap low-pass)\n"
-           "  --fir-single --dft-complex --dft-full --orthonormal   task variants as in train\n"
-           "  --data-seed S       seed of the generated data (default 1)\n"
-           "  --out FILE          output (.npy by extension, else CSV); written atomically\n"
-           "  --quiet, --help, --version\n",
-           nf_task_names());
+           "  nnfit train --data FILE --inputs K   (K = number of inputs, printed on stdout)\n\n");
+    opt_help(stdout, CMD_DATA);
+    printf("  --quiet                    do not print the summary (task, rows, inputs, targets, out)\n  --help, --version\n");
 }
 
 int cmd_data(int argc, char **argv)
 {
-    struct option all[160], table[32];
-    int n_all = train_opts_table(all, 0), count = 0;
-    for (int i = 0; i < n_all; i++)
-        for (size_t k = 0; k < sizeof task_option_names / sizeof task_option_names[0]; k++)
-            if (!strcmp(all[i].name, task_option_names[k])) table[count++] = all[i];
-    table[count++] = (struct option){"out", required_argument, 0, OPT_OUT};
-    table[count++] = (struct option){"quiet", no_argument, 0, OPT_QUIET};
-    table[count++] = (struct option){"help", no_argument, 0, OPT_HELP};
-    table[count++] = (struct option){"version", no_argument, 0, OPT_VERSION};
-    table[count] = (struct option){0, 0, 0, 0};
-    train_opts o;
-    train_opts_init(&o);
-    const char *out = NULL;
-    int c, rc = 0;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":hq", table, NULL)) != -1) {
-        if (c == OPT_HELP) { help(); train_opts_free(&o); return 0; }
-        if (c == OPT_VERSION) { printf("nnfit %s\n", NNFIT_VERSION); train_opts_free(&o); return 0; }
-        if (c == OPT_QUIET) { cli_quiet = 1; continue; }
-        if (c == OPT_OUT) { out = optarg; continue; }
-        if (c == '?') { rc = cli_usage_error("unknown option '%s' (see --help)", argv[optind - 1]); break; }
-        if (c == ':') { rc = cli_usage_error("option '%s' needs a value", argv[optind - 1]); break; }
-        if (train_opts_handle(&o, c, optarg)) { rc = EXIT_USAGE; break; }
+    cli_args a;
+    cli_args_init(&a);
+    opt_list l;
+    int rc = opt_parse(CMD_DATA, argc, argv, &l);
+    if (!rc && l.help) rc = (help(), -1);
+    if (!rc && l.version) rc = (printf("nnfit %s\n", NNFIT_VERSION), -1);
+    if (!rc) rc = opt_apply_all(&a, &l);
+    if (!rc && !a.out) rc = cli_usage_error("--out FILE.csv or FILE.npy is required");
+    if (!rc) rc = cli_load_taps(&a);
+    if (!rc && nf_task_validate(&a.run.task)) rc = cli_status_error(NF_EINVAL);
+    if (!rc) rc = cli_out_check("out", a.out);
+    opt_list_free(&l);
+    if (rc) {
+        cli_args_free(&a);
+        return rc < 0 ? 0 : rc;
     }
-    if (!rc && optind < argc) rc = cli_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!rc && !out) rc = cli_usage_error("--out FILE.csv or FILE.npy is required");
-    if (!rc) rc = train_opts_finish(&o);
-    if (rc) { train_opts_free(&o); return rc; }
+    const char *out = a.out;
+    const nf_task_config *task = &a.run.task;
 
     nf_mat X = {0}, Y = {0}, M = {0};
     char **names = NULL;
-    nf_status st = nf_task_generate(&o.task, &X, &Y);
+    nf_status st = nf_task_generate(task, &X, &Y);
     if (!st) st = nf_mat_alloc(&M, X.rows, X.cols + Y.cols);
     if (!st) {
         size_t w = (size_t)M.cols;
@@ -81,13 +55,13 @@ int cmd_data(int argc, char **argv)
     }
     if (!st) st = nf_data_write(out, &M, (const char *const *)names);
     if (st) rc = cli_status_error(st);
-    else printf("task: %s\nrows: %d\ninputs: %d\ntargets: %d\nout: %s\n", nf_task_name(o.task.kind),
+    else if (!cli_quiet) printf("task: %s\nrows: %d\ninputs: %d\ntargets: %d\nout: %s\n", nf_task_name(task->kind),
                 M.rows, X.cols, Y.cols, out);
     for (int i = 0; names && i < M.cols; i++) free(names[i]);
     free(names);
     nf_mat_free(&X);
     nf_mat_free(&Y);
     nf_mat_free(&M);
-    train_opts_free(&o);
+    cli_args_free(&a);
     return rc;
 }

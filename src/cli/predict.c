@@ -1,71 +1,45 @@
 /* predict.c — `nnfit predict`: run a saved model over a CSV/.npy file. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "options.h"
 
-enum { OPT_HELP = 'h', OPT_MODEL = 4100, OPT_DATA, OPT_OUT, OPT_INPUTS, OPT_ACT, OPT_OUT_ACT,
-       OPT_ALLOW_NONFINITE, OPT_VERSION };
 
 static void help(void)
 {
     printf("usage: nnfit predict --model M.safetensors --data X.csv|X.npy [--out Y.csv|Y.npy]\n\n"
            "Writes one row of model outputs per data row (CSV on stdout when --out is missing).\n"
            "The data has either exactly the model's inputs per row, or inputs followed by targets\n"
-           "(as `nnfit data` writes it); with targets the MSE is printed on stderr.\n\n"
-           "  --model FILE        safetensors model (nnfit's or PyTorch's layers.{i}.weight/bias)\n"
-           "  --data FILE         rows to predict\n"
-           "  --inputs K          use the first K columns as inputs (default: the model's)\n"
-           "  --out FILE          output file, written atomically (.npy by extension, else CSV)\n"
-           "  --act NAME --out-act NAME   activations when the file does not record them\n"
-           "                      (default relu hidden, linear output)\n"
-           "  --allow-nonfinite   accept NaN/Inf in the data\n"
-           "  --help, --version\n");
+           "(as `nnfit data` writes it); with targets the MSE is printed on stderr.\n\n");
+    opt_help(stdout, CMD_PREDICT);
+    printf("  --quiet                    no MSE line on stderr\n  --help, --version\n");
 }
 
 int cmd_predict(int argc, char **argv)
 {
-    static const struct option table[] = {
-        {"model", required_argument, 0, OPT_MODEL},   {"data", required_argument, 0, OPT_DATA},
-        {"out", required_argument, 0, OPT_OUT},       {"inputs", required_argument, 0, OPT_INPUTS},
-        {"act", required_argument, 0, OPT_ACT},       {"out-act", required_argument, 0, OPT_OUT_ACT},
-        {"allow-nonfinite", no_argument, 0, OPT_ALLOW_NONFINITE},
-        {"help", no_argument, 0, OPT_HELP},           {"version", no_argument, 0, OPT_VERSION},
-        {0, 0, 0, 0}};
-    const char *model_path = NULL, *data_path = NULL, *out = NULL;
-    int inputs = 0, c;
+    cli_args a;
+    cli_args_init(&a);
+    opt_list l;
+    int rc = opt_parse(CMD_PREDICT, argc, argv, &l);
+    if (!rc && l.help) rc = (help(), -1);
+    if (!rc && l.version) rc = (printf("nnfit %s\n", NNFIT_VERSION), -1);
+    if (!rc) rc = opt_apply_all(&a, &l);
+    opt_list_free(&l);
+    if (!rc && (!a.model || !a.data)) rc = cli_usage_error("--model FILE and --data FILE are required");
+    if (!rc && a.out) rc = cli_out_check("out", a.out);
+    if (rc) return rc < 0 ? 0 : rc;
+    const char *model_path = a.model, *data_path = a.data, *out = a.out;
+    const int inputs = a.inputs;
     nf_load_opts lo;
     nf_load_opts_default(&lo);
+    if (a.run.act_set) lo.hidden = a.run.act;
+    lo.output = a.run.out_act;
     nf_read_opts ro;
     nf_read_opts_default(&ro);
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", table, NULL)) != -1) {
-        switch (c) {
-        case OPT_HELP: help(); return 0;
-        case OPT_VERSION: printf("nnfit %s\n", NNFIT_VERSION); return 0;
-        case OPT_MODEL: model_path = optarg; break;
-        case OPT_DATA: data_path = optarg; break;
-        case OPT_OUT: out = optarg; break;
-        case OPT_INPUTS: if (cli_int("inputs", optarg, 1, 1 << 24, &inputs)) return EXIT_USAGE; break;
-        case OPT_ACT:
-            if (nf_act_parse(optarg, &lo.hidden)) return cli_usage_error("--act: %s", nf_last_error());
-            break;
-        case OPT_OUT_ACT:
-            if (nf_act_parse(optarg, &lo.output)) return cli_usage_error("--out-act: %s", nf_last_error());
-            break;
-        case OPT_ALLOW_NONFINITE: ro.allow_nonfinite = 1; break;
-        case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) return cli_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!model_path || !data_path) return cli_usage_error("--model FILE and --data FILE are required");
+    ro.allow_nonfinite = a.allow_nonfinite;
 
     nf_model *m = NULL;
     nf_mat D = {0}, X = {0}, P = {0};
-    int rc = 0;
     nf_status st = nf_model_load(model_path, &lo, &m, NULL);
     if (st) return cli_status_error(st);
     if ((st = nf_data_read(data_path, &ro, &D))) { rc = cli_status_error(st); goto done; }

@@ -1,28 +1,27 @@
-/* sweep.c — `nnfit sweep`: many restarts over a grid of optimizer × activation × init ×
- * architecture × lr, with success rates, rerun commands, CSV/JSON and pictures. */
+/* sweep.c — `nnfit sweep`: many restarts over a grid of run descriptions, with success rates,
+ * rerun commands, CSV/JSON and pictures.  Every `nnfit train` option that shapes a run is taken,
+ * and any option with a number or name value may be a comma-separated grid axis; a grid point
+ * is built by the same option table and the same run description as `nnfit train`, so its
+ * printed rerun command is the trial. */
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "data_opts.h"
 #include "sweep_cli.h"
-#include "train_opts.h"
-
-enum {
-    S_OPT = 3000, S_ACT, S_INIT, S_HIDDEN, S_LAYERS, S_LR, S_RESTARTS, S_JOBS, S_TARGET, S_SEED,
-    S_OUT, S_JSON, S_PLOT, S_DIAG, S_QUIET, S_HELP, S_VERSION,
-};
 
 /* abs with 3 ReLUs: the hexagon solution has MSE ~1.07e-3 on 4096 U[-1,1]^2 samples, the
  * stuck minima 1.2e-2 and above; 2e-3 sits in the empty gap between them (README, Sweeps). */
 #define ABS_DEFAULT_TARGET 2e-3
 
 static atomic_int g_cancel;
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
     (void)sig;
     atomic_store(&g_cancel, 1);
@@ -31,277 +30,413 @@ static void on_sigint(int sig)
 static void help(void)
 {
     printf("usage: nnfit sweep [options]\n\n"
-           "Trains every combination of the grid options, --restarts times each with seeds derived\n"
-           "from --seed, and prints success rates.  Any `nnfit train` option is a fixed setting.\n\n"
-           "grid (comma-separated lists):\n"
-           "  --opt A,B           optimizers: %s (default adam)\n"
-           "  --act A,B           hidden activations (default: the task's)\n"
-           "  --init A,B          initialisers (default glorot_uniform)\n"
-           "  --hidden 3,4,6      one hidden layer of each width\n"
-           "  --layers 'L1;L2'    full size lists, ';'-separated or repeated (e.g. 2,3,1;2,4,4,1)\n"
-           "  --lr X,Y            learning rates (default: each optimizer's)\n"
-           "  training aids, each a grid axis too (0, or none for --schedule, = off):\n"
-           "  --revive-every 0,20 --dup-cos X,Y --repel 0,0.01 --dropout 0,0.1 --clip-norm 0,1\n"
-           "  --decoupled-weight-decay 0,1e-4 --schedule none,cosine --warmup 0,10\n"
-           "  --bias-init 0,0.1 --init-gain 1,2 --weight-decay 0,1e-4 (L2; a list is an axis)\n"
-           "  --early-stop 0,20 (patience; needs --val-n N validation rows, generated as in train)\n"
-           "  (and --preset robust: see nnfit train --help)\n"
-           "sweep:\n"
-           "  --restarts N        trials per grid point (default 20)\n"
-           "  --seed S            base seed; restart r uses nf_rng_derive(S, r) (default 0)\n"
-           "  --jobs J            worker threads, one BLAS thread each (default: cores)\n"
-           "  --target LOSS       success: final loss <= LOSS (abs default %g; required otherwise)\n"
-           "  --out FILE.csv      one row per trial\n"
-           "  --json FILE         settings, summaries and trials as JSON\n"
-           "  --plot DIR          pictures (CSV + gnuplot scripts, PNG/SVG if gnuplot is installed)\n"
-           "  --diag              neuron table of each setting's best and worst trial\n"
-           "  --quiet             no progress on stderr\n"
-           "  --help, --version\n\n"
-           "fixed settings (as for nnfit train):\n",
-           nf_opt_names(), ABS_DEFAULT_TARGET);
-    train_opts_help(stdout);
+           "Trains every combination of the options given as lists, --restarts times each with seeds\n"
+           "derived from --seed, and prints success rates.  Every option of `nnfit train` that shapes a\n"
+           "run is taken, with the same meaning: a trial is `nnfit train` with its printed rerun command.\n\n");
+    opt_help(stdout, CMD_SWEEP);
+    printf("  --quiet                    no progress on stderr\n  --help, --version\n");
 }
 
-/* ---- small string lists ---- */
-typedef struct {
-    char **v;
-    int n;
-} strlist;
-
-static int strlist_add(strlist *l, const char *s, size_t len)
+/* Options that steer the sweep itself rather than a run. */
+static int is_control(const opt_row *r)
 {
-    char **v = realloc(l->v, (size_t)(l->n + 1) * sizeof *v);
-    if (!v) return 1;
-    l->v = v;
-    l->v[l->n] = malloc(len + 1);
-    if (!l->v[l->n]) return 1;
-    memcpy(l->v[l->n], s, len);
-    l->v[l->n][len] = '\0';
-    l->n++;
+    static const char *const names[] = {"restarts", "jobs", "out", "json", "plot", "diag", "target",
+                                        "list-optimizers"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(r->name, names[i])) return 1;
     return 0;
 }
 
-static int strlist_split(strlist *l, const char *text, char sep, const char *opt)
-{
-    const char *p = text;
-    for (;;) {
-        const char *e = strchr(p, sep);
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == 0) return cli_usage_error("--%s: empty item in '%s'", opt, text);
-        int seen = 0; /* a value given twice is one grid point */
-        for (int i = 0; i < l->n; i++) seen |= strlen(l->v[i]) == len && !strncmp(l->v[i], p, len);
-        if (!seen && strlist_add(l, p, len)) return cli_usage_error("out of memory");
-        if (!e) return 0;
-        p = e + 1;
-    }
-}
-
-static void strlist_free(strlist *l)
-{
-    for (int i = 0; i < l->n; i++) free(l->v[i]);
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
-/* ---- fixed train options ---- */
+/* ---- the grid ---- */
 typedef struct {
-    int val;
-    const char *name, *arg;
-} fixed_opt;
-
-static int find_val(const struct option *table, const char *name)
-{
-    for (int i = 0; table[i].name; i++)
-        if (!strcmp(table[i].name, name)) return table[i].val;
-    return -1;
-}
-
-/* Whether optimizer option `name` (kebab-case) is a hyperparameter of some optimizer. */
-static int in_uses(const char *uses, const char *name)
-{
-    char snake[64];
-    size_t n = strlen(name);
-    if (n >= sizeof snake) return 0;
-    for (size_t i = 0; i <= n; i++) snake[i] = name[i] == '-' ? '_' : name[i];
-    size_t len = strlen(snake);
-    for (const char *p = uses; (p = strstr(p, snake)); p += len)
-        if ((p == uses || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0')) return 1;
-    return 0;
-}
-
-static int is_opt_hyper(const char *name)
-{
-    if (!strcmp(name, "lr")) return 0;
-    for (int k = 0; k < NF_OPT_COUNT; k++)
-        if (in_uses(nf_opt_uses((nf_opt_kind)k), name)) return 1;
-    return 0;
-}
-
-/* Whether a fixed option applies to a grid point (optimizer hyperparameters and --act-param
- * only go to the optimizers / activations that have them). */
-static int applies(const fixed_opt *f, nf_opt_kind opt, nf_act_kind act)
-{
-    if (is_opt_hyper(f->name)) return in_uses(nf_opt_uses(opt), f->name);
-    if (!strcmp(f->name, "act-param")) return act == NF_ACT_LEAKY_RELU || act == NF_ACT_ELU;
-    return 1;
-}
-
-static void shell_append(char *buf, size_t cap, const char *s)
-{
-    size_t pos = strlen(buf);
-    int plain = *s != '\0';
-    for (const char *p = s; *p; p++)
-        if (!(isalnum((unsigned char)*p) || strchr("-_.,/:=+", *p))) plain = 0;
-    if (plain) {
-        snprintf(buf + pos, cap - pos, " %s", s);
-        return;
-    }
-    snprintf(buf + pos, cap - pos, " '");
-    for (const char *p = s; *p; p++) {
-        pos = strlen(buf);
-        if (*p == '\'') snprintf(buf + pos, cap - pos, "'\\''");
-        else snprintf(buf + pos, cap - pos, "%c", *p);
-    }
-    pos = strlen(buf);
-    snprintf(buf + pos, cap - pos, "'");
-}
-
-/* Training-aid options that may be grid axes (a comma-separated value list); "0" (or
- * "none" for --schedule) means the aid is off: the option is left out of that grid point. */
-static const char *const aid_axes[] = {"revive-every", "dup-cos", "revive-parallel", "revive-edge", "repel", "dropout", "clip-norm",
-                                       "decoupled-weight-decay", "schedule", "warmup", "bias-init",
-                                       "init-gain", "early-stop", "weight-decay", "grow", "prune-start",
-                                       "prune-end", "prune-every"};
-enum { N_AID_AXES = (int)(sizeof aid_axes / sizeof aid_axes[0]) };
-
-static int aid_axis_index(const char *name)
-{
-    for (int k = 0; k < N_AID_AXES; k++)
-        if (!strcmp(aid_axes[k], name)) return k;
-    return -1;
-}
-
-/* Whether value v of aid axis k switches the aid off. */
-static int aid_off(int k, const char *v)
-{
-    if (!v) return 1;
-    if (!strcmp(aid_axes[k], "schedule")) return !strcmp(v, "none");
-    if (!strcmp(aid_axes[k], "bias-init") || !strcmp(aid_axes[k], "init-gain") ||
-        !strcmp(aid_axes[k], "dup-cos") || !strcmp(aid_axes[k], "prune-start") || !strcmp(aid_axes[k], "prune-end"))
-        return 0;
-    char *end;
-    double d = strtod(v, &end);
-    return *end == '\0' && end != v && d == 0.0;
-}
+    const opt_row *row;
+    char **v;                 /* values (NULL for a flag) */
+    int n, preset, applied;   /* applied: grid points it went to */
+} axis;
 
 typedef struct {
-    const char *opt, *act, *init, *layers, *lr; /* lr NULL: optimizer default */
-    const char *aid[N_AID_AXES];                /* NULL: axis not given */
-} grid_point;
-
-typedef struct {
-    const struct option *table;
-    fixed_opt *fixed;
-    int n_fixed;
-    grid_point *points;
-    nf_sweep_setting *settings;
+    axis *ax;
+    int n_ax;
+    int n;                    /* settings */
+    nf_run_spec *specs;
     cli_setting_name *names;
-    int n;
+    unsigned char *choice;    /* [n * n_ax]: value index of each axis */
+    unsigned char *used;      /* [n * n_ax]: 1 where the value went to the run (applies, not off) */
+    int n_in, n_out, files;
 } grid;
 
-/* Builds one setting through the same parser `nnfit train` uses, so the rerun command means
- * the same thing.  Returns 0 or EXIT_USAGE. */
-static int build_setting(const grid *g, const grid_point *p, train_opts *o)
+static int add_value(axis *x, const char *s, size_t len)
 {
-    train_opts_init(o);
-    nf_opt_kind ok;
-    nf_act_spec as;
-    if (nf_opt_parse(p->opt, &ok)) return cli_usage_error("--opt: %s", nf_last_error());
-    if (nf_act_parse(p->act, &as)) return cli_usage_error("--act: %s", nf_last_error());
-    for (int i = 0; i < g->n_fixed; i++)
-        if (applies(&g->fixed[i], ok, as.kind) && train_opts_handle(o, g->fixed[i].val, g->fixed[i].arg))
-            return EXIT_USAGE;
-    const char *names[] = {"opt", "act", "init", "layers", "lr"};
-    const char *vals[] = {p->opt, p->act, p->init, p->layers, p->lr};
-    for (int i = 0; i < 5; i++)
-        if (vals[i] && train_opts_handle(o, find_val(g->table, names[i]) , vals[i])) return EXIT_USAGE;
-    for (int k = 0; k < N_AID_AXES; k++)
-        if (!aid_off(k, p->aid[k]) && train_opts_handle(o, find_val(g->table, aid_axes[k]), p->aid[k]))
-            return EXIT_USAGE;
-    if (train_opts_finish(o)) return EXIT_USAGE;
+    for (int i = 0; i < x->n; i++)
+        if (x->v[i] && strlen(x->v[i]) == len && !strncmp(x->v[i], s, len)) return 0; /* one grid point */
+    char **v = realloc(x->v, (size_t)(x->n + 1) * sizeof *v);
+    if (!v) return cli_usage_error("out of memory");
+    x->v = v;
+    x->v[x->n] = NULL;
+    if (s && !(x->v[x->n] = strndup(s, len))) return cli_usage_error("out of memory");
+    x->n++;
     return 0;
 }
 
-static void rerun_command(const grid *g, int s, uint64_t seed, char *buf, size_t cap)
+/* Every run option given, in table order, its value split into a list where it is an axis. */
+static int collect_axes(const opt_list *l, grid *g)
 {
-    const grid_point *p = &g->points[s];
-    const nf_sweep_setting *st = &g->settings[s];
-    snprintf(buf, cap, "nnfit train");
-    int have_batch = 0, have_epochs = 0;
-    for (int i = 0; i < g->n_fixed; i++) {
-        if (!applies(&g->fixed[i], st->train.opt.kind, st->act.kind)) continue;
-        size_t pos = strlen(buf);
-        snprintf(buf + pos, cap - pos, " --%s", g->fixed[i].name);
-        if (g->fixed[i].arg) shell_append(buf, cap, g->fixed[i].arg);
-        have_batch |= !strcmp(g->fixed[i].name, "batch");
-        have_epochs |= !strcmp(g->fixed[i].name, "epochs");
+    g->ax = calloc((size_t)l->n + 1, sizeof *g->ax);
+    if (!g->ax) return cli_usage_error("out of memory");
+    for (const opt_row *r = opt_find("task"); r && r->name; r++) {
+        const opt_given *o = opt_get(l, r->name);
+        if (!o || is_control(r)) continue;
+        axis *x = &g->ax[g->n_ax++];
+        x->row = r;
+        x->preset = o->preset;
+        if (!o->value) { if (add_value(x, NULL, 0)) return EXIT_USAGE; continue; }
+        const char *p = o->value;
+        for (;;) {
+            const char *e = r->axis ? strchr(p, r->axis) : NULL;
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            if (!len) return cli_usage_error("--%s: empty item in '%s'", r->name, o->value);
+            if (add_value(x, p, len)) return EXIT_USAGE;
+            if (!e) break;
+            p = e + 1;
+        }
+        if (x->n > 255) return cli_usage_error("--%s: more than 255 values", r->name);
     }
-    size_t pos = strlen(buf);
-    snprintf(buf + pos, cap - pos, " --opt %s", p->opt);
-    if (p->lr) { pos = strlen(buf); snprintf(buf + pos, cap - pos, " --lr %s", p->lr); }
-    pos = strlen(buf);
-    snprintf(buf + pos, cap - pos, " --act %s --init %s --layers %s", p->act, p->init, p->layers);
-    for (int k = 0; k < N_AID_AXES; k++) {
-        if (aid_off(k, p->aid[k])) continue;
-        pos = strlen(buf);
-        snprintf(buf + pos, cap - pos, " --%s", aid_axes[k]);
-        shell_append(buf, cap, p->aid[k]);
-    }
-    pos = strlen(buf);
-    if (!have_batch) snprintf(buf + pos, cap - pos, " --batch %d", st->train.batch);
-    pos = strlen(buf);
-    if (!have_epochs) snprintf(buf + pos, cap - pos, " --epochs %d", st->train.epochs);
-    pos = strlen(buf);
-    snprintf(buf + pos, cap - pos, " --seed %llu --threads 1", (unsigned long long)seed);
+    return 0;
 }
 
-/* ---- output ---- */
-static void csv_quoted(FILE *f, const char *s) { fprintf(f, "\"%s\"", s); }
+static void axes_free(grid *g)
+{
+    for (int k = 0; k < g->n_ax; k++) {
+        for (int i = 0; i < g->ax[k].n; i++) free(g->ax[k].v[i]);
+        free(g->ax[k].v);
+    }
+    free(g->ax);
+    free(g->specs);
+    free(g->names);
+    free(g->choice);
+    free(g->used);
+}
 
+/* Text of setting s's value of axis k (NULL: a flag). */
+static const char *point_value(const grid *g, int s, int k)
+{
+    return g->ax[k].v[g->choice[(size_t)s * (size_t)g->n_ax + (size_t)k]];
+}
+
+static int point_has(const grid *g, int s, int k) { return g->used[(size_t)s * (size_t)g->n_ax + (size_t)k]; }
+
+/* Builds grid point `index` (mixed radix over the axes, the last fastest) from `base`. */
+static int build_point(grid *g, long index, const cli_args *base, int s)
+{
+    cli_args a = *base;
+    unsigned char *ch = &g->choice[(size_t)s * (size_t)g->n_ax], *used = &g->used[(size_t)s * (size_t)g->n_ax];
+    long rest = index;
+    for (int k = g->n_ax - 1; k >= 0; k--) {
+        ch[k] = (unsigned char)(rest % g->ax[k].n);
+        rest /= g->ax[k].n;
+    }
+    for (int k = 0; k < g->n_ax; k++) { /* table order: --opt, --act, --loss before what depends on them */
+        const opt_row *r = g->ax[k].row;
+        const char *v = g->ax[k].v[ch[k]];
+        if (!opt_applies_to(r, &a.run) || opt_is_off(r, v)) continue;
+        int rc = opt_apply(&a, r, v);
+        if (rc) return rc;
+        used[k] = 1;
+        g->ax[k].applied++;
+    }
+    if (a.hidden) {
+        if (a.run.n_sizes) return cli_usage_error("give --hidden or --layers, not both");
+        a.run.sizes[0] = g->n_in;
+        a.run.sizes[1] = atoi(a.hidden);
+        a.run.sizes[2] = g->n_out;
+        a.run.n_sizes = 3;
+    }
+    if (nf_run_resolve(&a.run, g->files ? g->n_in : 0, g->files ? g->n_out : 0))
+        return cli_usage_error("%s", nf_last_error());
+    g->specs[s] = a.run;
+    return 0;
+}
+
+/* The shell command that reruns one trial of setting s alone. */
+static void rerun_command(const grid *g, int s, uint64_t seed, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "nnfit train");
+    const nf_run_spec *r = &g->specs[s];
+    for (int k = 0; k < g->n_ax; k++) {
+        const opt_row *row = g->ax[k].row;
+        if (!point_has(g, s, k) || !strcmp(row->name, "seed")) continue;
+        if (!strcmp(row->name, "hidden")) {
+            char sizes[64];
+            snprintf(sizes, sizeof sizes, "%d,%d,%d", r->sizes[0], r->sizes[1], r->sizes[2]);
+            cli_append_option(buf, cap, "layers", sizes);
+            continue;
+        }
+        cli_append_option(buf, cap, row->name, point_value(g, s, k));
+    }
+    char sd[32];
+    snprintf(sd, sizeof sd, "%llu", (unsigned long long)seed);
+    cli_append_option(buf, cap, "seed", sd);
+    cli_append_option(buf, cap, "threads", "1");
+}
+
+/* Options the label leaves out: the head names them (optimizer and its hyperparameters,
+ * activation, initialiser, sizes) or they are the same for every setting (data, seed). */
+static int label_skips(const opt_row *r)
+{
+    static const char *const names[] = {"opt", "act", "init", "layers", "hidden", "seed", "task", "n", "frame",
+                                        "taps", "fir-single", "dft-complex", "dft-full", "orthonormal",
+                                        "data-seed", "val-n", "data", "inputs", "x", "y", "val", "val-split",
+                                        "allow-nonfinite"};
+    if (r->type == OT_HP) return 1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(r->name, names[i])) return 1;
+    return 0;
+}
+
+/* "sgd(momentum=0.9) relu glorot_uniform 2,3,1 batch=64": every setting that is not the
+ * optimizer's or the run's default. */
+static void make_name(grid *g, int s)
+{
+    const nf_run_spec *r = &g->specs[s];
+    cli_setting_name *nm = &g->names[s];
+    char opt[256], shape[96] = "";
+    nf_opt_label(&r->train.opt, opt, sizeof opt);
+    for (int i = 0, pos = 0; i < r->n_sizes && pos < (int)sizeof shape; i++)
+        pos += snprintf(shape + pos, sizeof shape - (size_t)pos, i ? ",%d" : "%d", r->sizes[i]);
+    size_t pos = (size_t)snprintf(nm->label, sizeof nm->label, "%s %s %s %s", opt, nf_act_name(r->act.kind),
+                                  nf_init_name(r->init.kind), shape);
+    for (int k = 0; k < g->n_ax && pos < sizeof nm->label; k++) {
+        const opt_row *row = g->ax[k].row;
+        const char *v = point_value(g, s, k);
+        if (label_skips(row) || (!point_has(g, s, k) && !opt_is_off(row, v))) continue;
+        if (v) pos += (size_t)snprintf(nm->label + pos, sizeof nm->label - pos, " %s=%s", row->name, v);
+        else pos += (size_t)snprintf(nm->label + pos, sizeof nm->label - pos, " %s", row->name);
+    }
+    snprintf(nm->file, sizeof nm->file, "s%02d_%s_%s_%s_", s, nf_opt_name(r->train.opt.kind), nf_act_name(r->act.kind),
+             nf_init_name(r->init.kind));
+    pos = strlen(nm->file);
+    for (const char *q = shape; *q && pos + 1 < sizeof nm->file; q++) nm->file[pos++] = *q == ',' ? '-' : *q;
+    nm->file[pos] = '\0';
+    snprintf(nm->file + pos, sizeof nm->file - pos, "_lr%g", r->train.opt.lr);
+}
+
+/* An explicit option that reaches no grid point (e.g. --momentum with only adam) is an error. */
+static int check_unused(const grid *g)
+{
+    for (int k = 0; k < g->n_ax; k++) {
+        const axis *x = &g->ax[k];
+        if (x->applied || x->preset) continue;
+        const opt_row *r = x->row;
+        if (r->type == OT_HP) {
+            char readers[512] = "";
+            size_t pos = 0;
+            for (int o = 0; o < NF_OPT_COUNT && pos < sizeof readers; o++)
+                if (nf_opt_reads((nf_opt_kind)o, r->hp))
+                    pos += (size_t)snprintf(readers + pos, sizeof readers - pos, "%s%s", pos ? " " : "",
+                                            nf_opt_name((nf_opt_kind)o));
+            return cli_usage_error("--%s applies to none of the sweep's optimizers (it is read by: %s)", r->name,
+                                   readers);
+        }
+        if (r->applies == AP_ACT_PARAM)
+            return cli_usage_error("--%s applies only to leaky_relu and elu, and no grid point has them", r->name);
+        if (r->applies == AP_HUBER) return cli_usage_error("--%s applies only to --loss huber", r->name);
+        if (r->applies == AP_MINIBATCH)
+            return cli_usage_error("--%s is a training aid for mini-batch optimizers, and the sweep has only lbfgs/lm",
+                                   r->name);
+    }
+    return 0;
+}
+
+static int build_grid(grid *g, const opt_list *l, const cli_args *base)
+{
+    int rc = collect_axes(l, g);
+    if (rc) return rc;
+    long n = 1;
+    for (int k = 0; k < g->n_ax; k++) {
+        n *= g->ax[k].n;
+        if (n > 100000) return cli_usage_error("grid too large (more than 100000 settings)");
+    }
+    g->specs = calloc((size_t)n, sizeof *g->specs);
+    g->names = calloc((size_t)n, sizeof *g->names);
+    g->choice = calloc((size_t)n * (size_t)(g->n_ax ? g->n_ax : 1), 1);
+    g->used = calloc((size_t)n * (size_t)(g->n_ax ? g->n_ax : 1), 1);
+    if (!g->specs || !g->names || !g->choice || !g->used) return cli_usage_error("out of memory for %ld settings", n);
+    for (long i = 0; i < n; i++) {
+        if ((rc = build_point(g, i, base, (int)i))) {
+            char where[1024] = "";
+            for (int k = 0; k < g->n_ax; k++)
+                if (g->ax[k].n > 1 && point_value(g, (int)i, k) && (g->ax[k].row->applies == AP_ALL || point_has(g, (int)i, k)))
+                    cli_append_option(where, sizeof where, g->ax[k].row->name, point_value(g, (int)i, k));
+            if (*where) fprintf(stderr, "%s: (in the grid point%s)\n", cli_prog, where);
+            return rc;
+        }
+        g->n = (int)i + 1;
+        make_name(g, (int)i);
+    }
+    return check_unused(g);
+}
+/* ---- output ---- */
+static void csv_quoted(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* Column name of an axis: the option in snake case. */
+static void snake(const char *name, char *buf, size_t cap)
+{
+    size_t j = 0;
+    for (const char *q = name; *q && j + 1 < cap; q++) buf[j++] = *q == '-' ? '_' : *q;
+    buf[j] = '\0';
+}
+
+/* Text of setting s's shape ("2,3,1"). */
+static void shape_text(const nf_run_spec *r, char *buf, size_t cap)
+{
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < r->n_sizes && pos < cap; i++)
+        pos += (size_t)snprintf(buf + pos, cap - pos, i ? ",%d" : "%d", r->sizes[i]);
+}
+
+/* Whether an option's column name is already one of the fixed columns (which hold the resolved
+ * value; the option's column then holds the text given, as given_NAME). */
+static int fixed_column(const char *col)
+{
+    static const char *const fixed[] = {"opt", "act", "init", "layers", "lr", "seed", "target"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (!strcmp(col, fixed[i])) return 1;
+    return 0;
+}
+
+/* One row per finished trial; the first 22 columns are fixed, then the setting's label and one
+ * column per option given (empty where it does not apply or is off). */
 static int write_csv(const char *path, const grid *g, const nf_trial *t, long total, double target)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return cli_usage_error("--out %s: cannot open for writing: %s", path, strerror(errno));
+    nf_out out;
+    if (nf_out_open(&out, path)) return cli_usage_error("--out %s", nf_last_error());
+    FILE *f = out.f;
     fprintf(f, "setting,opt,act,init,layers,lr,restart,seed,done,success,final_loss,best_loss,"
-               "target_epoch,epochs_run,diverged_epoch,dead,always_on,duplicate,parallel,seconds,target,command");
-    for (int k = 0; k < N_AID_AXES; k++) { /* aid axes: empty when not given, 0/none when off */
-        fputc(',', f);
-        for (const char *q = aid_axes[k]; *q; q++) fputc(*q == '-' ? '_' : *q, f);
+               "target_epoch,epochs_run,diverged_epoch,dead,always_on,duplicate,parallel,seconds,target,command,label");
+    for (int k = 0; k < g->n_ax; k++) {
+        char col[64];
+        snake(g->ax[k].row->name, col, sizeof col);
+        fprintf(f, ",%s%s", fixed_column(col) ? "given_" : "", col);
     }
     fputc('\n', f);
-    char cmd[2048];
+    char cmd[4096], shape[128];
     for (long i = 0; i < total; i++) {
         if (!t[i].done) continue;
-        const grid_point *p = &g->points[t[i].setting];
-        const nf_sweep_setting *s = &g->settings[t[i].setting];
-        fprintf(f, "%d,%s,%s,%s,", t[i].setting, p->opt, p->act, p->init);
-        csv_quoted(f, p->layers);
-        fprintf(f, ",%.9g,%d,%llu,%d,%d,%.9e,%.9e,%d,%d,%d,%d,%d,%d,%d,%.6f,", s->train.opt.lr, t[i].restart,
+        const int s = t[i].setting;
+        const nf_run_spec *r = &g->specs[s];
+        shape_text(r, shape, sizeof shape);
+        fprintf(f, "%d,%s,%s,%s,", s, nf_opt_name(r->train.opt.kind), nf_act_name(r->act.kind),
+                nf_init_name(r->init.kind));
+        csv_quoted(f, shape);
+        fprintf(f, ",%.9g,%d,%llu,%d,%d,%.9e,%.9e,%d,%d,%d,%d,%d,%d,%d,%.6f,%g,", r->train.opt.lr, t[i].restart,
                 (unsigned long long)t[i].seed, t[i].done, t[i].success, t[i].final_loss, t[i].best_loss,
                 t[i].target_epoch, t[i].epochs_run, t[i].diverged_epoch, t[i].dead, t[i].always_on,
-                t[i].duplicate, t[i].parallel, t[i].seconds);
-        fprintf(f, "%g,", target);
-        rerun_command(g, t[i].setting, t[i].seed, cmd, sizeof cmd);
+                t[i].duplicate, t[i].parallel, t[i].seconds, target);
+        rerun_command(g, s, t[i].seed, cmd, sizeof cmd);
         csv_quoted(f, cmd);
-        for (int k = 0; k < N_AID_AXES; k++) fprintf(f, ",%s", p->aid[k] ? p->aid[k] : "");
+        fputc(',', f);
+        csv_quoted(f, g->names[s].label);
+        for (int k = 0; k < g->n_ax; k++) { /* empty where the option does not apply */
+            const char *v = point_value(g, s, k);
+            fputc(',', f);
+            if (!point_has(g, s, k) && !opt_is_off(g->ax[k].row, v)) continue;
+            if (!v) fputc('1', f);
+            else if (strpbrk(v, ",\"\n")) csv_quoted(f, v);
+            else fputs(v, f);
+        }
         fputc('\n', f);
     }
-    if (fclose(f)) return cli_usage_error("--out %s: write failed", path);
+    if (nf_out_commit(&out)) return cli_usage_error("--out %s", nf_last_error());
     return 0;
 }
 
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+static cJSON *json_setting(const grid *g, int s, const nf_sweep_summary *x, const nf_trial *t)
+{
+    const nf_run_spec *r = &g->specs[s];
+    cJSON *o = cJSON_CreateObject();
+    char shape[128], cmd[4096], col[64];
+    shape_text(r, shape, sizeof shape);
+    cJSON_AddNumberToObject(o, "setting", s);
+    cJSON_AddStringToObject(o, "label", g->names[s].label);
+    cJSON_AddStringToObject(o, "opt", nf_opt_name(r->train.opt.kind));
+    cJSON_AddStringToObject(o, "act", nf_act_name(r->act.kind));
+    cJSON_AddStringToObject(o, "init", nf_init_name(r->init.kind));
+    cJSON_AddStringToObject(o, "layers", shape);
+    cJSON_AddNumberToObject(o, "lr", r->train.opt.lr);
+    cJSON *opts = cJSON_AddObjectToObject(o, "options");
+    for (int k = 0; k < g->n_ax; k++) {
+        if (!point_has(g, s, k)) continue;
+        snake(g->ax[k].row->name, col, sizeof col);
+        const char *v = point_value(g, s, k);
+        if (v) cJSON_AddStringToObject(opts, col, v);
+        else cJSON_AddTrueToObject(opts, col);
+    }
+    static const struct {
+        const char *key;
+        size_t off;
+    } reals[] = {
+        {"success_rate", offsetof(nf_sweep_summary, rate)},
+        {"wilson95_lo", offsetof(nf_sweep_summary, rate_lo)},
+        {"wilson95_hi", offsetof(nf_sweep_summary, rate_hi)},
+        {"median_final_loss", offsetof(nf_sweep_summary, median)},
+        {"p10_final_loss", offsetof(nf_sweep_summary, p10)},
+        {"p90_final_loss", offsetof(nf_sweep_summary, p90)},
+        {"median_epochs_to_target", offsetof(nf_sweep_summary, median_epochs)},
+        {"mean_dead", offsetof(nf_sweep_summary, mean_dead)},
+        {"mean_always_on", offsetof(nf_sweep_summary, mean_always_on)},
+        {"mean_duplicate", offsetof(nf_sweep_summary, mean_duplicate)},
+        {"mean_parallel", offsetof(nf_sweep_summary, mean_parallel)},
+        {"trials_per_second", offsetof(nf_sweep_summary, trials_per_second)},
+    };
+    cJSON_AddNumberToObject(o, "trials", (double)x->n);
+    cJSON_AddNumberToObject(o, "successes", (double)x->successes);
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+        cJSON_AddItemToObject(o, reals[i].key, num_or_null(*(const double *)((const char *)x + reals[i].off)));
+    if (x->best >= 0) {
+        rerun_command(g, s, t[x->best].seed, cmd, sizeof cmd);
+        cJSON_AddStringToObject(o, "best_command", cmd);
+        rerun_command(g, s, t[x->worst].seed, cmd, sizeof cmd);
+        cJSON_AddStringToObject(o, "worst_command", cmd);
+    }
+    return o;
+}
+
+static cJSON *json_trial(const nf_trial *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    char seed[32];
+    cJSON_AddNumberToObject(o, "setting", t->setting);
+    cJSON_AddNumberToObject(o, "restart", t->restart);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->seed);
+    cJSON_AddStringToObject(o, "seed", seed); /* string: 64-bit does not fit a double */
+    cJSON_AddBoolToObject(o, "success", t->success);
+    cJSON_AddItemToObject(o, "final_loss", num_or_null(t->final_loss));
+    cJSON_AddItemToObject(o, "best_loss", num_or_null(t->best_loss));
+    static const struct {
+        const char *key;
+        size_t off;
+    } ints[] = {
+        {"target_epoch", offsetof(nf_trial, target_epoch)}, {"epochs_run", offsetof(nf_trial, epochs_run)},
+        {"diverged_epoch", offsetof(nf_trial, diverged_epoch)}, {"dead", offsetof(nf_trial, dead)},
+        {"always_on", offsetof(nf_trial, always_on)}, {"duplicate", offsetof(nf_trial, duplicate)},
+        {"parallel", offsetof(nf_trial, parallel)},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        cJSON_AddNumberToObject(o, ints[i].key, *(const int *)((const char *)t + ints[i].off));
+    cJSON_AddNumberToObject(o, "seconds", t->seconds);
+    return o;
+}
 
 static int write_json(const char *path, const grid *g, const nf_sweep_config *cfg, const nf_trial *t,
                       long total, const nf_sweep_summary *sum)
@@ -311,80 +446,22 @@ static int write_json(const char *path, const grid *g, const nf_sweep_config *cf
     cJSON_AddNumberToObject(root, "restarts", cfg->restarts);
     cJSON_AddNumberToObject(root, "target", cfg->target);
     cJSON *settings = cJSON_AddArrayToObject(root, "settings");
-    char cmd[2048];
-    for (int s = 0; s < g->n; s++) {
-        const nf_sweep_summary *x = &sum[s];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "setting", s);
-        cJSON_AddStringToObject(o, "opt", g->points[s].opt);
-        cJSON_AddStringToObject(o, "act", g->points[s].act);
-        cJSON_AddStringToObject(o, "init", g->points[s].init);
-        cJSON_AddStringToObject(o, "layers", g->points[s].layers);
-        cJSON_AddNumberToObject(o, "lr", g->settings[s].train.opt.lr);
-        for (int k = 0; k < N_AID_AXES; k++) {
-            if (!g->points[s].aid[k]) continue;
-            char key[40];
-            size_t j = 0;
-            for (const char *q = aid_axes[k]; *q && j + 1 < sizeof key; q++) key[j++] = *q == '-' ? '_' : *q;
-            key[j] = '\0';
-            cJSON_AddStringToObject(o, key, g->points[s].aid[k]);
-        }
-        cJSON_AddNumberToObject(o, "trials", (double)x->n);
-        cJSON_AddNumberToObject(o, "successes", (double)x->successes);
-        cJSON_AddItemToObject(o, "success_rate", num_or_null(x->rate));
-        cJSON_AddItemToObject(o, "wilson95_lo", num_or_null(x->rate_lo));
-        cJSON_AddItemToObject(o, "wilson95_hi", num_or_null(x->rate_hi));
-        cJSON_AddItemToObject(o, "median_final_loss", num_or_null(x->median));
-        cJSON_AddItemToObject(o, "p10_final_loss", num_or_null(x->p10));
-        cJSON_AddItemToObject(o, "p90_final_loss", num_or_null(x->p90));
-        cJSON_AddItemToObject(o, "median_epochs_to_target", num_or_null(x->median_epochs));
-        cJSON_AddNumberToObject(o, "mean_dead", x->mean_dead);
-        cJSON_AddNumberToObject(o, "mean_always_on", x->mean_always_on);
-        cJSON_AddNumberToObject(o, "mean_duplicate", x->mean_duplicate);
-        cJSON_AddNumberToObject(o, "mean_parallel", x->mean_parallel);
-        cJSON_AddNumberToObject(o, "trials_per_second", x->trials_per_second);
-        if (x->best >= 0) {
-            rerun_command(g, s, t[x->best].seed, cmd, sizeof cmd);
-            cJSON_AddStringToObject(o, "best_command", cmd);
-            rerun_command(g, s, t[x->worst].seed, cmd, sizeof cmd);
-            cJSON_AddStringToObject(o, "worst_command", cmd);
-        }
-        cJSON_AddItemToArray(settings, o);
-    }
+    for (int s = 0; s < g->n; s++) cJSON_AddItemToArray(settings, json_setting(g, s, &sum[s], t));
     cJSON *trials = cJSON_AddArrayToObject(root, "trials");
-    for (long i = 0; i < total; i++) {
-        if (!t[i].done) continue;
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "setting", t[i].setting);
-        cJSON_AddNumberToObject(o, "restart", t[i].restart);
-        char seed[32];
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)t[i].seed);
-        cJSON_AddStringToObject(o, "seed", seed); /* string: 64-bit does not fit a double */
-        cJSON_AddBoolToObject(o, "success", t[i].success);
-        cJSON_AddItemToObject(o, "final_loss", num_or_null(t[i].final_loss));
-        cJSON_AddItemToObject(o, "best_loss", num_or_null(t[i].best_loss));
-        cJSON_AddNumberToObject(o, "target_epoch", t[i].target_epoch);
-        cJSON_AddNumberToObject(o, "epochs_run", t[i].epochs_run);
-        cJSON_AddNumberToObject(o, "diverged_epoch", t[i].diverged_epoch);
-        cJSON_AddNumberToObject(o, "dead", t[i].dead);
-        cJSON_AddNumberToObject(o, "always_on", t[i].always_on);
-        cJSON_AddNumberToObject(o, "duplicate", t[i].duplicate);
-        cJSON_AddNumberToObject(o, "parallel", t[i].parallel);
-        cJSON_AddNumberToObject(o, "seconds", t[i].seconds);
-        cJSON_AddItemToArray(trials, o);
-    }
+    for (long i = 0; i < total; i++)
+        if (t[i].done) cJSON_AddItemToArray(trials, json_trial(&t[i]));
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) return cli_usage_error("--json: out of memory");
-    FILE *f = fopen(path, "w");
-    if (!f) {
+    nf_out out;
+    if (nf_out_open(&out, path)) {
         free(text);
-        return cli_usage_error("--json %s: cannot open for writing: %s", path, strerror(errno));
+        return cli_usage_error("--json %s", nf_last_error());
     }
-    fputs(text, f);
-    fputc('\n', f);
+    fputs(text, out.f);
+    fputc('\n', out.f);
     free(text);
-    if (fclose(f)) return cli_usage_error("--json %s: write failed", path);
+    if (nf_out_commit(&out)) return cli_usage_error("--json %s", nf_last_error());
     return 0;
 }
 
@@ -461,334 +538,170 @@ static int default_jobs(void)
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
-static int sweep_main(int argc, char **argv);
-
-/* --preset NAME expands into its options before parsing (explicit options override it). */
-int cmd_sweep(int argc, char **argv)
+/* The best, a typical failed and the worst trial of every setting, retrained for --diag and the
+ * surface pictures. */
+static int pictures(const grid *g, nf_sweep_config *cfg, const nf_trial *trials, const nf_sweep_summary *sum,
+                    int want_diag, const char *plot_dir)
 {
-    int n = argc;
-    char **v = NULL;
-    int rc = train_opts_expand_preset(argc, argv, &n, &v);
-    if (rc) return rc;
-    rc = sweep_main(n, v ? v : argv);
-    free(v);
+    const int restarts = cfg->restarts;
+    int rc = 0;
+    cli_pick (*picks)[CLI_PICKS] = calloc((size_t)g->n, sizeof *picks);
+    double *fl = malloc((size_t)restarts * sizeof(double));
+    cfg->keep_curves = 0;
+    cfg->on_trial = NULL;
+    for (int s = 0; picks && fl && s < g->n; s++) {
+        if (sum[s].best < 0) continue;
+        long mid = -1; /* the failed trial with the median final loss among failures */
+        int nfail = 0;
+        for (int r = 0; r < restarts; r++) {
+            const nf_trial *t = &trials[(long)s * restarts + r];
+            if (t->done && !t->success) fl[nfail++] = t->final_loss;
+        }
+        if (nfail) {
+            qsort(fl, (size_t)nfail, sizeof(double), cmp_double);
+            const double med = fl[(nfail - 1) / 2];
+            for (int r = 0; r < restarts && mid < 0; r++) {
+                const nf_trial *t = &trials[(long)s * restarts + r];
+                if (t->done && !t->success && t->final_loss == med) mid = (long)s * restarts + r;
+            }
+        }
+        const long which[CLI_PICKS] = {sum[s].best, mid, sum[s].worst};
+        for (int k = 0; k < CLI_PICKS; k++) {
+            if (which[k] < 0 || (k == 2 && (which[2] == which[0] || which[2] == mid))) continue;
+            nf_trial tr;
+            picks[s][k].trial = which[k];
+            if (nf_sweep_trial(cfg, s, trials[which[k]].restart, &tr, &picks[s][k].model)) picks[s][k].model = NULL;
+            if (!want_diag || !picks[s][k].model) continue;
+            nf_unit_diag *u = NULL;
+            int nu = 0;
+            if (nf_diag_units(picks[s][k].model, cfg->X->data, cfg->X->rows, &cfg->diag, &u, &nu)) continue;
+            printf("\n# setting %d (%s), %s trial (seed %llu), final loss %.6e:\n", s, g->names[s].label,
+                   k == 0 ? "best" : k == 1 ? "typical failed" : "worst", (unsigned long long)tr.seed, tr.final_loss);
+            if (nu) cli_print_units(stdout, u, nu, cfg->diag.dup_angle_deg);
+            else printf("(no hidden layer: a linear model has no units to diagnose)\n");
+            free(u);
+        }
+    }
+    if (!picks || !fl) rc = cli_usage_error("out of memory");
+    if (plot_dir && picks && !rc) rc = cli_sweep_plots(plot_dir, cfg, trials, sum, g->names, picks);
+    for (int s = 0; picks && s < g->n; s++)
+        for (int k = 0; k < CLI_PICKS; k++) nf_model_free(picks[s][k].model);
+    free(picks);
+    free(fl);
     return rc;
 }
 
-static int sweep_main(int argc, char **argv)
+/* Runs the trials with Ctrl-C and SIGTERM stopping the sweep (finished trials are kept). */
+static nf_status run_trials(nf_sweep_config *cfg, nf_trial *trials, long *n_done)
 {
-    static const struct option own[] = {
-        {"opt", required_argument, 0, S_OPT},       {"act", required_argument, 0, S_ACT},
-        {"init", required_argument, 0, S_INIT},     {"hidden", required_argument, 0, S_HIDDEN},
-        {"layers", required_argument, 0, S_LAYERS}, {"lr", required_argument, 0, S_LR},
-        {"restarts", required_argument, 0, S_RESTARTS}, {"jobs", required_argument, 0, S_JOBS},
-        {"target", required_argument, 0, S_TARGET}, {"seed", required_argument, 0, S_SEED},
-        {"out", required_argument, 0, S_OUT},       {"json", required_argument, 0, S_JSON},
-        {"plot", required_argument, 0, S_PLOT},     {"diag", no_argument, 0, S_DIAG},
-        {"quiet", no_argument, 0, S_QUIET},         {"help", no_argument, 0, S_HELP},
-        {"version", no_argument, 0, S_VERSION},
-    };
-    const int n_own = (int)(sizeof own / sizeof own[0]);
-    struct option table[160];
-    for (int i = 0; i < n_own; i++) table[i] = own[i];
-    int count = train_opts_table(table, n_own);
-    table[count] = (struct option){0, 0, 0, 0};
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    atomic_store(&g_cancel, 0);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    nf_status st = nf_sweep_run(cfg, trials, n_done);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return st;
+}
 
-    strlist opts = {0}, acts = {0}, inits = {0}, layers = {0}, lrs = {0}, hidden = {0};
-    strlist aidl[N_AID_AXES];
-    memset(aidl, 0, sizeof aidl);
-    fixed_opt *fixed = calloc((size_t)argc + 1, sizeof *fixed);
-    int n_fixed = 0, restarts = 20, jobs = default_jobs(), want_diag = 0, rc = 0;
-    uint64_t seed = 0;
-    double target = 0.0;
-    const char *out_path = NULL, *json_path = NULL, *plot_dir = NULL;
-    if (!fixed) return cli_usage_error("out of memory");
-    int c, idx;
-    opterr = 0;
-    while (!rc && (c = getopt_long(argc, argv, ":hq", table, &idx)) != -1) {
-        switch (c) {
-        case S_OPT: rc = strlist_split(&opts, optarg, ',', "opt"); break;
-        case S_ACT: rc = strlist_split(&acts, optarg, ',', "act"); break;
-        case S_INIT: rc = strlist_split(&inits, optarg, ',', "init"); break;
-        case S_HIDDEN: rc = strlist_split(&hidden, optarg, ',', "hidden"); break;
-        case S_LAYERS: rc = strlist_split(&layers, optarg, ';', "layers"); break;
-        case S_LR: rc = strlist_split(&lrs, optarg, ',', "lr"); break;
-        case S_RESTARTS: rc = cli_int("restarts", optarg, 1, 1 << 24, &restarts) ? EXIT_USAGE : 0; break;
-        case S_JOBS: rc = cli_int("jobs", optarg, 1, 1024, &jobs) ? EXIT_USAGE : 0; break;
-        case S_TARGET: rc = cli_double("target", optarg, 1e-300, 1e300, &target) ? EXIT_USAGE : 0; break;
-        case S_SEED: rc = cli_u64("seed", optarg, &seed) ? EXIT_USAGE : 0; break;
-        case S_OUT: out_path = optarg; break;
-        case S_JSON: json_path = optarg; break;
-        case S_PLOT: plot_dir = optarg; break;
-        case S_DIAG: want_diag = 1; break;
-        case 'q': case S_QUIET: cli_quiet = 1; break;
-        case 'h': case S_HELP: help(); rc = -1; break;
-        case S_VERSION: printf("nnfit %s\n", NNFIT_VERSION); rc = -1; break;
-        case '?': rc = cli_usage_error("unknown option '%s' (see --help)", argv[optind - 1]); break;
-        case ':': rc = cli_usage_error("option '%s' needs a value", argv[optind - 1]); break;
-        default: {
-            const char *name = NULL;
-            for (int i = n_own; i < count; i++)
-                if (table[i].val == c) name = table[i].name;
-            if (!name) { rc = cli_usage_error("unknown option"); break; }
-            if (!strcmp(name, "log") || !strcmp(name, "stop-at-target") || !strcmp(name, "threads")) {
-                rc = cli_usage_error("--%s does not apply to sweep (each worker uses one BLAS thread; "
-                                     "use --out/--plot for per-trial data)", name);
-                break;
-            }
-            /* L2 weight decay is an optimizer option: one value stays a fixed setting (given
-             * only to optimizers that have it), a list becomes a grid axis */
-            if (aid_axis_index(name) >= 0 && (strcmp(name, "weight-decay") || strchr(optarg, ','))) {
-                rc = strlist_split(&aidl[aid_axis_index(name)], optarg, ',', name);
-                break;
-            }
-            fixed[n_fixed++] = (fixed_opt){c, name, optarg};
-        }
-        }
-    }
-    if (!rc && optind < argc) rc = cli_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!rc && hidden.n && layers.n) rc = cli_usage_error("give --hidden or --layers, not both");
-    if (!rc) { /* early stopping needs the validation rows every trial shares */
-        const strlist *es = &aidl[aid_axis_index("early-stop")];
-        int val_n = 0;
-        for (int i = 0; i < n_fixed; i++) val_n |= !strcmp(fixed[i].name, "val-n");
-        for (int i = 0; !rc && i < es->n; i++)
-            if (!aid_off(aid_axis_index("early-stop"), es->v[i]) && !val_n)
-                rc = cli_usage_error("--early-stop needs a validation set: add --val-n N (rows generated "
-                                     "from the task as nnfit train --val-n does)");
-    }
+static int write_results(const cli_args *a, const grid *g, nf_sweep_config *cfg, nf_trial *trials,
+                         nf_sweep_summary *sum, int interrupted)
+{
+    const long total = (long)g->n * cfg->restarts;
+    int rc = 0;
+    nf_sweep_summarize(trials, g->n, cfg->restarts, sum);
+    print_summary(g, cfg, trials, sum);
+    if (a->out) rc = write_csv(a->out, g, trials, total, cfg->target);
+    if (!rc && a->json) rc = write_json(a->json, g, cfg, trials, total, sum);
+    if (!rc && (a->diag || a->plot) && !interrupted) rc = pictures(g, cfg, trials, sum, a->diag, a->plot);
+    return rc;
+}
 
-    /* the task decides the default architecture, activation and target */
-    train_opts base;
-    int base_init = 0;
-    if (!rc) {
-        train_opts_init(&base);
-        base_init = 1;
-        for (int i = 0; !rc && i < n_fixed; i++)
-            if (!is_opt_hyper(fixed[i].name) && strcmp(fixed[i].name, "act-param") &&
-                train_opts_handle(&base, fixed[i].val, fixed[i].arg))
-                rc = EXIT_USAGE;
-        if (!rc && train_opts_finish(&base)) rc = EXIT_USAGE;
+/* The sweep's own options and every option given without a list apply to the base. */
+static int prepare(int argc, char **argv, cli_args *a, opt_list *l, grid *g, nf_mat *X, nf_mat *Y, nf_mat *Xv,
+                   nf_mat *Yv)
+{
+    int rc = opt_parse(CMD_SWEEP, argc, argv, l);
+    if (rc) return rc;
+    if (l->help) return help(), -1;
+    if (l->version) return printf("nnfit %s\n", NNFIT_VERSION), -1;
+    for (int i = 0; i < l->n; i++)
+        if (!l->v[i].row->axis && (rc = opt_apply(a, l->v[i].row, l->v[i].value))) return rc;
+    if (a->list_optimizers) return opt_list_optimizers(stdout), -1;
+    if ((rc = data_opts_check(a, l)) || (rc = cli_load_taps(a))) return rc;
+    /* outputs are checked before any work */
+    if ((a->out && (rc = cli_out_check("out", a->out))) || (a->json && (rc = cli_out_check("json", a->json))) ||
+        (a->plot && (rc = cli_plot_dir_check("plot", a->plot))))
+        return rc;
+    g->files = data_opts_given(a);
+    if ((rc = data_opts_load_any(a, X, Y, Xv, Yv))) return rc;
+    g->n_in = X->cols;
+    g->n_out = Y->cols;
+    if (!(a->run.train.target_loss > 0)) {
+        if (g->files || a->run.task.kind != NF_TASK_ABS)
+            return cli_usage_error("--target LOSS is required for %s (only task abs has a default)",
+                                   g->files ? "your data" : nf_task_name(a->run.task.kind));
+        a->run.train.target_loss = ABS_DEFAULT_TARGET;
     }
-    int dsizes[NF_MAX_LAYERS + 1], dn = 0;
-    nf_act_spec dact = {NF_ACT_RELU, 0};
-    if (!rc) {
-        nf_task_default_layers(&base.task, dsizes, &dn, &dact);
-        dn += 1;
-        if (!opts.n) rc = strlist_split(&opts, "adam", ',', "opt");
-        if (!rc && !acts.n) rc = strlist_split(&acts, nf_act_name(dact.kind), ',', "act");
-        if (!rc && !inits.n) rc = strlist_split(&inits, "glorot_uniform", ',', "init");
-        char buf[512];
-        for (int i = 0; !rc && i < hidden.n; i++) {
-            int w;
-            if (cli_int("hidden", hidden.v[i], 1, 1 << 24, &w)) { rc = EXIT_USAGE; break; }
-            snprintf(buf, sizeof buf, "%d,%d,%d", dsizes[0], w, dsizes[dn - 1]);
-            rc = strlist_add(&layers, buf, strlen(buf));
-        }
-        if (!rc && !layers.n) {
-            size_t pos = 0;
-            for (int i = 0; i < dn; i++) pos += (size_t)snprintf(buf + pos, sizeof buf - pos, i ? ",%d" : "%d", dsizes[i]);
-            rc = strlist_add(&layers, buf, strlen(buf));
-        }
-        if (!rc && target == 0.0) {
-            if (base.task.kind == NF_TASK_ABS) target = ABS_DEFAULT_TARGET;
-            else rc = cli_usage_error("--target LOSS is required for task %s (only abs has a default)",
-                                      nf_task_name(base.task.kind));
-        }
-    }
-    if (rc) goto done_early;
+    return build_grid(g, l, a);
+}
 
-    grid g = {.table = table + n_own, .fixed = fixed, .n_fixed = n_fixed};
-    int n_lr = lrs.n ? lrs.n : 1;
-    long n_aid = 1;
-    for (int k = 0; k < N_AID_AXES; k++) n_aid *= aidl[k].n ? aidl[k].n : 1;
-    long n_points = (long)opts.n * acts.n * inits.n * layers.n * n_lr * n_aid;
-    if (n_points * restarts > 100000000L) { rc = cli_usage_error("grid too large (%ld settings)", n_points); goto done_early; }
-    g.points = calloc((size_t)n_points, sizeof *g.points);
-    g.settings = calloc((size_t)n_points, sizeof *g.settings);
-    g.names = calloc((size_t)n_points, sizeof *g.names);
-    if (!g.points || !g.settings || !g.names) { rc = cli_usage_error("out of memory"); goto done_grid; }
-    for (int a = 0; a < opts.n; a++)
-        for (int b = 0; b < acts.n; b++)
-            for (int i = 0; i < inits.n; i++)
-                for (int l = 0; l < layers.n; l++)
-                    for (int r = 0; r < n_lr; r++)
-                    for (long ai = 0; ai < n_aid; ai++) {
-                        grid_point *p = &g.points[g.n];
-                        *p = (grid_point){opts.v[a], acts.v[b], inits.v[i], layers.v[l], lrs.n ? lrs.v[r] : NULL, {0}};
-                        for (long k = N_AID_AXES - 1, rest = ai; k >= 0; k--) { /* last axis fastest */
-                            if (!aidl[k].n) continue;
-                            p->aid[k] = aidl[k].v[rest % aidl[k].n];
-                            rest /= aidl[k].n;
-                        }
-                        train_opts o;
-                        int brc = build_setting(&g, p, &o);
-                        if (brc) {
-                            train_opts_free(&o);
-                            rc = brc;
-                            fprintf(stderr, "%s: (in grid point --opt %s --act %s --init %s --layers %s)\n",
-                                    cli_prog, p->opt, p->act, p->init, p->layers);
-                            goto done_grid;
-                        }
-                        nf_sweep_setting *s = &g.settings[g.n];
-                        s->n_sizes = o.n_sizes;
-                        memcpy(s->sizes, o.sizes, sizeof s->sizes);
-                        s->act = o.act;
-                        s->out_act = o.out_act;
-                        s->init = o.init;
-                        s->train = o.train;
-                        s->init_opts = o.init_opts;
-                        s->aids = o.aids;
-                        s->train.aids = o.train.aids ? &s->aids : NULL; /* o.aids dies with o */
-                        train_opts_free(&o);
-                        if (s->sizes[0] != dsizes[0] || s->sizes[s->n_sizes - 1] != dsizes[dn - 1]) {
-                            rc = cli_usage_error("--layers %s does not fit task %s (%d inputs, %d outputs)",
-                                                 p->layers, nf_task_name(base.task.kind), dsizes[0], dsizes[dn - 1]);
-                            goto done_grid;
-                        }
-                        cli_setting_name *nm = &g.names[g.n];
-                        snprintf(nm->label, sizeof nm->label, "%s %s %s %s lr=%g", p->opt, p->act, p->init,
-                                 p->layers, s->train.opt.lr);
-                        for (int k = 0; k < N_AID_AXES; k++) { /* aids: all values of real axes */
-                            if (!p->aid[k] || (aidl[k].n == 1 && aid_off(k, p->aid[k]))) continue;
-                            size_t lp = strlen(nm->label);
-                            snprintf(nm->label + lp, sizeof nm->label - lp, " %s=%s", aid_axes[k], p->aid[k]);
-                        }
-                        snprintf(nm->file, sizeof nm->file, "s%02d_%s_%s_%s_", g.n, p->opt, p->act, p->init);
-                        size_t pos = strlen(nm->file);
-                        for (const char *q = p->layers; *q && pos + 1 < sizeof nm->file; q++)
-                            nm->file[pos++] = *q == ',' ? '-' : *q;
-                        nm->file[pos] = '\0';
-                        snprintf(nm->file + pos, sizeof nm->file - pos, "_lr%g", s->train.opt.lr);
-                        g.n++;
-                    }
-
-    {
-        nf_mat X = {0}, Y = {0}, Xv = {0}, Yv = {0};
-        nf_status st = nf_task_generate(&base.task, &X, &Y);
-        if (!st && base.val_n) { /* the same validation rows as `nnfit train --val-n` */
-            nf_task_config vt = base.task;
-            vt.n_samples = base.val_n;
-            vt.seed = nf_rng_derive(base.task.seed, 1);
-            st = nf_task_generate(&vt, &Xv, &Yv);
-        }
-        if (st) {
-            rc = cli_status_error(st);
-            nf_mat_free(&X);
-            nf_mat_free(&Y);
-            goto done_grid;
-        }
-        nf_sweep_config cfg;
-        nf_sweep_defaults(&cfg);
-        cfg.X = &X;
-        cfg.Y = &Y;
-        if (base.val_n) {
-            cfg.val_X = &Xv;
-            cfg.val_Y = &Yv;
-        }
-        cfg.settings = g.settings;
-        cfg.n_settings = g.n;
-        cfg.restarts = restarts;
-        cfg.seed = seed;
-        cfg.jobs = jobs;
-        cfg.target = target;
-        cfg.keep_curves = plot_dir != NULL;
-        atomic_store(&g_cancel, 0);
-        cfg.cancel = &g_cancel;
-        prog_ctx pc = {0};
-        long total = (long)g.n * restarts;
-        cli_progress_start(&pc.bar, "sweep", total);
-        cfg.on_trial = on_trial;
-        cfg.ctx = &pc;
-        nf_trial *trials = calloc((size_t)total, sizeof *trials);
-        nf_sweep_summary *sum = calloc((size_t)g.n, sizeof *sum);
-        if (!trials || !sum) { rc = cli_usage_error("out of memory for %ld trials", total); goto done_run; }
-        struct sigaction sa, old;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_sigint;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old);
-        long n_done = 0;
-        st = nf_sweep_run(&cfg, trials, &n_done);
-        sigaction(SIGINT, &old, NULL);
-        cli_progress_end(&pc.bar);
-        int interrupted = st == NF_EINTERRUPTED;
-        if (st && !interrupted) { rc = cli_status_error(st); goto done_run; }
-        if (interrupted)
-            fprintf(stderr, "%s: interrupted: %ld of %ld trials finished; writing those\n", cli_prog, n_done, total);
-        nf_sweep_summarize(trials, g.n, restarts, sum);
-        print_summary(&g, &cfg, trials, sum);
-        if (out_path && !rc) rc = write_csv(out_path, &g, trials, total, cfg.target);
-        if (json_path && !rc) rc = write_json(json_path, &g, &cfg, trials, total, sum);
-        if ((want_diag || plot_dir) && !interrupted) {
-            cli_pick (*picks)[CLI_PICKS] = calloc((size_t)g.n, sizeof *picks);
-            double *fl = malloc((size_t)restarts * sizeof(double));
-            cfg.keep_curves = 0;
-            cfg.on_trial = NULL;
-            for (int s = 0; picks && fl && s < g.n; s++) {
-                if (sum[s].best < 0) continue;
-                /* typical failure: the failed trial with the median final loss among failures */
-                long mid = -1;
-                int nfail = 0;
-                for (int r = 0; r < restarts; r++) {
-                    const nf_trial *t = &trials[(long)s * restarts + r];
-                    if (t->done && !t->success) fl[nfail++] = t->final_loss;
-                }
-                if (nfail) {
-                    qsort(fl, (size_t)nfail, sizeof(double), cmp_double);
-                    double med = fl[(nfail - 1) / 2];
-                    for (int r = 0; r < restarts && mid < 0; r++) {
-                        const nf_trial *t = &trials[(long)s * restarts + r];
-                        if (t->done && !t->success && t->final_loss == med) mid = (long)s * restarts + r;
-                    }
-                }
-                const long which[CLI_PICKS] = {sum[s].best, mid, sum[s].worst};
-                for (int k = 0; k < CLI_PICKS; k++) {
-                    if (which[k] < 0 || (k == 2 && which[2] == which[0]) || (k == 2 && which[2] == mid)) continue;
-                    nf_trial tr;
-                    picks[s][k].trial = which[k];
-                    if (nf_sweep_trial(&cfg, s, trials[which[k]].restart, &tr, &picks[s][k].model))
-                        picks[s][k].model = NULL;
-                    if (!want_diag || !picks[s][k].model) continue;
-                    nf_unit_diag *u = NULL;
-                    int nu = 0;
-                    if (nf_diag_units(picks[s][k].model, X.data, X.rows, &cfg.diag, &u, &nu)) continue;
-                    printf("\n# setting %d (%s), %s trial (seed %llu), final loss %.6e:\n", s, g.names[s].label,
-                           k == 0 ? "best" : k == 1 ? "typical failed" : "worst", (unsigned long long)tr.seed,
-                           tr.final_loss);
-                    cli_print_units(stdout, u, nu, cfg.diag.dup_angle_deg);
-                    free(u);
-                }
-            }
-            if (plot_dir && picks && !rc) rc = cli_sweep_plots(plot_dir, &cfg, trials, sum, g.names, picks);
-            for (int s = 0; picks && s < g.n; s++)
-                for (int k = 0; k < CLI_PICKS; k++) nf_model_free(picks[s][k].model);
-            free(picks);
-            free(fl);
-        }
-        if (!rc && interrupted) rc = EXIT_RUN_FAILED;
-    done_run:
-        nf_trials_free(trials, trials ? total : 0);
-        free(trials);
-        free(sum);
-        nf_mat_free(&X);
-        nf_mat_free(&Y);
-        nf_mat_free(&Xv);
-        nf_mat_free(&Yv);
-    }
-done_grid:
-    free(g.points);
-    free(g.settings);
-    free(g.names);
-done_early:
-    if (base_init) train_opts_free(&base);
-    strlist_free(&opts);
-    strlist_free(&acts);
-    strlist_free(&inits);
-    strlist_free(&layers);
-    strlist_free(&lrs);
-    strlist_free(&hidden);
-    for (int k = 0; k < N_AID_AXES; k++) strlist_free(&aidl[k]);
-    free(fixed);
+int cmd_sweep(int argc, char **argv)
+{
+    cli_args a;
+    cli_args_init(&a);
+    opt_list l;
+    grid g;
+    memset(&g, 0, sizeof g);
+    nf_mat X = {0}, Y = {0}, Xv = {0}, Yv = {0};
+    nf_trial *trials = NULL;
+    nf_sweep_summary *sum = NULL;
+    long total = 0;
+    int rc = prepare(argc, argv, &a, &l, &g, &X, &Y, &Xv, &Yv);
+    if (rc) goto done;
+    nf_sweep_config cfg;
+    nf_sweep_defaults(&cfg);
+    cfg.X = &X;
+    cfg.Y = &Y;
+    cfg.val_X = Xv.rows ? &Xv : NULL;
+    cfg.val_Y = Xv.rows ? &Yv : NULL;
+    cfg.settings = g.specs;
+    cfg.n_settings = g.n;
+    cfg.restarts = a.restarts;
+    cfg.seed = a.run.seed;
+    cfg.jobs = a.jobs ? a.jobs : default_jobs();
+    cfg.target = a.run.train.target_loss;
+    cfg.keep_curves = a.plot != NULL;
+    cfg.cancel = &g_cancel;
+    total = (long)g.n * a.restarts;
+    trials = calloc((size_t)total, sizeof *trials);
+    sum = calloc((size_t)g.n, sizeof *sum);
+    if (!trials || !sum) { rc = cli_usage_error("out of memory for %ld trials", total); goto done; }
+    prog_ctx pc = {0};
+    cli_progress_start(&pc.bar, "sweep", total);
+    cfg.on_trial = on_trial;
+    cfg.ctx = &pc;
+    long n_done = 0;
+    nf_status st = run_trials(&cfg, trials, &n_done);
+    cli_progress_end(&pc.bar);
+    const int interrupted = st == NF_EINTERRUPTED;
+    if (st && !interrupted) { rc = cli_status_error(st); goto done; }
+    if (interrupted) fprintf(stderr, "%s: interrupted: %ld of %ld trials finished; writing those\n", cli_prog, n_done, total);
+    rc = write_results(&a, &g, &cfg, trials, sum, interrupted);
+    if (!rc && interrupted) rc = EXIT_RUN_FAILED;
+done:
+    nf_trials_free(trials, trials ? total : 0);
+    free(trials);
+    free(sum);
+    nf_mat_free(&X);
+    nf_mat_free(&Y);
+    nf_mat_free(&Xv);
+    nf_mat_free(&Yv);
+    axes_free(&g);
+    opt_list_free(&l);
+    cli_args_free(&a);
     return rc < 0 ? 0 : rc;
 }

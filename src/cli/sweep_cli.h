@@ -11,7 +11,7 @@ void cli_print_units(FILE *f, const nf_unit_diag *units, int n_units, double ang
 
 /* Grid point description used by plots. */
 typedef struct {
-    char label[160]; /* "adam relu glorot_uniform 2,3,1 lr=0.01" */
+    char label[320]; /* "sgd(momentum=0.9) relu glorot_uniform 2,3,1 batch=64" */
     char file[96];   /* file-name stem "s03_adam_relu_glorot_uniform_2-3-1_lr0.01" */
 } cli_setting_name;
 
@@ -31,8 +31,14 @@ int cli_sweep_plots(const char *dir, const nf_sweep_config *cfg, const nf_trial 
                     const nf_sweep_summary *sum, const cli_setting_name *names,
                     cli_pick (*picks)[CLI_PICKS]);
 
-/* Runs gnuplot on every *.gp script in dir (in dir); 0 or an exit status. */
+/* Runs gnuplot on every *.gp script in dir (in dir), each picture drawn into a temporary name
+ * and renamed into place; 0 or an exit status. */
 int cli_render_dir(const char *dir);
+
+/* Checks before any work that dir can take the pictures: an existing folder in which files can
+ * be created, or a path whose folder exists and is writable (dir is created later).  0, or
+ * prints "PROG: error: --OPT <what is wrong>" and returns EXIT_USAGE. */
+int cli_plot_dir_check(const char *opt, const char *dir);
 
 int cmd_sweep(int argc, char **argv);
 int cmd_plot(int argc, char **argv);

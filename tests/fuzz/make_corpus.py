@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Writes the small seed corpus of the fuzz targets into tests/fuzz/corpus/ (run once; output
-is committed).  CSV seeds start with one option byte (see fuzz_csv.c)."""
+is committed).  CSV seeds start with one option byte (see fuzz_csv.c); taps and results seeds
+are plain files."""
 import json, os, struct
 import numpy as np
 
 here = os.path.dirname(os.path.abspath(__file__))
 def put(sub, name, data):
+    os.makedirs(os.path.join(here, "corpus", sub), exist_ok=True)
     with open(os.path.join(here, "corpus", sub, name), "wb") as f:
         f.write(data)
 
@@ -62,3 +64,25 @@ put("safetensors", "nnfit", st([("layers.0.weight", w0), ("layers.0.bias", b0),
 put("safetensors", "nometa", st([("layers.0.weight", w0), ("layers.0.bias", b0)]))
 put("safetensors", "leaky", st([("layers.0.weight", w0), ("layers.0.bias", b0)],
                                {"activations": "leaky_relu", "activation_params": "0.2"}))
+
+taps = {
+    "lines": b"# low-pass\n0.0625\n0.25\n0.375\n0.25\n0.0625\n",
+    "one_line": b"0.1, 0.2 0.3\t-4e-3,5E-1 # five\n",
+    "cr": b"1\r\r# c\r-0.5\r\n0.25",
+    "bad": b"0.5\n1e400\nnan\n0x10\n\x00\n",
+}
+for k, v in taps.items():
+    put("taps", k, v)
+
+HEADER = ("setting,opt,act,init,layers,lr,restart,seed,done,success,final_loss,best_loss,target_epoch,"
+          "epochs_run,diverged_epoch,dead,always_on,duplicate,parallel,seconds,target,command")
+def results(rows, extra=""):
+    lines = [HEADER + extra]
+    for s, r, ok, loss in rows:
+        lines.append('%d,%s,relu,glorot_uniform,"2,3,1",0.01,%d,%d,1,%d,%.9e,%.9e,12,100,0,%d,0,0,1,0.05,0.002,'
+                     '"nnfit train --task abs --seed %d --threads 1"%s' % (s, ["adam", "sgd"][s % 2], r, 1000 + r, ok,
+                     loss, loss, r % 3, 1000 + r, ",0.1" if extra else ""))
+    return ("\n".join(lines) + "\n").encode()
+put("results", "two_settings", results([(0, 0, 1, 1.05e-3), (0, 1, 0, 4.2e-2), (1, 0, 0, 4.1e-2), (1, 1, 1, 1.9e-3)]))
+put("results", "aid_column", results([(0, 0, 1, 1.05e-3), (2, 3, 0, float("nan"))], ",dropout"))
+put("results", "crlf", results([(0, 0, 1, 1.05e-3), (0, 2, 0, 4.2e-2)]).replace(b"\n", b"\r\n"))

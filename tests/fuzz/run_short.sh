@@ -12,12 +12,13 @@ if [ ! -d "$bdir" ]; then
     CC=clang meson setup "$bdir" -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
         -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
-ninja -C "$bdir" tests/fuzz/fuzz_csv tests/fuzz/fuzz_npy tests/fuzz/fuzz_safetensors >/dev/null
+ninja -C "$bdir" tests/fuzz/fuzz_csv tests/fuzz/fuzz_npy tests/fuzz/fuzz_safetensors tests/fuzz/fuzz_taps \
+    tests/fuzz/fuzz_results >/dev/null
 scratch=$(mktemp -d /tmp/nnfit-fuzz-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
-for t in csv npy safetensors; do
+for t in csv npy safetensors taps results; do
     mkdir -p "$scratch/$t"
     "$bdir/tests/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
         -artifact_prefix="$scratch/" "$scratch/$t" "tests/fuzz/corpus/$t" >"$scratch/$t.log" 2>&1 || {
