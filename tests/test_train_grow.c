@@ -39,10 +39,13 @@ START_TEST(grown_model_computes_the_same_function)
     const int *sizes[] = {s1, s2};
     const int nl[] = {2, 3};
     for (int c = 0; c < 2; c++)
-        for (int kink = 0; kink < 2; kink++) {
-            nf_model *m = tu_mlp(nl[c], sizes[c], NF_ACT_RELU, NF_INIT_GLOROT_UNIFORM, 7);
+        for (int kink = 0; kink < 3; kink++) {
+            /* kink 2: prelu, whose per-unit slopes must come along */
+            nf_model *m = tu_mlp(nl[c], sizes[c], kink == 2 ? NF_ACT_PRELU : NF_ACT_RELU, NF_INIT_GLOROT_UNIFORM, 7);
             for (int j = 0; j < 4; j++) m->layers[0].b[j] = 0.1f * (float)(j - 1);
-            nf_init_spec spec = {kink ? NF_INIT_DATA_KINK : NF_INIT_HE_UNIFORM, NF_BIAS_CONST, 0.2f};
+            if (kink == 2)
+                for (int j = 0; j < 4; j++) m->layers[0].act_p[j] = 0.1f + 0.2f * (float)j;
+            nf_init_spec spec = {kink == 1 ? NF_INIT_DATA_KINK : NF_INIT_HE_UNIFORM, NF_BIAS_CONST, 0.2f};
             nf_rng rng;
             nf_rng_seed(&rng, 5);
             nf_model *w;
@@ -62,9 +65,22 @@ START_TEST(grown_model_computes_the_same_function)
                 for (int i = 0; i < 3; i++) nrm += (double)L0->W[j * 3 + i] * L0->W[j * 3 + i];
                 ck_assert(nrm > 1e-6);
                 for (int o = 0; o < m->layers[1].out; o++) ck_assert(L1->W[o * L1->in + j] == 0.0f);
-                if (!kink) ck_assert(L0->b[j] == 0.2f);
+                if (kink != 1) ck_assert(L0->b[j] == 0.2f);
             }
             for (int j = 0; j < 4; j++) ck_assert(L0->W[j * 3] == m->layers[0].W[j * 3] && L0->b[j] == m->layers[0].b[j]);
+            /* shrinking back to the original units gives m's parameters, slopes included */
+            unsigned char alive[64];
+            memset(alive, 0, sizeof alive);
+            for (int l = 0, base = 0; l + 1 < m->n_layers; l++) {
+                for (int j = 0; j < m->sizes[l + 1]; j++) alive[base + j] = 1;
+                base += w->sizes[l + 1];
+            }
+            nf_model *back;
+            ck_assert_int_eq(nf_model_clone(&back, m), NF_OK);
+            memset(back->params, 0, back->n_params * sizeof(float));
+            ck_assert_int_eq(nf_shrink_model(w, alive, back), NF_OK);
+            ck_assert(!memcmp(back->params, m->params, m->n_params * sizeof(float)));
+            nf_model_free(back);
             nf_model_free(w);
             nf_model_free(m);
         }
