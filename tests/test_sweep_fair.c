@@ -355,7 +355,7 @@ START_TEST(paired_tests_against_the_best)
     for (int s = 0; s < S; s++) {
         if (s == best) continue;
         long b = 0, c = 0;
-        for (int r = 0; r < R; r++) b += succ[s][r] && !succ[best][r], c += !succ[s][r] && succ[best][r];
+        for (int r = 0; r < R; r++) b += succ[s][r] > 0 && succ[best][r] == 0, c += succ[s][r] == 0 && succ[best][r] > 0;
         p[0][m] = b + c ? fmin(1.0, 2 * binom_cdf_half(b < c ? b : c, b + c)) : 1.0;
         p[1][m] = wilcoxon_enum(loss[s], loss[best], R);
         p[2][m] = wilcoxon_enum(ttt[s], ttt[best], R);
@@ -448,7 +448,37 @@ START_TEST(several_problems_and_profiles)
         si++;
     }
     ck_assert_int_eq(si, 2);
+    /* the expected time to a success: every trial's epochs to the target (or all its epochs when
+     * it never got there) summed, over the number that reached the target */
+    double tot[2][2] = {{0}}, hits[2][2] = {{0}};
+    const cJSON *st2, *tr;
+    int prob_of[4], opt_of[4];
+    cJSON_ArrayForEach(st2, jget(j, "settings"))
+    {
+        const int s = (int)jnum(st2, "setting");
+        prob_of[s] = (int)jnum(st2, "problem");
+        opt_of[s] = !strcmp(jget(st2, "opt")->valuestring, "sgd");
+    }
+    cJSON_ArrayForEach(tr, jget(j, "trials"))
+    {
+        const int s = (int)jnum(tr, "setting");
+        const double t = jnum(tr, "ttt_epochs");
+        tot[prob_of[s]][opt_of[s]] += isinf(t) ? jnum(tr, "epochs_run") : t;
+        hits[prob_of[s]][opt_of[s]] += !isinf(t);
+    }
+    const cJSON *pe = jget(j, "performance_profile_ert");
+    cJSON_ArrayForEach(sol, jget(pe, "solvers"))
+    {
+        const int o = !strcmp(jget(sol, "name")->valuestring, "sgd");
+        for (int pr = 0; pr < 2; pr++) {
+            const double want = hits[pr][o] ? tot[pr][o] / hits[pr][o] : INFINITY;
+            const cJSON *x = cJSON_GetArrayItem(jget(sol, "time"), pr);
+            const double got = cJSON_IsString(x) ? INFINITY : x->valuedouble;
+            ck_assert_msg(got == want || fabs(got - want) < 1e-9 * want, "ert %d/%d: %g, want %g", pr, o, got, want);
+        }
+    }
     ck_assert_ptr_nonnull(strstr(out, "# performance profile"));
+    ck_assert_ptr_nonnull(strstr(out, "expected time to a success"));
     ck_assert_ptr_nonnull(strstr(out, "# problem 1: fair_b.csv (target 0.0001)"));
     /* every trial's rerun command reproduces it on its own problem's file */
     csv c = read_csv("fair_p.csv");
@@ -734,8 +764,8 @@ static void resume_case(const char *args, const char *tag, int trials)
     snprintf(a, sizeof a, "%s --journal %s --out %s", args, jn, got);
     int kills = 0, grew = 0;
     long last = 0;
-    for (int round = 0; round < 4; round++) { /* each run gets a random share of the whole time */
-        const double delay = T * (0.05 + 0.2 * rand() / (double)RAND_MAX);
+    for (int round = 0; round < 5; round++) { /* each run gets a random share of the whole time */
+        const double delay = T * (0.05 + 0.1 * rand() / (double)RAND_MAX);
         const int killed = run_and_kill(a, delay);
         kills += killed;
         if (killed) ck_assert(!file_exists(got)); /* a killed sweep writes no results */
@@ -745,8 +775,8 @@ static void resume_case(const char *args, const char *tag, int trials)
             last = sb.st_size;
         }
     }
-    ck_assert_msg(kills >= 3, "only %d of 4 runs were killed (the sweep takes %.2f s)", kills, T);
-    ck_assert_msg(grew >= 2, "the journal grew in only %d of the killed runs", grew);
+    ck_assert_msg(kills >= 3, "only %d of 5 runs were killed (the sweep takes %.2f s)", kills, T);
+    ck_assert_msg(grew >= 1, "the journal never grew in the killed runs (%d)", grew);
     ck_assert_int_eq(run(a, NULL, NULL), 0);
     assert_same_results(ref, got);
     /* every trial was recorded once: a rerun ran only the trials the journal lacked */
@@ -850,14 +880,14 @@ START_TEST(report_has_every_table_and_picture)
     ck_assert_ptr_nonnull(html);
     int tables = 0;
     for (const char *p = html; (p = strstr(p, "<table")); p++) tables++;
-    ck_assert_int_eq(tables, 4); /* one summary per problem, tuning, profile */
+    ck_assert_int_eq(tables, 5); /* one summary per problem, tuning, two profiles */
     ck_assert_ptr_nonnull(strstr(html, "Chosen configuration of every grid point"));
     ck_assert_ptr_nonnull(strstr(html, "Performance profiles across problems"));
     ck_assert_ptr_nonnull(strstr(html, "p success (McNemar, Holm)"));
     ck_assert_ptr_nonnull(strstr(html, "nnfit sweep --task abs,fir"));
     if (have("gnuplot")) {
-        static const char *pics[] = {"profile.svg", "final_loss.svg"};
-        for (int i = 0; i < 2; i++) {
+        static const char *pics[] = {"profile.svg", "profile_ert.svg", "final_loss.svg"};
+        for (int i = 0; i < 3; i++) {
             char q[64];
             snprintf(q, sizeof q, "src=\"%s\"", pics[i]);
             ck_assert_msg(strstr(html, q) != NULL, "no %s in the report", pics[i]);
@@ -870,7 +900,7 @@ START_TEST(report_has_every_table_and_picture)
             ck_assert_msg(file_exists(path), "%s is missing", path);
             imgs++;
         }
-        ck_assert_int_ge(imgs, 2 + 4 + 2); /* profile, finals, 4 curve pictures, 2 abs surfaces */
+        ck_assert_int_ge(imgs, 3 + 4 + 2); /* profiles, finals, 4 curve pictures, 2 abs surfaces */
         ck_assert_ptr_nonnull(strstr(html, "_surface.svg"));
     }
     if (have("chromium")) { /* the page renders and every picture loads */
@@ -884,7 +914,7 @@ START_TEST(report_has_every_table_and_picture)
         ck_assert_int_eq(tu_run_cmd(cmd, &dom, NULL), 0);
         int t2 = 0;
         for (const char *p = dom; (p = strstr(p, "<table")); p++) t2++;
-        ck_assert_int_eq(t2, 4);
+        ck_assert_int_eq(t2, 5);
         free(dom);
     }
     free(html);

@@ -743,7 +743,7 @@ typedef struct {
     nf_trial *trials;
     nf_sweep_summary *sum;
     sweep_cmp *cmp;
-    sweep_profile profile;
+    sweep_profile profile[2];      /* median time to target, expected time to a success */
     nf_ttt_unit unit;
     int interrupted;
     const char *command;
@@ -774,10 +774,11 @@ static int write_json(const char *path, const results *R)
     }
     cJSON *settings = cJSON_AddArrayToObject(root, "settings");
     for (int s = 0; s < g->n; s++) cJSON_AddItemToArray(settings, json_setting(g, s, &R->sum[s], R->trials, R->cmp));
-    if (R->profile.n_solvers) {
-        const sweep_profile *p = &R->profile;
-        cJSON *o = cJSON_AddObjectToObject(root, "performance_profile");
-        cJSON_AddStringToObject(o, "cost", "median time to target");
+    for (int pi = 0; pi < 2; pi++) {
+        const sweep_profile *p = &R->profile[pi];
+        if (!p->n_solvers) continue;
+        cJSON *o = cJSON_AddObjectToObject(root, pi ? "performance_profile_ert" : "performance_profile");
+        cJSON_AddStringToObject(o, "cost", pi ? "expected time to a success" : "median time to target");
         cJSON_AddStringToObject(o, "unit", sweep_ttt_name(R->unit));
         cJSON *tau = cJSON_AddArrayToObject(o, "tau");
         for (int k = 0; k < p->n_tau; k++) cJSON_AddItemToArray(tau, cJSON_CreateNumber(p->tau[k]));
@@ -897,10 +898,11 @@ static void print_summary(const results *R)
         printf("\n");
         sweep_tune_print(R->tuning, R->points, stdout);
     }
-    if (R->profile.n_solvers) {
-        printf("\n");
-        sweep_profile_print(&R->profile, g, R->unit, stdout);
-    }
+    for (int pi = 0; pi < 2; pi++)
+        if (R->profile[pi].n_solvers) {
+            printf("\n");
+            sweep_profile_print(&R->profile[pi], g, R->unit, stdout);
+        }
     printf("\n# rerun one trial alone (reproduces its final loss exactly):\n");
     char cmd[2048];
     for (int k = 0; k < g->n; k++) {
@@ -987,10 +989,11 @@ static int pictures(const results *R, int want_diag, const char *const *dirs, in
     if (!picks || !fl) rc = cli_usage_error("out of memory");
     for (int d = 0; d < n_dirs && picks && !rc; d++) {
         if (!dirs[d]) continue;
-        if (R->profile.n_solvers) { /* before cli_sweep_plots, which renders every script */
+        for (int pi = 0; pi < 2 && !rc; pi++) { /* before cli_sweep_plots, which renders every script */
+            if (!R->profile[pi].n_solvers) continue;
             if (mkdir(dirs[d], 0777) && errno != EEXIST)
                 rc = cli_usage_error("%s: cannot create: %s", dirs[d], strerror(errno));
-            if (!rc) rc = sweep_profile_plot(&R->profile, R->unit, dirs[d]);
+            if (!rc) rc = sweep_profile_plot(&R->profile[pi], R->unit, dirs[d]);
         }
         if (!rc) rc = cli_sweep_plots(dirs[d], cfg, trials, sum, g->names, picks);
     }
@@ -1042,14 +1045,17 @@ static int write_results(results *R)
     int rc = 0;
     if (nf_sweep_summarize(R->trials, g->n, R->cfg->restarts, R->sum)) return cli_status_error(NF_ENOMEM);
     if ((rc = sweep_compare(g, R->trials, R->cfg->restarts, R->sum, R->unit, R->cmp))) return rc;
-    if ((rc = sweep_profile_make(g, R->sum, R->unit, &R->profile))) return rc;
+    for (int pi = 0; pi < 2; pi++)
+        if ((rc = sweep_profile_make(g, R->trials, R->cfg->restarts, R->sum, R->unit, (sweep_profile_cost)pi,
+                                     &R->profile[pi])))
+            return rc;
     print_summary(R);
     if (a->out) rc = write_csv(a->out, g, R->trials, total);
     if (!rc && a->json) rc = write_json(a->json, R);
     const char *dirs[2] = {a->plot, a->report};
     if (!rc && (a->diag || a->plot || a->report) && !R->interrupted) rc = pictures(R, a->diag, dirs, 2);
     if (!rc && a->report && !R->interrupted) {
-        sweep_report_in in = {a->report, R->command, g, R->cfg, R->trials, R->sum, R->cmp, &R->profile,
+        sweep_report_in in = {a->report, R->command, g, R->cfg, R->trials, R->sum, R->cmp, R->profile,
                               R->tuning, R->points, R->unit, R->interrupted};
         rc = sweep_report_write(&in);
     }
@@ -1266,13 +1272,14 @@ int cmd_sweep(int argc, char **argv)
         journal = NULL;
         if (jst) { rc = cli_status_error(jst); goto done; }
     }
-    R = (results){&a, shown, tu ? &g : NULL, tu, &cfg, trials, sum, cmp, {0}, (nf_ttt_unit)a.ttt_unit, interrupted,
-                  command};
+    R = (results){&a, shown, tu ? &g : NULL, tu, &cfg, trials, sum, cmp, {{0}, {0}}, (nf_ttt_unit)a.ttt_unit,
+                  interrupted, command};
     rc = write_results(&R);
     if (!rc && interrupted) rc = EXIT_RUN_FAILED;
 done:
     if (journal) nf_journal_close(journal);
-    sweep_profile_free(&R.profile);
+    sweep_profile_free(&R.profile[0]);
+    sweep_profile_free(&R.profile[1]);
     nf_trials_free(trials, trials ? total : 0);
     free(trials);
     free(sum);

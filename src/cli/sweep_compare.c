@@ -151,10 +151,32 @@ static int assign(const sweep_grid *g, int arch_too, int *solver, int *n_solvers
     return 1;
 }
 
-int sweep_profile_make(const sweep_grid *g, const nf_sweep_summary *sum, nf_ttt_unit unit, sweep_profile *p)
+/* Expected time to a success of setting s: every finished trial's time to target, or its whole
+ * run (epochs run, seconds) when it never reached it, summed over the number that reached it. */
+static double ert(const nf_trial *trials, int restarts, int s, nf_ttt_unit unit)
+{
+    double total = 0;
+    long reached = 0;
+    for (int r = 0; r < restarts; r++) {
+        const nf_trial *t = &trials[(long)s * restarts + r];
+        if (!t->done) continue;
+        const double x = sweep_ttt(t, unit);
+        if (isfinite(x)) {
+            total += x;
+            reached++;
+        } else {
+            total += unit == NF_TTT_SECONDS ? t->seconds : (double)t->epochs_run;
+        }
+    }
+    return reached ? total / (double)reached : INFINITY;
+}
+
+int sweep_profile_make(const sweep_grid *g, const nf_trial *trials, int restarts, const nf_sweep_summary *sum,
+                       nf_ttt_unit unit, sweep_profile_cost cost, sweep_profile *p)
 {
     memset(p, 0, sizeof *p);
-    if (g->n_problems < 2) return 0;
+    p->cost = cost;
+    if (g->n_problems < 2 || (cost == PROFILE_ERT && unit == NF_TTT_EVALS)) return 0;
     p->solver = malloc((size_t)g->n * sizeof *p->solver);
     if (!p->solver) return cli_usage_error("out of memory");
     int ns = 0;
@@ -170,7 +192,7 @@ int sweep_profile_make(const sweep_grid *g, const nf_sweep_summary *sum, nf_ttt_
     for (size_t i = 0; i < (size_t)ns * (size_t)g->n_problems; i++) p->time[i] = INFINITY;
     for (int s = 0; s < g->n; s++) {
         const int v = p->solver[s];
-        double t = ttt_q(&sum[s], unit)->median;
+        double t = cost == PROFILE_ERT ? ert(trials, restarts, s, unit) : ttt_q(&sum[s], unit)->median;
         if (sum[s].n == 0 || isnan(t)) t = INFINITY;
         if (t <= 0) t = 1e-300; /* ratios need a positive cost */
         p->time[(size_t)g->problem[s] * (size_t)ns + (size_t)v] = t;
@@ -230,9 +252,10 @@ static double rho_at(const sweep_profile *p, int s, double tau)
 void sweep_profile_print(const sweep_profile *p, const sweep_grid *g, nf_ttt_unit unit, FILE *f)
 {
     static const double show[] = {1, 1.5, 2, 4, 8, 16, 64};
-    fprintf(f, "# performance profile (Dolan-More) over %d problems: rho(tau) = share of problems whose median "
-               "time to target (%s) is within tau times the best solver's; a problem never reached counts nowhere\n",
-            p->n_problems, sweep_ttt_name(unit));
+    fprintf(f, "# performance profile (Dolan-More) over %d problems: rho(tau) = share of problems whose %s (%s) "
+               "is within tau times the best solver's; a problem never reached counts nowhere\n",
+            p->n_problems, p->cost == PROFILE_ERT ? "expected time to a success (all trials' time over the successes)"
+                                                  : "median time to target", sweep_ttt_name(unit));
     int w = 20;
     for (int s = 0; s < p->n_solvers; s++) w = (int)strlen(p->names[s]) > w ? (int)strlen(p->names[s]) : w;
     fprintf(f, "%-*s", w, "solver");
@@ -252,13 +275,15 @@ void sweep_profile_print(const sweep_profile *p, const sweep_grid *g, nf_ttt_uni
         }
         fputc('\n', f);
     }
-    fprintf(f, "# (the last columns: each solver's median time to target per problem)\n");
+    fprintf(f, "# (the last columns: each solver's %s per problem)\n",
+            p->cost == PROFILE_ERT ? "expected time to a success" : "median time to target");
 }
 
 int sweep_profile_plot(const sweep_profile *p, nf_ttt_unit unit, const char *dir)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/profile.dat", dir);
+    const char *stem = p->cost == PROFILE_ERT ? "profile_ert" : "profile";
+    snprintf(path, sizeof path, "%s/%s.dat", dir, stem);
     nf_out o;
     if (nf_out_open(&o, path)) return cli_usage_error("%s", nf_last_error());
     fprintf(o.f, "# tau rho; one block (index) per solver, steps through every ratio\n");
@@ -269,22 +294,23 @@ int sweep_profile_plot(const sweep_profile *p, nf_ttt_unit unit, const char *dir
         fprintf(o.f, "\n\n");
     }
     if (nf_out_commit(&o)) return cli_usage_error("%s", nf_last_error());
-    snprintf(path, sizeof path, "%s/profile.gp", dir);
+    snprintf(path, sizeof path, "%s/%s.gp", dir, stem);
     if (nf_out_open(&o, path)) return cli_usage_error("%s", nf_last_error());
-    fprintf(o.f, "# rendered by nnfit; run `gnuplot profile.gp` in this directory to redraw\n"
-                 "if (!exists('out_prefix')) out_prefix = ''\n");
+    fprintf(o.f, "# rendered by nnfit; run `gnuplot %s.gp` in this directory to redraw\n"
+                 "if (!exists('out_prefix')) out_prefix = ''\n", stem);
     static const char *const term[2] = {"pngcairo size 900,560 enhanced font 'Sans,11' linewidth 1.2",
                                         "svg size 900,560 enhanced font 'Sans,11' linewidth 1.2 background rgb 'white'"};
     static const char *const ext[2] = {"png", "svg"};
     const double top = p->tau[p->n_tau - 1];
     for (int k = 0; k < 2; k++) {
-        fprintf(o.f, "reset\nset terminal %s\nset output out_prefix.'profile.%s'\n", term[k], ext[k]);
+        fprintf(o.f, "reset\nset terminal %s\nset output out_prefix.'%s.%s'\n", term[k], stem, ext[k]);
         fprintf(o.f, "set encoding utf8\nset border 3 back lc rgb '#606060'\nset tics nomirror out scale 0.75\n"
                      "set grid back lc rgb '#d0d0d0' lt 0\nset logscale x 2\nset xrange [1:%.6g]\nset yrange [0:1.05]\n"
-                     "set xlabel 'τ (times the best median time to target, %s)'\nset ylabel 'ρ(τ): share of problems'\n"
+                     "set xlabel 'τ (times the best %s, %s)'\nset ylabel 'ρ(τ): share of problems'\n"
                      "set title 'Performance profiles over %d problems' noenhanced\n"
                      "set key bottom right box opaque noenhanced\n",
-                top, sweep_ttt_name(unit), p->n_problems);
+                top, p->cost == PROFILE_ERT ? "expected time to a success" : "median time to target",
+                sweep_ttt_name(unit), p->n_problems);
         fprintf(o.f, "plot ");
         for (int s = 0; s < p->n_solvers; s++) {
             char title[200];
@@ -294,7 +320,7 @@ int sweep_profile_plot(const sweep_profile *p, nf_ttt_unit unit, const char *dir
                 title[j++] = *c;
             }
             title[j] = '\0';
-            fprintf(o.f, "%s'profile.dat' index %d using 1:2 with steps lw 2 title '%s'", s ? ", \\\n     " : "", s,
+            fprintf(o.f, "%s'%s.dat' index %d using 1:2 with steps lw 2 title '%s'", s ? ", \\\n     " : "", stem, s,
                     title);
         }
         fprintf(o.f, "\nset output\n");

@@ -150,19 +150,30 @@ int sweep_compare(const sweep_grid *g, const nf_trial *trials, int restarts, con
 /* Solvers of the performance profile: settings that differ only in the problem (and the
  * architecture when it is what fits the problem).  solver[s] is setting s's solver; names
  * [n_solvers]; *n_solvers 0 when the sweep has one problem. */
+typedef enum {
+    PROFILE_MEDIAN, /* the median time to target over the restarts (+inf when fewer than half reach it) */
+    PROFILE_ERT     /* expected time to a success when restarting until one (COCO's expected running time):
+                       the time of every trial (to the target, or its whole run when it never got
+                       there) summed, over the number that reached the target */
+} sweep_profile_cost;
+
 typedef struct {
+    sweep_profile_cost cost;
     int n_solvers, n_problems;
     int *solver;              /* [n settings] */
     char (*names)[160];       /* [n_solvers] */
-    double *time;             /* [n_problems * n_solvers] median time to target (+INFINITY: not reached / absent) */
+    double *time;             /* [n_problems * n_solvers] cost (+INFINITY: not reached / absent) */
     int n_tau;
     double *tau, *rho;        /* [n_tau], [n_solvers * n_tau] */
 } sweep_profile;
 
-int sweep_profile_make(const sweep_grid *g, const nf_sweep_summary *sum, nf_ttt_unit unit, sweep_profile *p);
+/* The profile of `cost`; n_solvers 0 with one problem, and for PROFILE_ERT in evals (a trial's
+ * whole count of evaluations is not recorded). */
+int sweep_profile_make(const sweep_grid *g, const nf_trial *trials, int restarts, const nf_sweep_summary *sum,
+                       nf_ttt_unit unit, sweep_profile_cost cost, sweep_profile *p);
 void sweep_profile_free(sweep_profile *p);
 void sweep_profile_print(const sweep_profile *p, const sweep_grid *g, nf_ttt_unit unit, FILE *f);
-/* profile.gp (and .dat) in dir, rendered with the other pictures. */
+/* profile.gp / profile_ert.gp (and .dat) in dir, rendered with the other pictures. */
 int sweep_profile_plot(const sweep_profile *p, nf_ttt_unit unit, const char *dir);
 
 /* ---- the report (sweep_report.c) ---- */
@@ -174,7 +185,7 @@ typedef struct {
     const nf_trial *trials;
     const nf_sweep_summary *sum;
     const sweep_cmp *cmp;
-    const sweep_profile *profile;
+    const sweep_profile *profile;  /* [2]: PROFILE_MEDIAN, PROFILE_ERT */
     const sweep_tuning *tuning;
     const sweep_grid *points;  /* tuned sweeps: the grid points */
     nf_ttt_unit unit;

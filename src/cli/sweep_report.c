@@ -107,16 +107,16 @@ int sweep_report_write(const sweep_report_in *in)
     const int has_tuning = in->tuning != NULL, has_profile = in->profile && in->profile->n_solvers;
     const int n_sections = P + 1 + has_tuning + has_profile;
     cli_report_section *sec = calloc((size_t)n_sections, sizeof *sec);
-    cli_report_table *tables = calloc((size_t)P + 2, sizeof *tables);
+    cli_report_table *tables = calloc((size_t)P + 3, sizeof *tables);
     const char **cells = calloc((size_t)g->n * NCOL, sizeof *cells);
     unsigned char *marks = calloc((size_t)g->n * NCOL, 1);
-    cli_report_picture *pics = calloc((size_t)g->n * 2 + 4, sizeof *pics);
+    cli_report_picture *pics = calloc((size_t)g->n * 2 + 5, sizeof *pics);
     int *order = malloc((size_t)g->n * sizeof *order);
     const char *notes[8];
     const char *sec_notes[4];
     char **th = NULL, **tc = NULL;
     int tcols = 0, rc = 0;
-    const char **prof_head = NULL, **prof_cells = NULL;
+    const char **prof_head[2] = {NULL, NULL}, **prof_cells[2] = {NULL, NULL};
     if (!sec || !tables || !cells || !marks || !pics || !order) {
         rc = cli_usage_error("--report: out of memory");
         goto out;
@@ -202,45 +202,52 @@ int sweep_report_write(const sweep_report_in *in)
         t_i++;
     }
     if (has_profile) {
-        const sweep_profile *p = in->profile;
         static const double show[] = {1, 1.5, 2, 4, 8, 16, 64};
         enum { NS = 7 };
-        const int cols = 1 + NS + p->n_problems;
-        prof_head = calloc((size_t)cols, sizeof *prof_head);
-        prof_cells = calloc((size_t)cols * (size_t)p->n_solvers, sizeof *prof_cells);
-        if (!prof_head || !prof_cells) {
-            rc = cli_usage_error("--report: out of memory");
-            goto out;
-        }
-        prof_head[0] = "solver";
-        for (int j = 0; j < NS; j++) prof_head[1 + j] = keep(&k, "ρ(%g)", show[j]);
-        for (int q = 0; q < p->n_problems; q++) prof_head[1 + NS + q] = keep(&k, "median ttt: %s", g->problems[q].name);
-        for (int s = 0; s < p->n_solvers; s++) {
-            const char **row = &prof_cells[(size_t)s * (size_t)cols];
-            row[0] = p->names[s];
-            for (int j = 0; j < NS; j++) {
-                double r = 0;
-                for (int t = 0; t < p->n_tau && p->tau[t] <= show[j]; t++) r = p->rho[(size_t)s * (size_t)p->n_tau + (size_t)t];
-                row[1 + j] = keep(&k, "%.2f", r);
+        const int t0 = t_i, pic0 = p_i;
+        for (int pi = 0; pi < 2; pi++) {
+            const sweep_profile *p = &in->profile[pi];
+            if (!p->n_solvers) continue;
+            const char *what = pi ? "expected time to a success" : "median time to target";
+            const int cols = 1 + NS + p->n_problems;
+            prof_head[pi] = calloc((size_t)cols, sizeof *prof_head[pi]);
+            prof_cells[pi] = calloc((size_t)cols * (size_t)p->n_solvers, sizeof *prof_cells[pi]);
+            if (!prof_head[pi] || !prof_cells[pi]) {
+                rc = cli_usage_error("--report: out of memory");
+                goto out;
             }
+            prof_head[pi][0] = "solver";
+            for (int j = 0; j < NS; j++) prof_head[pi][1 + j] = keep(&k, "ρ(%g)", show[j]);
             for (int q = 0; q < p->n_problems; q++)
-                row[1 + NS + q] = ttt_cell(&k, p->time[(size_t)q * (size_t)p->n_solvers + (size_t)s], in->unit);
-        }
-        tables[t_i] = (cli_report_table){keep(&k, "ρ(τ): share of the %d problems on which the solver's median time "
-                                                  "to target (%s) is within τ times the best",
-                                              p->n_problems, sweep_ttt_name(in->unit)),
-                                         cols, p->n_solvers, prof_head, prof_cells, NULL, NULL};
-        int np = 0;
-        if (exists(in->dir, "profile.svg")) {
-            pics[p_i] = (cli_report_picture){"Performance profiles (Dolan and Moré 2002)", "profile.svg", NULL, NULL};
-            np = 1;
+                prof_head[pi][1 + NS + q] = keep(&k, "%s: %s", pi ? "expected time" : "median ttt", g->problems[q].name);
+            for (int s = 0; s < p->n_solvers; s++) {
+                const char **row = &prof_cells[pi][(size_t)s * (size_t)cols];
+                row[0] = p->names[s];
+                for (int j = 0; j < NS; j++) {
+                    double r = 0;
+                    for (int t = 0; t < p->n_tau && p->tau[t] <= show[j]; t++)
+                        r = p->rho[(size_t)s * (size_t)p->n_tau + (size_t)t];
+                    row[1 + j] = keep(&k, "%.2f", r);
+                }
+                for (int q = 0; q < p->n_problems; q++)
+                    row[1 + NS + q] = ttt_cell(&k, p->time[(size_t)q * (size_t)p->n_solvers + (size_t)s], in->unit);
+            }
+            tables[t_i++] = (cli_report_table){keep(&k, "ρ(τ) of the %s (%s): share of the %d problems on which the "
+                                                        "solver's is within τ times the best solver's",
+                                                    what, sweep_ttt_name(in->unit), p->n_problems),
+                                               cols, p->n_solvers, prof_head[pi], prof_cells[pi], NULL, NULL};
+            const char *file = pi ? "profile_ert.svg" : "profile.svg";
+            if (exists(in->dir, file))
+                pics[p_i++] = (cli_report_picture){keep(&k, "Performance profiles of the %s (Dolan and Moré 2002)", what),
+                                                   file, NULL, NULL};
         }
         sec_notes[1] = "A solver is a setting without its problem. ρ(1) is the share of problems where it was the "
-                       "fastest; a problem it never solved counts against it at every τ.";
-        sec[s_i++] = (cli_report_section){"Performance profiles across problems", &sec_notes[1], 1, &tables[t_i], 1,
-                                          np ? &pics[p_i] : NULL, np};
-        p_i += np;
-        t_i++;
+                       "fastest; a problem it never solved counts against it at every τ. The median time to target "
+                       "is infinite when fewer than half of the restarts reach the target; the expected time to a "
+                       "success (every trial's time, to the target or its whole run, summed over the successes) is "
+                       "what restarting until a success costs.";
+        sec[s_i++] = (cli_report_section){"Performance profiles across problems", &sec_notes[1], 1, &tables[t0],
+                                          t_i - t0, p_i > pic0 ? &pics[pic0] : NULL, p_i - pic0};
     }
     if (k.oom) {
         rc = cli_usage_error("--report: out of memory");
@@ -254,8 +261,10 @@ out:
     for (int i = 0; tc && in->points && i < tcols * in->points->n; i++) free(tc[i]);
     free(th);
     free(tc);
-    free(prof_head);
-    free(prof_cells);
+    free(prof_head[0]);
+    free(prof_head[1]);
+    free(prof_cells[0]);
+    free(prof_cells[1]);
     free(sec);
     free(tables);
     free(cells);
