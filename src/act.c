@@ -10,7 +10,7 @@
 
 static const char *const names[NF_ACT_COUNT] = {
     "linear", "relu", "leaky_relu", "elu", "selu", "gelu",
-    "gelu_erf", "softplus", "tanh", "sigmoid", "swish", "abs",
+    "gelu_erf", "softplus", "tanh", "sigmoid", "swish", "abs", "prelu", "elu_learn",
 };
 
 #define SELU_ALPHA 1.6732632423543772f
@@ -26,14 +26,22 @@ const char *nf_act_name(nf_act_kind kind)
 const char *nf_act_names(void)
 {
     return "linear, relu, leaky_relu, elu, selu, gelu, gelu_erf, softplus, tanh, sigmoid, swish, "
-           "abs";
+           "abs, prelu, elu_learn";
 }
 
 float nf_act_default_param(nf_act_kind kind)
 {
     if (kind == NF_ACT_LEAKY_RELU) return 0.01f;
-    if (kind == NF_ACT_ELU) return 1.0f;
+    if (kind == NF_ACT_ELU || kind == NF_ACT_ELU_LEARN) return 1.0f;
+    if (kind == NF_ACT_PRELU) return 0.25f; /* torch.nn.PReLU's init */
     return 0.0f;
+}
+
+int nf_act_learnable(nf_act_kind kind) { return kind == NF_ACT_PRELU || kind == NF_ACT_ELU_LEARN; }
+
+const char *nf_act_param_name(nf_act_kind kind)
+{
+    return kind == NF_ACT_PRELU ? "weight" : kind == NF_ACT_ELU_LEARN ? "alpha" : NULL;
 }
 
 nf_status nf_act_parse(const char *name, nf_act_spec *spec)
@@ -99,9 +107,11 @@ NF_ACT_CLONES void nf_act_forward(const nf_act_spec *spec, const float *z, float
         for (size_t i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : 0.0f;
         break;
     case NF_ACT_LEAKY_RELU:
+    case NF_ACT_PRELU:
         for (size_t i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : p * z[i];
         break;
     case NF_ACT_ELU:
+    case NF_ACT_ELU_LEARN:
         for (size_t i = 0; i < n; i++) a[i] = z[i] > 0.0f ? z[i] : p * nf_vexpm1f(z[i] < 0.0f ? z[i] : 0.0f);
         break;
     case NF_ACT_SELU:
@@ -179,10 +189,14 @@ NF_ACT_CLONES void nf_act_backward(const nf_act_spec *spec, const float *z, cons
         for (size_t i = 0; i < n; i++) d[i] = a[i] > 0.0f ? d[i] : 0.0f;
         break;
     case NF_ACT_LEAKY_RELU:
+    case NF_ACT_PRELU:
         for (size_t i = 0; i < n; i++) d[i] *= z[i] > 0.0f ? 1.0f : p;
         break;
     case NF_ACT_ELU: /* for z <= 0: d/dz alpha(e^z - 1) = a + alpha */
         for (size_t i = 0; i < n; i++) d[i] *= a[i] > 0.0f ? 1.0f : a[i] + p;
+        break;
+    case NF_ACT_ELU_LEARN: /* alpha may reach 0 or below: the branch is taken on z */
+        for (size_t i = 0; i < n; i++) d[i] *= z[i] > 0.0f ? 1.0f : a[i] + p;
         break;
     case NF_ACT_SELU:
         for (size_t i = 0; i < n; i++)
@@ -225,5 +239,45 @@ NF_ACT_CLONES void nf_act_backward(const nf_act_spec *spec, const float *z, cons
         break;
     default:
         break;
+    }
+}
+
+/* ---- one learnable parameter per unit ---- */
+
+NF_ACT_CLONES void nf_act_unit_forward(nf_act_kind kind, float *Z, const float *b, const float *p,
+                                       int rows, int cols, float *A)
+{
+    const size_t c = (size_t)cols;
+    for (int r = 0; r < rows; r++) {
+        float *restrict z = Z + (size_t)r * c, *restrict a = A + (size_t)r * c;
+        if (b)
+            for (size_t j = 0; j < c; j++) z[j] += b[j];
+        if (kind == NF_ACT_PRELU)
+            for (size_t j = 0; j < c; j++) a[j] = z[j] > 0.0f ? z[j] : p[j] * z[j];
+        else
+            for (size_t j = 0; j < c; j++)
+                a[j] = z[j] > 0.0f ? z[j] : p[j] * nf_vexpm1f(z[j] < 0.0f ? z[j] : 0.0f);
+    }
+}
+
+/* dp is summed in float row by row, as the dense layer sums db. */
+NF_ACT_CLONES void nf_act_unit_backward(nf_act_kind kind, const float *Z, const float *A, const float *p,
+                                        float *dA, int rows, int cols, float *dp, int accumulate)
+{
+    const size_t c = (size_t)cols;
+    if (dp && !accumulate) memset(dp, 0, c * sizeof(float));
+    for (int r = 0; r < rows; r++) {
+        const float *restrict z = Z + (size_t)r * c, *restrict a = A + (size_t)r * c;
+        float *restrict d = dA + (size_t)r * c;
+        if (kind == NF_ACT_PRELU) { /* ∂a/∂p = min(z, 0) */
+            if (dp)
+                for (size_t j = 0; j < c; j++) dp[j] += z[j] > 0.0f ? 0.0f : d[j] * z[j];
+            for (size_t j = 0; j < c; j++) d[j] *= z[j] > 0.0f ? 1.0f : p[j];
+        } else { /* ∂a/∂p = e^z − 1 for z <= 0; ∂a/∂z = p·e^z = a + p there */
+            if (dp)
+                for (size_t j = 0; j < c; j++)
+                    dp[j] += z[j] > 0.0f ? 0.0f : d[j] * nf_vexpm1f(z[j] < 0.0f ? z[j] : 0.0f);
+            for (size_t j = 0; j < c; j++) d[j] *= z[j] > 0.0f ? 1.0f : a[j] + p[j];
+        }
     }
 }

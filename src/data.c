@@ -160,26 +160,36 @@ static void take_rows(const nf_mat *src, const unsigned char *mark, unsigned cha
 nf_status nf_data_holdout(const nf_mat *X, const nf_mat *Y, double frac, uint64_t seed,
                           nf_mat *Xtrain, nf_mat *Ytrain, nf_mat *Xval, nf_mat *Yval)
 {
+    long train_row0;
+    return nf_data_holdout_part(X, Y, frac, seed, 0, X->rows, Xtrain, Ytrain, Xval, Yval, &train_row0);
+}
+
+nf_status nf_data_holdout_part(const nf_mat *X, const nf_mat *Y, double frac, uint64_t seed, long row0,
+                               long n_total, nf_mat *Xtrain, nf_mat *Ytrain, nf_mat *Xval, nf_mat *Yval,
+                               long *train_row0)
+{
     const int n = X->rows;
+    *Xtrain = *Ytrain = *Xval = *Yval = (nf_mat){0, 0, NULL, 0};
     if (!(frac > 0.0 && frac < 1.0))
         return nf_fail(NF_EINVAL, "validation fraction must be in (0, 1), got %g", frac);
     if (Y->rows != n) return nf_fail(NF_ESHAPE, "X has %d rows, Y %d", n, Y->rows);
-    if (n < 2) return nf_fail(NF_EINVAL, "cannot hold out rows from %d row(s); need at least 2", n);
-    long nval = (long)(frac * n + 0.5);
+    if (n_total < 2) return nf_fail(NF_EINVAL, "cannot hold out rows from %ld row(s); need at least 2", n_total);
+    if (n_total > 2147483647L || row0 < 0 || row0 > n_total - n)
+        return nf_fail(NF_EINVAL, "rows [%ld, %ld) are not inside the %ld rows in all", row0, row0 + n, n_total);
+    long nval = (long)(frac * (double)n_total + 0.5);
     if (nval < 1) nval = 1;
-    if (nval > n - 1) nval = n - 1;
-    int *perm = malloc((size_t)n * sizeof(int));
-    unsigned char *mark = calloc((size_t)n, 1);
+    if (nval > n_total - 1) nval = n_total - 1;
+    int *perm = malloc((size_t)n_total * sizeof(int));
+    unsigned char *mark = calloc((size_t)n_total, 1);
     if (!perm || !mark) {
         free(perm);
         free(mark);
-        return nf_fail(NF_ENOMEM, "cannot allocate the split of %d rows", n);
+        return nf_fail(NF_ENOMEM, "cannot allocate the split of %ld rows", n_total);
     }
-    for (int i = 0; i < n; i++) perm[i] = i;
-    *Xtrain = *Ytrain = *Xval = *Yval = (nf_mat){0, 0, NULL, 0};
+    for (int i = 0; i < (int)n_total; i++) perm[i] = i;
     nf_rng rng;
     nf_rng_seed(&rng, seed);
-    for (int i = n - 1; i > 0; i--) {
+    for (int i = (int)n_total - 1; i > 0; i--) {
         int j = (int)nf_rng_below(&rng, (uint64_t)i + 1);
         int t = perm[i];
         perm[i] = perm[j];
@@ -187,10 +197,15 @@ nf_status nf_data_holdout(const nf_mat *X, const nf_mat *Y, double frac, uint64_
     }
     for (long i = 0; i < nval; i++) mark[perm[i]] = 1;
     free(perm);
-    nf_status st = nf_mat_alloc(Xtrain, n - (int)nval, X->cols);
-    if (!st) st = nf_mat_alloc(Ytrain, n - (int)nval, Y->cols);
-    if (!st) st = nf_mat_alloc(Xval, (int)nval, X->cols);
-    if (!st) st = nf_mat_alloc(Yval, (int)nval, Y->cols);
+    long before = 0, here = 0; /* validation rows before this part, and in it */
+    for (long i = 0; i < row0; i++) before += mark[i];
+    for (long i = 0; i < n; i++) here += mark[row0 + i];
+    *train_row0 = row0 - before;
+    const nf_mat Xp = {n, X->cols, X->data, 0}, Yp = {n, Y->cols, Y->data, 0};
+    nf_status st = nf_mat_alloc(Xtrain, n - (int)here, X->cols);
+    if (!st) st = nf_mat_alloc(Ytrain, n - (int)here, Y->cols);
+    if (!st) st = nf_mat_alloc(Xval, (int)here, X->cols);
+    if (!st) st = nf_mat_alloc(Yval, (int)here, Y->cols);
     if (st) {
         nf_mat_free(Xtrain);
         nf_mat_free(Ytrain);
@@ -199,10 +214,10 @@ nf_status nf_data_holdout(const nf_mat *X, const nf_mat *Y, double frac, uint64_
         free(mark);
         return st;
     }
-    take_rows(X, mark, 0, Xtrain);
-    take_rows(Y, mark, 0, Ytrain);
-    take_rows(X, mark, 1, Xval);
-    take_rows(Y, mark, 1, Yval);
+    take_rows(&Xp, mark + row0, 0, Xtrain);
+    take_rows(&Yp, mark + row0, 0, Ytrain);
+    take_rows(&Xp, mark + row0, 1, Xval);
+    take_rows(&Yp, mark + row0, 1, Yval);
     free(mark);
     return NF_OK;
 }

@@ -1,9 +1,13 @@
 /* data_npy.c — NumPy .npy reading and writing (see data.h for what is accepted). */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "data_internal.h"
 #include "nnfit/data.h"
@@ -153,11 +157,18 @@ static nf_status parse_dict(hdr *h, const char *name, npy_header *out)
     return NF_OK;
 }
 
-nf_status nf_npy_parse(const unsigned char *buf, size_t len, const char *name,
-                       const nf_read_opts *o, nf_mat *M)
+/* What the header says: element type, shape and where the data starts. */
+typedef struct {
+    int little, fortran;
+    size_t item;        /* 4 or 8 */
+    uint64_t rows, cols;
+    size_t data0;       /* offset of the first data byte */
+} npy_info;
+
+/* Parses the magic, version, header length and header dict of buf[0..len) (len may stop at the
+ * end of the header: the data is not looked at). */
+static nf_status npy_read_header(const unsigned char *buf, size_t len, const char *name, npy_info *out)
 {
-    nf_read_opts def;
-    o = nf_read_begin(o, &def, M);
     if (len == 0) return nf_fail(NF_EFORMAT, "%s: empty file, expected a .npy array", name);
     if (len < 10 || memcmp(buf, "\x93NUMPY", 6))
         return nf_fail(NF_EFORMAT, "%s: byte 0: not a .npy file (expected the magic \\x93NUMPY and "
@@ -183,26 +194,41 @@ nf_status nf_npy_parse(const unsigned char *buf, size_t len, const char *name,
     nf_status st = parse_dict(&h, name, &nh);
     if (st) return st;
     const char *d = nh.descr;
-    int little;
-    size_t item;
     if ((d[0] == '<' || d[0] == '>' || d[0] == '=') && d[1] == 'f' && (d[2] == '4' || d[2] == '8') &&
         d[3] == '\0') {
-        little = d[0] == '<' || (d[0] == '=' && host_little());
-        item = d[2] == '4' ? 4 : 8;
+        out->little = d[0] == '<' || (d[0] == '=' && host_little());
+        out->item = d[2] == '4' ? 4 : 8;
     } else {
         return nf_fail(NF_EUNSUPPORTED, "%s: dtype '%.20s' is not supported, expected float32 or "
                        "float64 ('<f4', '>f4', '<f8', '>f8')", name, d);
     }
-    uint64_t rows, cols;
     if (nh.ndim == 0)
         return nf_fail(NF_EUNSUPPORTED, "%s: array is a 0-d scalar, expected 1-D or 2-D", name);
-    rows = nh.shape[0];
-    cols = nh.ndim == 2 ? nh.shape[1] : 1;
-    if (rows > 2147483647u || cols > 2147483647u || (cols && rows > SIZE_MAX / cols / item))
+    out->rows = nh.shape[0];
+    out->cols = nh.ndim == 2 ? nh.shape[1] : 1;
+    out->fortran = nh.fortran;
+    out->data0 = hstart + hlen;
+    if (out->rows > 2147483647u || out->cols > 2147483647u ||
+        (out->cols && out->rows > SIZE_MAX / out->cols / out->item))
         return nf_fail(NF_EFORMAT, "%s: shape (%llu, %llu) is too large (size overflows): it would need "
                        "%.4g data bytes, and nnfit reads at most 2^31-1 rows and columns", name,
-                       (unsigned long long)rows, (unsigned long long)cols, (double)rows * (double)cols * (double)item);
-    size_t count = (size_t)rows * (size_t)cols, need = count * item, data0 = hstart + hlen;
+                       (unsigned long long)out->rows, (unsigned long long)out->cols,
+                       (double)out->rows * (double)out->cols * (double)out->item);
+    return NF_OK;
+}
+
+nf_status nf_npy_parse(const unsigned char *buf, size_t len, const char *name,
+                       const nf_read_opts *o, nf_mat *M)
+{
+    nf_read_opts def;
+    o = nf_read_begin(o, &def, M);
+    npy_info ni;
+    nf_status st = npy_read_header(buf, len, name, &ni);
+    if (st) return st;
+    const int little = ni.little;
+    const size_t item = ni.item;
+    const uint64_t rows = ni.rows, cols = ni.cols;
+    size_t count = (size_t)rows * (size_t)cols, need = count * item, data0 = ni.data0;
     size_t have = len - data0;
     if (have < need)
         return nf_fail(NF_EFORMAT, "%s: byte %zu: shape (%llu, %llu) needs %zu data bytes but the "
@@ -230,8 +256,8 @@ nf_status nf_npy_parse(const unsigned char *buf, size_t len, const char *name,
             f = (float)dv;
         }
         if (!isfinite(f) && !o->allow_nonfinite) {
-            size_t r = nh.fortran ? i % (size_t)rows : i / (size_t)cols;
-            size_t c = nh.fortran ? i / (size_t)rows : i % (size_t)cols;
+            size_t r = ni.fortran ? i % (size_t)rows : i / (size_t)cols;
+            size_t c = ni.fortran ? i / (size_t)rows : i % (size_t)cols;
             nf_status e = nf_fail(NF_ENONFINITE, "%s: byte %zu (row %zu, column %zu): %s (NaN/Inf "
                                   "are refused unless non-finite values are allowed, --allow-nonfinite)",
                                   name, (size_t)(p - buf), r + 1, c + 1,
@@ -239,7 +265,7 @@ nf_status nf_npy_parse(const unsigned char *buf, size_t len, const char *name,
             nf_mat_free(M);
             return e;
         }
-        if (nh.fortran) M->data[(i % (size_t)rows) * (size_t)cols + i / (size_t)rows] = f;
+        if (ni.fortran) M->data[(i % (size_t)rows) * (size_t)cols + i / (size_t)rows] = f;
         else M->data[i] = f;
     }
     return NF_OK;
@@ -301,4 +327,123 @@ nf_status nf_npy_write(FILE *f, const nf_mat *M)
         }
     }
     return ferror(f) ? nf_fail(NF_EIO, "write error") : NF_OK;
+}
+
+/* Reads len bytes at offset `at` of fd (short reads retried). */
+static nf_status pread_all(int fd, void *buf, size_t len, off_t at, const char *name)
+{
+    unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t r = pread(fd, p, len, at);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0)
+            return nf_fail(NF_EIO, "%s: cannot read %zu bytes at byte %lld: %s", name, len, (long long)at,
+                           r < 0 ? strerror(errno) : "file ended (changed while being read?)");
+        p += r;
+        len -= (size_t)r;
+        at += r;
+    }
+    return NF_OK;
+}
+
+/* Opens path and parses its header; checks the file is exactly header + data long. */
+static nf_status npy_open(const char *path, int *fd_out, npy_info *ni)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return nf_fail(NF_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    nf_status st = NF_OK;
+    if (fstat(fd, &sb) != 0) st = nf_fail(NF_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode)) st = nf_fail(NF_EIO, "%s: not a regular file", path);
+    unsigned char pre[12] = {0}, *head = NULL;
+    const size_t size = st ? 0 : (size_t)sb.st_size;
+    if (!st) st = pread_all(fd, pre, size < 12 ? size : 12, 0, path);
+    if (!st && size < 12) st = npy_read_header(pre, size, path, ni); /* says what a short file lacks */
+    if (!st && size >= 12) {
+        size_t hlen = pre[6] == 1 ? ((size_t)pre[8] | (size_t)pre[9] << 8) + 10
+                                  : ((size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
+                                     (size_t)pre[11] << 24) + 12;
+        if (hlen > size) hlen = size; /* npy_read_header names the truncation */
+        if (!(head = malloc(hlen))) st = nf_fail(NF_ENOMEM, "%s: cannot allocate the header", path);
+        if (!st) st = pread_all(fd, head, hlen, 0, path);
+        if (!st) st = npy_read_header(head, hlen, path, ni);
+    }
+    free(head);
+    if (!st) {
+        const size_t need = (size_t)ni->rows * (size_t)ni->cols * ni->item, have = size - ni->data0;
+        if (have != need)
+            st = nf_fail(NF_EFORMAT, "%s: byte %zu: shape (%llu, %llu) needs %zu data bytes but the file has %zu",
+                         path, ni->data0, (unsigned long long)ni->rows, (unsigned long long)ni->cols, need, have);
+        else if (need == 0)
+            st = nf_fail(NF_EFORMAT, "%s: array is empty (shape (%llu, %llu)), expected at least one value", path,
+                         (unsigned long long)ni->rows, (unsigned long long)ni->cols);
+    }
+    if (st) {
+        close(fd);
+        return st;
+    }
+    *fd_out = fd;
+    return NF_OK;
+}
+
+nf_status nf_npy_shape(const char *path, long *rows, long *cols)
+{
+    int fd;
+    npy_info ni;
+    nf_status st = npy_open(path, &fd, &ni);
+    if (st) return st;
+    close(fd);
+    *rows = (long)ni.rows;
+    *cols = (long)ni.cols;
+    return NF_OK;
+}
+
+nf_status nf_npy_read_rows(const char *path, const nf_read_opts *o, long row0, long n, nf_mat *M)
+{
+    nf_read_opts def;
+    o = nf_read_begin(o, &def, M);
+    int fd;
+    npy_info ni;
+    nf_status st = npy_open(path, &fd, &ni);
+    if (st) return st;
+    const long rows = (long)ni.rows, cols = (long)ni.cols;
+    if (row0 < 0 || n < 1 || row0 > rows - n) {
+        close(fd);
+        return nf_fail(NF_EINVAL, "%s: rows %ld..%ld asked for, but the file has %ld rows", path, row0 + 1, row0 + n,
+                       rows);
+    }
+    const size_t item = ni.item, count = (size_t)n * (size_t)cols;
+    unsigned char *raw = malloc(count * item);
+    if (!raw) st = nf_fail(NF_ENOMEM, "%s: cannot allocate %zu bytes for rows %ld..%ld", path, count * item,
+                           row0 + 1, row0 + n);
+    if (!st) st = nf_mat_alloc(M, (int)n, (int)cols);
+    /* C order: one contiguous range; Fortran order: the rows' stretch of every column */
+    if (!st && !ni.fortran)
+        st = pread_all(fd, raw, count * item, (off_t)(ni.data0 + (size_t)row0 * (size_t)cols * item), path);
+    for (long c = 0; !st && ni.fortran && c < cols; c++)
+        st = pread_all(fd, raw + (size_t)c * (size_t)n * item, (size_t)n * item,
+                       (off_t)(ni.data0 + ((size_t)c * (size_t)rows + (size_t)row0) * item), path);
+    close(fd);
+    const unsigned char *p = raw;
+    for (size_t i = 0; !st && i < count; i++, p += item) {
+        unsigned char b[8];
+        for (size_t k = 0; k < item; k++) b[k] = ni.little == host_little() ? p[k] : p[item - 1 - k];
+        float f;
+        double dv = 0.0;
+        if (item == 4) {
+            memcpy(&f, b, 4);
+        } else {
+            memcpy(&dv, b, 8);
+            f = (float)dv;
+        }
+        const size_t r = ni.fortran ? i % (size_t)n : i / (size_t)cols, c = ni.fortran ? i / (size_t)n : i % (size_t)cols;
+        if (!isfinite(f) && !o->allow_nonfinite)
+            st = nf_fail(NF_ENONFINITE, "%s: row %ld, column %zu: %s (NaN/Inf are refused unless non-finite values "
+                         "are allowed, --allow-nonfinite)", path, row0 + (long)r + 1, c + 1,
+                         item == 8 && isfinite(dv) ? "value outside float32 range" : "non-finite value");
+        else M->data[r * (size_t)cols + c] = f;
+    }
+    free(raw);
+    if (st) nf_mat_free(M);
+    return st;
 }

@@ -34,6 +34,12 @@ int nf_dense_is_small(const nf_dense *layer)
     return (long)layer->in * (long)layer->out <= (long)small_max;
 }
 
+/* Whether the activation takes the layer's own per-unit parameters. */
+static int unit_params(const nf_dense *layer)
+{
+    return layer->act_p && nf_act_learnable(layer->act.kind);
+}
+
 #if defined(__GNUC__)
 #define NF_INLINE static inline __attribute__((always_inline))
 #else
@@ -162,18 +168,21 @@ nf_status nf_dense_forward(const nf_dense *layer, const float *X, int batch, flo
     if (batch <= 0 || in <= 0 || out <= 0)
         return nf_fail(NF_EINVAL, "dense forward: batch %d, in %d, out %d must be positive", batch,
                        in, out);
+    const int per_unit = unit_params(layer);
     if (nf_dense_is_small(layer)) {
         const nf_act_kind k = layer->act.kind;
         if (A == Z && (k == NF_ACT_RELU || k == NF_ACT_LINEAR)) {
             small_forward(layer, X, batch, Z, 1, k == NF_ACT_RELU, 0);
         } else {
             small_forward(layer, X, batch, Z, 1, 0, 0);
-            nf_act_forward(&layer->act, Z, A, (size_t)batch * (size_t)out);
+            if (per_unit) nf_act_unit_forward(k, Z, NULL, layer->act_p, batch, out, A);
+            else nf_act_forward(&layer->act, Z, A, (size_t)batch * (size_t)out);
         }
         return NF_OK;
     }
     nf_dense_gemm_forward(layer, X, batch, Z, 0);
-    nf_act_bias_forward(&layer->act, Z, layer->b, batch, out, A);
+    if (per_unit) nf_act_unit_forward(layer->act.kind, Z, layer->b, layer->act_p, batch, out, A);
+    else nf_act_bias_forward(&layer->act, Z, layer->b, batch, out, A);
     return NF_OK;
 }
 
@@ -199,7 +208,11 @@ NF_CLONES static void dz_db(const nf_dense *layer, const float *Z, const float *
         }
         return;
     default:
-        nf_act_backward(&layer->act, Z, A, dA, (size_t)batch * (size_t)out);
+        if (unit_params(layer))
+            nf_act_unit_backward(layer->act.kind, Z, A, layer->act_p, dA, batch, out, layer->act_dp,
+                                 accumulate);
+        else
+            nf_act_backward(&layer->act, Z, A, dA, (size_t)batch * (size_t)out);
         break;
     }
     for (int r = 0; r < batch; r++) {
@@ -230,7 +243,9 @@ void nf_dense_backward_ex(const nf_dense *layer, const float *X, const float *Z,
     if (nf_dense_is_small(layer)) {
         const nf_act_kind k = layer->act.kind;
         int relu = k == NF_ACT_RELU;
-        if (!dz_ready && k != NF_ACT_RELU && k != NF_ACT_LINEAR)
+        if (!dz_ready && unit_params(layer))
+            nf_act_unit_backward(k, Z, A, layer->act_p, dA, batch, out, layer->act_dp, accumulate);
+        else if (!dz_ready && k != NF_ACT_RELU && k != NF_ACT_LINEAR)
             nf_act_backward(&layer->act, Z, A, dA, (size_t)batch * (size_t)out);
         small_backward(layer, X, A, dA, batch, accumulate, dX, !dz_ready, relu, alpha);
         return;
@@ -262,4 +277,19 @@ nf_status nf_dense_backward(const nf_dense *layer, const float *X, const float *
                        in, out);
     nf_dense_backward_ex(layer, X, Z, A, dA, batch, accumulate, dX, 0, 1.0f, NULL);
     return NF_OK;
+}
+
+void nf_dense_act_backward(const nf_dense *layer, const float *Z, const float *A, float *dA, int rows,
+                           float *dP, size_t ldp)
+{
+    const int out = layer->out;
+    if (!unit_params(layer)) {
+        nf_act_backward(&layer->act, Z, A, dA, (size_t)rows * (size_t)out);
+        return;
+    }
+    for (int r = 0; r < rows; r++) {
+        const size_t o = (size_t)r * (size_t)out;
+        nf_act_unit_backward(layer->act.kind, Z + o, A + o, layer->act_p, dA + o, 1, out,
+                             dP ? dP + (size_t)r * ldp : NULL, 0);
+    }
 }

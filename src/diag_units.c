@@ -114,7 +114,7 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
             d->always_on = active[base + j] == n;
             d->duplicate_of = -1;
             d->parallel_of = -1;
-            d->dup_angle_deg = 180.0;
+            d->kink_angle_deg = 90.0;
             double s = 0.0;
             for (int o = 0; o < next->out; o++) {
                 double w = next->W[o * next->in + j];
@@ -127,10 +127,10 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
             if (d->dead) continue;
             for (int k = 0; k < L->out; k++) {
                 if (k == j || u[base + k].dead) continue;
-                double a = unit_angle(L, j, k);
-                if (a < d->dup_angle_deg) d->dup_angle_deg = a;
-                if (k < j && d->duplicate_of < 0 && a < opts->dup_angle_deg) d->duplicate_of = k;
-                if (k < j && d->parallel_of < 0 && kink_angle(L, j, k) < opts->dup_angle_deg) d->parallel_of = k;
+                const double kink = kink_angle(L, j, k);
+                if (kink < d->kink_angle_deg) d->kink_angle_deg = kink;
+                if (k < j && d->duplicate_of < 0 && unit_angle(L, j, k) < opts->dup_angle_deg) d->duplicate_of = k;
+                if (k < j && d->parallel_of < 0 && kink < opts->dup_angle_deg) d->parallel_of = k;
             }
         }
         base += L->out;

@@ -213,6 +213,15 @@ static nf_status check_spec(const nf_init_spec *spec, const nf_init_opts *opts)
     return NF_OK;
 }
 
+/* Per-unit activation parameters (prelu, elu_learn) start at their spec's value. */
+static void reset_act_params(nf_model *m)
+{
+    for (int i = 0; i < nf_model_n_layers(m); i++) {
+        const nf_dense *L = nf_model_layer(m, i);
+        for (int j = 0; L->act_p && j < L->out; j++) L->act_p[j] = L->act.param;
+    }
+}
+
 nf_status nf_init_model(nf_model *m, const nf_init_spec *spec, nf_rng *rng)
 {
     nf_status st = check_spec(spec, &default_opts);
@@ -223,6 +232,7 @@ nf_status nf_init_model(nf_model *m, const nf_init_spec *spec, nf_rng *rng)
         const nf_dense *L = nf_model_layer(m, i);
         st = nf_init_layer_spec(spec, NULL, L->in, L->out, L->W, L->b, rng);
     }
+    reset_act_params(m);
     return st;
 }
 
@@ -237,6 +247,7 @@ nf_status nf_init_model_data(nf_model *m, const nf_init_spec *spec, const nf_ini
             const nf_dense *L = nf_model_layer(m, i);
             st = nf_init_layer_spec(spec, opts, L->in, L->out, L->W, L->b, rng);
         }
+        reset_act_params(m);
         return st;
     }
     if (!X || n < 1) return nf_fail(NF_EINVAL, "data_kink needs at least one training row");
@@ -253,5 +264,6 @@ nf_status nf_init_model_data(nf_model *m, const nf_init_spec *spec, const nf_ini
         L = nf_model_layer(m, i);
         st = nf_init_layer_spec(spec, opts, L->in, L->out, L->W, L->b, rng);
     }
+    reset_act_params(m);
     return st;
 }

@@ -4,6 +4,7 @@
 #include "nnfit/model.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,10 @@ nf_status nf_model_create(nf_model **out, int n_layers, const int *sizes, const 
                            1 << 24);
     for (int i = 0; i < n_layers; i++) {
         if (acts[i].kind >= NF_ACT_COUNT) return nf_fail(NF_EINVAL, "layer %d: bad activation", i);
-        n_params += (size_t)sizes[i + 1] * ((size_t)sizes[i] + 1);
+        if (nf_act_learnable(acts[i].kind) && !isfinite(acts[i].param))
+            return nf_fail(NF_EINVAL, "layer %d: %s needs a finite initial parameter", i,
+                           nf_act_name(acts[i].kind));
+        n_params += (size_t)sizes[i + 1] * ((size_t)sizes[i] + 1 + (size_t)nf_act_learnable(acts[i].kind));
     }
     nf_model *m = calloc(1, sizeof *m);
     if (!m) return nf_fail(NF_ENOMEM, "cannot allocate model");
@@ -52,6 +56,12 @@ nf_status nf_model_create(nf_model **out, int n_layers, const int *sizes, const 
         L->b = m->params + off;
         L->db = m->grads + off;
         off += (size_t)L->out;
+        if (nf_act_learnable(L->act.kind)) { /* torch.nn.PReLU-style: starts at the spec's value */
+            L->act_p = m->params + off;
+            L->act_dp = m->grads + off;
+            for (int j = 0; j < L->out; j++) L->act_p[j] = L->act.param;
+            off += (size_t)L->out;
+        }
     }
     *out = m;
     return NF_OK;
@@ -291,6 +301,30 @@ size_t nf_model_n_params(const nf_model *m) { return m->n_params; }
 float *nf_model_params(nf_model *m) { return m->params; }
 float *nf_model_grads(nf_model *m) { return m->grads; }
 size_t nf_model_param_offset(const nf_model *m, const float *p) { return (size_t)(p - m->params); }
+int nf_model_n_tensors(const nf_model *m)
+{
+    int n = 0;
+    for (int i = 0; i < m->n_layers; i++) n += m->layers[i].act_p ? 3 : 2;
+    return n;
+}
+
+nf_tensor_info nf_model_tensor(const nf_model *m, int k)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const nf_dense *L = &m->layers[i];
+        const int here = L->act_p ? 3 : 2;
+        if (k >= here) {
+            k -= here;
+            continue;
+        }
+        if (k == 0) return (nf_tensor_info){i, NF_TENSOR_WEIGHT, L->out, L->in, (size_t)(L->W - m->params)};
+        const float *p = k == 1 ? L->b : L->act_p;
+        return (nf_tensor_info){i, k == 1 ? NF_TENSOR_BIAS : NF_TENSOR_ACT, L->out, 1,
+                                (size_t)(p - m->params)};
+    }
+    return (nf_tensor_info){-1, NF_TENSOR_WEIGHT, 0, 0, 0};
+}
+
 int nf_model_batch_cap(const nf_model *m) { return m->work ? m->batch_cap : 0; }
 const float *nf_model_layer_z(const nf_model *m, int i) { return m->work ? m->Z[i] : NULL; }
 const float *nf_model_layer_a(const nf_model *m, int i) { return m->work ? m->A[i] : NULL; }

@@ -67,6 +67,24 @@ static void get_f32_le(float *dst, const unsigned char *src, size_t n)
 
 /* ---- writing ---- */
 
+/* layers.{i}.weight, layers.{i}.bias, layers.{i}.act.{weight|alpha}: the names a PyTorch
+ * module gets whose layers[i] is an nn.Linear carrying its activation module as `act`
+ * (torch.nn.PReLU's parameter is `weight`). */
+static float *tensor_data(const nf_model *m, const nf_tensor_info *t)
+{
+    const nf_dense *L = nf_model_layer(m, t->layer);
+    return t->kind == NF_TENSOR_WEIGHT ? L->W : t->kind == NF_TENSOR_BIAS ? L->b : L->act_p;
+}
+
+static void tensor_name(const nf_model *m, const nf_tensor_info *t, char *buf, size_t len)
+{
+    if (t->kind == NF_TENSOR_ACT)
+        snprintf(buf, len, "layers.%d.act.%s", t->layer,
+                 nf_act_param_name(nf_model_layer(m, t->layer)->act.kind));
+    else
+        snprintf(buf, len, "layers.%d.%s", t->layer, t->kind == NF_TENSOR_WEIGHT ? "weight" : "bias");
+}
+
 static nf_status add_tensor(cJSON *root, const char *name, int rank, const int *shape, size_t begin,
                             size_t end)
 {
@@ -125,19 +143,17 @@ nf_status nf_model_to_safetensors(const nf_model *m, const nf_meta_kv *extra, in
         if (cJSON_GetObjectItemCaseSensitive(meta, extra[i].key)) continue;
         ok = cJSON_AddStringToObject(meta, extra[i].key, extra[i].value) != NULL;
     }
-    size_t offset = 0;
-    for (int i = 0; ok && i < n_layers; i++) {
-        const nf_dense *L = nf_model_layer(m, i);
+    /* the data section is the parameter buffer: tensors back to back in buffer order */
+    const int n_tensors = nf_model_n_tensors(m);
+    for (int k = 0; ok && k < n_tensors; k++) {
+        const nf_tensor_info t = nf_model_tensor(m, k);
         char name[64];
-        int wshape[2] = {L->out, L->in};
-        size_t wb = (size_t)L->out * (size_t)L->in * 4, bb = (size_t)L->out * 4;
-        snprintf(name, sizeof name, "layers.%d.weight", i);
-        ok = !add_tensor(root, name, 2, wshape, offset, offset + wb);
-        offset += wb;
-        snprintf(name, sizeof name, "layers.%d.bias", i);
-        ok = ok && !add_tensor(root, name, 1, &L->out, offset, offset + bb);
-        offset += bb;
+        tensor_name(m, &t, name, sizeof name);
+        const int shape[2] = {t.rows, t.cols};
+        const size_t begin = t.offset * 4, end = begin + (size_t)t.rows * (size_t)t.cols * 4;
+        ok = !add_tensor(root, name, t.kind == NF_TENSOR_WEIGHT ? 2 : 1, shape, begin, end);
     }
+    const size_t offset = nf_model_n_params(m) * 4;
     char *json = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     if (!json) return nf_fail(NF_ENOMEM, "cannot build the safetensors header");
@@ -152,14 +168,9 @@ nf_status nf_model_to_safetensors(const nf_model *m, const nf_meta_kv *extra, in
     memcpy(b + 8, json, jl);
     memset(b + 8 + jl, ' ', hl - jl);
     cJSON_free(json);
-    unsigned char *p = b + 8 + hl;
-    for (int i = 0; i < n_layers; i++) {
-        const nf_dense *L = nf_model_layer(m, i);
-        size_t nw = (size_t)L->out * (size_t)L->in;
-        put_f32_le(p, L->W, nw);
-        p += nw * 4;
-        put_f32_le(p, L->b, (size_t)L->out);
-        p += (size_t)L->out * 4;
+    for (int k = 0; k < n_tensors; k++) {
+        const nf_tensor_info t = nf_model_tensor(m, k);
+        put_f32_le(b + 8 + hl + t.offset * 4, tensor_data(m, &t), (size_t)t.rows * (size_t)t.cols);
     }
     *bytes = b;
     *len = total;
@@ -264,8 +275,10 @@ static nf_status check_entry(const char *file, const cJSON *e, uint64_t data_len
     return NF_OK;
 }
 
-/* "layers.{i}.weight" → 0 with *i, *is_bias; 1 if the name is something else. */
-static int layer_name(const char *s, int *idx, int *is_bias)
+enum { T_WEIGHT, T_BIAS, T_ACT_WEIGHT, T_ACT_ALPHA }; /* what a layers.{i}.* tensor is */
+
+/* "layers.{i}.weight" → 0 with *i and *what (T_*); 1 if the name is something else. */
+static int layer_name(const char *s, int *idx, int *what)
 {
     if (strncmp(s, "layers.", 7)) return 1;
     s += 7;
@@ -275,11 +288,36 @@ static int layer_name(const char *s, int *idx, int *is_bias)
         v = v * 10 + (*s++ - '0');
         if (v > 1000000) return 1;
     }
-    if (!strcmp(s, ".weight")) *is_bias = 0;
-    else if (!strcmp(s, ".bias")) *is_bias = 1;
+    if (!strcmp(s, ".weight")) *what = T_WEIGHT;
+    else if (!strcmp(s, ".bias")) *what = T_BIAS;
+    else if (!strcmp(s, ".act.weight")) *what = T_ACT_WEIGHT;
+    else if (!strcmp(s, ".act.alpha")) *what = T_ACT_ALPHA;
     else return 1;
     *idx = (int)v;
     return 0;
+}
+
+/* The per-unit activation parameters of layer i from its tensor P (name `pname`): F32 [out],
+ * or [1] as torch.nn.PReLU() with one shared slope, given to every unit. */
+static nf_status read_act_params(const char *file, const tensor_ref *P, const char *pname, int i,
+                                 const unsigned char *data, const nf_dense *L)
+{
+    const char *dt = cJSON_GetObjectItemCaseSensitive(P->node, "dtype")->valuestring;
+    if (strcmp(dt, "F32"))
+        return nf_fail(NF_EFORMAT, "%s: tensor layers.%d.act.%s has dtype %.16s, expected F32", file, i,
+                       pname, dt);
+    if (P->rank != 1 || (P->shape[0] != (uint64_t)L->out && P->shape[0] != 1))
+        return nf_fail(NF_ESHAPE, "%s: tensor layers.%d.act.%s has %s%llu%s, expected shape [%d] (or [1]: "
+                       "one value for every unit)", file, i, pname, P->rank == 1 ? "shape [" : "rank ",
+                       (unsigned long long)(P->rank == 1 ? P->shape[0] : (uint64_t)P->rank),
+                       P->rank == 1 ? "]" : "", L->out);
+    get_f32_le(L->act_p, data + P->begin, (size_t)P->shape[0]);
+    for (int j = 1; P->shape[0] == 1 && j < L->out; j++) L->act_p[j] = L->act_p[0];
+    size_t bad = nf_find_nonfinite(L->act_p, (size_t)L->out);
+    if (bad < (size_t)L->out)
+        return nf_fail(NF_ENONFINITE, "%s: tensor layers.%d.act.%s has NaN/Inf at element %zu", file, i,
+                       pname, P->shape[0] == 1 ? (size_t)0 : bad);
+    return NF_OK;
 }
 
 static nf_status read_meta(const char *file, const cJSON *md, nf_model_info *info)
@@ -403,8 +441,9 @@ nf_status nf_model_from_safetensors(const unsigned char *buf, size_t len, const 
     const unsigned char *data = buf + 8 + hl;
     int n_entries = 0;
     span *spans = NULL;
-    tensor_ref W[NF_MAX_LAYERS], B[NF_MAX_LAYERS];
-    int haveW[NF_MAX_LAYERS] = {0}, haveB[NF_MAX_LAYERS] = {0};
+    tensor_ref W[NF_MAX_LAYERS], B[NF_MAX_LAYERS], P[NF_MAX_LAYERS];
+    int haveW[NF_MAX_LAYERS] = {0}, haveB[NF_MAX_LAYERS] = {0}, haveP[NF_MAX_LAYERS] = {0};
+    int Pwhat[NF_MAX_LAYERS];
     int max_idx = -1;
     nf_model *m = NULL;
     if (!cJSON_IsObject(root)) {
@@ -428,19 +467,29 @@ nf_status nf_model_from_safetensors(const unsigned char *buf, size_t len, const 
         st = check_entry(name, e, data_len, &t);
         if (st) break;
         if (t.end > t.begin) spans[n_spans++] = (span){t.begin, t.end, e->string};
-        int idx, is_bias;
-        if (layer_name(e->string, &idx, &is_bias)) continue; /* not ours: ignored */
+        int idx, what;
+        if (layer_name(e->string, &idx, &what)) continue; /* not ours: ignored */
         if (idx >= NF_MAX_LAYERS) {
             st = nf_fail(NF_EUNSUPPORTED, "%s: tensor '%s': more than %d layers", name, e->string,
                          NF_MAX_LAYERS);
             break;
         }
-        int *have = is_bias ? haveB : haveW;
+        if (what >= T_ACT_WEIGHT) {
+            if (haveP[idx]++) {
+                st = nf_fail(NF_EFORMAT, "%s: layer %d has two activation parameter tensors "
+                             "(layers.%d.act.weight and layers.%d.act.alpha)", name, idx, idx, idx);
+                break;
+            }
+            P[idx] = t;
+            Pwhat[idx] = what;
+            continue;
+        }
+        int *have = what == T_BIAS ? haveB : haveW;
         if (have[idx]++) {
             st = nf_fail(NF_EFORMAT, "%s: tensor '%s' appears twice", name, e->string);
             break;
         }
-        (is_bias ? B : W)[idx] = t;
+        (what == T_BIAS ? B : W)[idx] = t;
         if (idx > max_idx) max_idx = idx;
     }
     if (st) goto done;
@@ -518,6 +567,13 @@ nf_status nf_model_from_safetensors(const unsigned char *buf, size_t len, const 
             goto done;
         }
     }
+    for (int i = n_layers; i < NF_MAX_LAYERS; i++)
+        if (haveP[i]) {
+            st = nf_fail(NF_EFORMAT, "%s: tensor layers.%d.act.%s belongs to no layer (the file has "
+                         "layers up to %d)", name, i, Pwhat[i] == T_ACT_WEIGHT ? "weight" : "alpha",
+                         max_idx);
+            goto done;
+        }
     nf_act_spec acts[NF_MAX_LAYERS];
     for (int i = 0; i < n_layers; i++) acts[i] = i == n_layers - 1 ? o->output : o->hidden;
     const char *macts = nf_model_info_get(info, "activations");
@@ -527,6 +583,28 @@ nf_status nf_model_from_safetensors(const unsigned char *buf, size_t len, const 
         if (st) goto done;
         if (!o->force_acts) memcpy(acts, facts, sizeof(nf_act_spec) * (size_t)n_layers);
         info->acts_from_file = !o->force_acts;
+    } else if (!o->force_acts) {
+        /* no names recorded: a layer with activation parameters says which activation it has */
+        for (int i = 0; i < n_layers; i++)
+            if (haveP[i]) {
+                acts[i].kind = Pwhat[i] == T_ACT_WEIGHT ? NF_ACT_PRELU : NF_ACT_ELU_LEARN;
+                acts[i].param = nf_act_default_param(acts[i].kind);
+            }
+    }
+    for (int i = 0; i < n_layers; i++) {
+        const char *want = nf_act_param_name(acts[i].kind);
+        const char *got = !haveP[i] ? NULL : Pwhat[i] == T_ACT_WEIGHT ? "weight" : "alpha";
+        if (want && !got)
+            st = nf_fail(NF_EFORMAT, "%s: missing tensor layers.%d.act.%s (layer %d's activation %s "
+                         "has a parameter per unit)", name, i, want, i, nf_act_name(acts[i].kind));
+        else if (got && !want)
+            st = nf_fail(NF_EFORMAT, "%s: tensor layers.%d.act.%s, but layer %d's activation %s has no "
+                         "parameters", name, i, got, i, nf_act_name(acts[i].kind));
+        else if (got && strcmp(want, got))
+            st = nf_fail(NF_EFORMAT, "%s: tensor layers.%d.act.%s, but layer %d's activation %s keeps "
+                         "its parameters in layers.%d.act.%s", name, i, got, i,
+                         nf_act_name(acts[i].kind), i, want);
+        if (st) goto done;
     }
     st = nf_model_create(&m, n_layers, sizes, acts);
     if (st) goto done;
@@ -543,6 +621,8 @@ nf_status nf_model_from_safetensors(const unsigned char *buf, size_t len, const 
         else if ((bad = nf_find_nonfinite(nf_model_layer(m, i)->b, (size_t)sizes[i + 1])) < (size_t)sizes[i + 1])
             st = nf_fail(NF_ENONFINITE, "%s: tensor layers.%d.bias has NaN/Inf at element %zu",
                          name, i, bad);
+        else if (haveP[i])
+            st = read_act_params(name, &P[i], nf_act_param_name(acts[i].kind), i, data, nf_model_layer(m, i));
     }
     if (st) {
         nf_model_free(m);

@@ -69,8 +69,10 @@ static void make_view(const nf_model *m, struct nf_pool *p, int k, int row0)
         float *g = p->grads + (size_t)(k - 1) * m->n_params;
         v->grads = g;
         for (int i = 0; i < m->n_layers; i++) {
-            v->layers[i].dW = g + (m->layers[i].dW - m->grads);
-            v->layers[i].db = g + (m->layers[i].db - m->grads);
+            const nf_dense *L = &m->layers[i];
+            v->layers[i].dW = g + (L->dW - m->grads);
+            v->layers[i].db = g + (L->db - m->grads);
+            if (L->act_dp) v->layers[i].act_dp = g + (L->act_dp - m->grads);
         }
         v->wt = m->wt ? p->wt + (size_t)(k - 1) * p->wt_size : NULL;
     }

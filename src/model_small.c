@@ -17,10 +17,12 @@
 
 enum { LANES = 16 };
 
+/* Activations with per-unit parameters (prelu, elu_learn) take the general path. */
 int nf_model_small_ok(const nf_model *m)
 {
     return m->n_layers == 2 && m->sizes[0] <= NF_SMALL_MAX_IN && m->sizes[1] <= NF_SMALL_MAX_HIDDEN &&
-           m->sizes[2] == 1;
+           m->sizes[2] == 1 && !nf_act_learnable(m->layers[0].act.kind) &&
+           !nf_act_learnable(m->layers[1].act.kind);
 }
 
 static float lanes_total(const float *acc)

@@ -95,20 +95,28 @@ int nf_opt_hparam_find(const char *s)
 
 static int is_int_type(nf_hp_type t) { return t == NF_HP_INT || t == NF_HP_FLAG || t == NF_HP_CHOICE; }
 
+/* The field at byte offset off of c (the table's offsets come from offsetof). */
 static double *real_field(nf_opt_config *c, size_t off) { return (double *)(void *)((char *)c + off); }
 static int *int_field(nf_opt_config *c, size_t off) { return (int *)(void *)((char *)c + off); }
+static double real_value(const nf_opt_config *c, size_t off)
+{
+    return *(const double *)(const void *)((const char *)c + off);
+}
+static int int_value(const nf_opt_config *c, size_t off)
+{
+    return *(const int *)(const void *)((const char *)c + off);
+}
 
 void nf_opt_hparam_get(const nf_opt_config *cfg, int hp, double *a, double *b)
 {
     double va = 0.0, vb = 0.0;
     if (hp >= 0 && hp < HP_COUNT) {
         const nf_opt_hparam *h = &hparams[hp];
-        nf_opt_config *c = (nf_opt_config *)cfg; /* read only */
         if (is_int_type(h->type)) {
-            va = (double)*int_field(c, h->offset);
+            va = (double)int_value(cfg, h->offset);
         } else {
-            va = *real_field(c, h->offset);
-            if (h->type == NF_HP_PAIR) vb = *real_field(c, h->offset2);
+            va = real_value(cfg, h->offset);
+            if (h->type == NF_HP_PAIR) vb = real_value(cfg, h->offset2);
         }
     }
     if (a) *a = va;

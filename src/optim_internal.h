@@ -42,9 +42,9 @@ typedef struct nf_optim nf_optim;
  * from the model itself (LM, nf_lm_step). */
 typedef enum { NF_DRIVE_GRADIENT, NF_DRIVE_CLOSURE, NF_DRIVE_MODEL } nf_opt_drive;
 
-/* One optimizer.  Adding one means one descriptor in optim.c's table and one kernel below
- * (plus a field in nf_opt_config and a row of the hyperparameter table for each new
- * hyperparameter). */
+/* One optimizer.  Adding one means a value of nf_opt_kind, one descriptor in optim.c's table
+ * with the binding of its kernel, and the kernel below; a new hyperparameter also needs its
+ * field in nf_opt_config and its row of the hyperparameter table (HP_ below, optim_config.c). */
 typedef struct {
     const char *name;
     const char *aliases;        /* other names nf_opt_parse accepts, space-separated, or NULL */

@@ -10,6 +10,7 @@
 
 #include "nnfit/mat.h"
 #include "fpenv.h"
+#include "nnfit/dist.h"
 #include "nnfit/optim.h"
 
 struct nf_lm {
@@ -27,6 +28,8 @@ struct nf_lm {
     float *Jb;      /* [blk·K, P] */
     float *e;       /* [blk·K] residuals of the block, sample-major */
     float *D[2];    /* [blk, max width] */
+    const nf_dist *dist; /* data-parallel (nf_lm_set_dist), else NULL */
+    long n_total;   /* rows over all processes with dist */
 };
 
 nf_status nf_lm_create(nf_lm **out, const nf_opt_config *cfg, nf_model *m, int n,
@@ -97,10 +100,20 @@ double nf_lm_grad_norm(const nf_lm *lm) { return lm->grad_norm; }
 int nf_lm_block_rows(const nf_lm *lm) { return lm->blk; }
 long nf_lm_evals(const nf_lm *lm) { return lm->evals; }
 
+nf_status nf_lm_set_dist(nf_lm *lm, const nf_dist *dist, long n_total)
+{
+    if (dist && (dist->size < 1 || n_total < 1))
+        return nf_fail(NF_EINVAL, "lm: data-parallel over %d processes needs rows, got %ld", dist->size, n_total);
+    lm->dist = dist && dist->size > 1 ? dist : NULL;
+    lm->n_total = n_total;
+    return NF_OK;
+}
+
 /* Jacobian rows of b samples (after nf_model_forward on X): row s·K + k of Jb is
  * ∂out[s,k]/∂params.  For each output k the unit gradient goes down the layers batched over
  * the b samples: dZ = dA ⊙ act'(Z) (one pass), dA_prev = dZ·W (sgemm); layer i's J entries
- * are dZ[s,o]·in[s,j] (weights) and dZ[s,o] (biases). */
+ * are dZ[s,o]·in[s,j] (weights) and dZ[s,o] (biases), and dA[s,o]·∂a/∂p_o for per-unit
+ * activation parameters. */
 static void jacobian_block(nf_lm *lm, nf_model *m, const float *X, int b)
 {
     const size_t P = lm->P;
@@ -113,7 +126,9 @@ static void jacobian_block(nf_lm *lm, nf_model *m, const float *X, int b)
             const nf_dense *ly = nf_model_layer(m, i);
             const int in = ly->in, outw = ly->out;
             const float *Z = nf_act_needs_z(ly->act.kind) ? nf_model_layer_z(m, i) : NULL;
-            nf_act_backward(&ly->act, Z, nf_model_layer_a(m, i), D, (size_t)b * (size_t)outw);
+            /* per-unit activation parameters: J entries dD[s,o]·∂a/∂p_o, written first */
+            float *Jp = ly->act_p ? lm->Jb + (size_t)k * P + nf_model_param_offset(m, ly->act_p) : NULL;
+            nf_dense_act_backward(ly, Z, nf_model_layer_a(m, i), D, b, Jp, (size_t)K * P);
             const float *inp = i ? nf_model_layer_a(m, i - 1) : X;
             const size_t offW = nf_model_param_offset(m, ly->W), offb = nf_model_param_offset(m, ly->b);
             for (int s = 0; s < b; s++) {
@@ -162,7 +177,14 @@ static nf_status accumulate(nf_lm *lm, nf_model *m, const float *X, const float 
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)rows, (int)P, 1.0f, lm->Jb, (int)P, lm->e, 1,
                     1.0f, lm->Je, 1);
     }
-    *loss = sse / ((double)n * (double)K);
+    double n_all = (double)n;
+    if (lm->dist) { /* JᵀJ (all of it: P² floats, upper triangle used), Jᵀe and the SSE of all rows */
+        nf_status st = lm->dist->sum(lm->dist->ctx, lm->JJ, P * P, &sse, 1);
+        if (!st) st = lm->dist->sum(lm->dist->ctx, lm->Je, P, NULL, 0);
+        if (st) return st;
+        n_all = (double)lm->n_total;
+    }
+    *loss = sse / (n_all * (double)K);
     return NF_OK;
 }
 
@@ -172,15 +194,16 @@ static nf_status nf_lm_step_impl(nf_lm *lm, nf_model *m, const float *X, const f
     const size_t P = lm->P;
     const nf_loss_spec mse = {NF_LOSS_MSE, 1.0f};
     double loss;
+    const long n_all = lm->dist ? lm->n_total : n;
     nf_status st = accumulate(lm, m, X, Y, n, &loss);
     lm->evals++;
     /* the accept test compares like with like: both losses from nf_model_eval */
-    if (!st) st = nf_model_eval(m, X, Y, n, &mse, &loss);
+    if (!st) st = nf_dist_eval(lm->dist, m, X, Y, n, n_all, &mse, &loss);
     if (st) return st;
     *loss_before = *loss_after = loss;
     double g2 = 0.0;
     for (size_t i = 0; i < P; i++) g2 += (double)lm->Je[i] * (double)lm->Je[i];
-    lm->grad_norm = 2.0 * sqrt(g2) / ((double)n * (double)lm->K);
+    lm->grad_norm = 2.0 * sqrt(g2) / ((double)n_all * (double)lm->K);
     if (!isfinite(loss) || !isfinite(lm->grad_norm))
         return nf_fail(NF_EDIVERGED, "lm: loss or gradient is not finite");
     if (lm->grad_norm < lm->cfg.min_grad) {
@@ -203,7 +226,7 @@ static nf_status nf_lm_step_impl(nf_lm *lm, nf_model *m, const float *X, const f
             for (size_t i = 0; i < P; i++) params[i] = lm->backup[i] + lm->delta[i];
             double trial;
             lm->evals++;
-            if ((st = nf_model_eval(m, X, Y, n, &mse, &trial))) return st;
+            if ((st = nf_dist_eval(lm->dist, m, X, Y, n, n_all, &mse, &trial))) return st;
             if (trial < loss) {
                 lm->mu = fmax(lm->mu * lm->cfg.mu_dec, 1e-20);
                 *loss_after = trial;

@@ -118,8 +118,9 @@ nf_status nf_run_resolve(nf_run_spec *spec, int n_in, int n_out)
         return nf_fail(NF_EINVAL, "--opt lm minimises squared errors: it needs --loss mse, not %s",
                        nf_loss_name(spec->train.loss.kind));
     if (spec->act_param_set) {
-        if (spec->act.kind != NF_ACT_LEAKY_RELU && spec->act.kind != NF_ACT_ELU)
-            return nf_fail(NF_EINVAL, "--act-param applies only to leaky_relu (slope) and elu (alpha)");
+        if (spec->act.kind != NF_ACT_LEAKY_RELU && spec->act.kind != NF_ACT_ELU && !nf_act_learnable(spec->act.kind))
+            return nf_fail(NF_EINVAL, "--act-param applies only to leaky_relu (slope), elu (alpha), prelu "
+                                      "(initial slope) and elu_learn (initial alpha)");
         if (spec->act.kind == NF_ACT_ELU && !(spec->act.param > 0.0f))
             return nf_fail(NF_EINVAL, "--act-param: elu alpha must be > 0");
     }
@@ -216,13 +217,26 @@ nf_status nf_run(const nf_run_spec *spec, const nf_run_data *data, nf_model **mo
 {
     if (!data || !data->X || !data->Y) return nf_fail(NF_EINVAL, "nf_run: no training data");
     nf_run_data d = *data;
+    if (!d.dist || d.dist->size < 2) {
+        d.dist = NULL;
+        d.row0 = 0;
+        d.n_total = data->X->rows;
+    }
     nf_mat Xt = {0}, Yt = {0}, Xv = {0}, Yv = {0};
     nf_status st = NF_OK;
     if (spec->val_split > 0 && !data->val_X) {
-        st = nf_data_holdout(data->X, data->Y, spec->val_split, nf_run_stream(spec->seed, NF_STREAM_SPLIT), &Xt,
-                             &Yt, &Xv, &Yv);
+        long train_row0 = 0;
+        st = nf_data_holdout_part(data->X, data->Y, spec->val_split, nf_run_stream(spec->seed, NF_STREAM_SPLIT),
+                                  d.row0, d.n_total, &Xt, &Yt, &Xv, &Yv, &train_row0);
+        if (d.dist) st = d.dist->agree(d.dist->ctx, st);
         if (st) return st;
-        d = (nf_run_data){&Xt, &Yt, &Xv, &Yv};
+        const long n_val = (long)(spec->val_split * (double)d.n_total + 0.5);
+        d.X = &Xt;
+        d.Y = &Yt;
+        d.val_X = &Xv;
+        d.val_Y = &Yv;
+        d.row0 = train_row0;
+        d.n_total -= n_val < 1 ? 1 : n_val > d.n_total - 1 ? d.n_total - 1 : n_val;
     }
     st = run_on(spec, &d, model, hist);
     nf_mat_free(&Xt);
@@ -235,11 +249,21 @@ nf_status nf_run(const nf_run_spec *spec, const nf_run_data *data, nf_model **mo
 static nf_status run_on(const nf_run_spec *spec, const nf_run_data *data, nf_model **model, nf_history *hist)
 {
     const nf_mat *X = data->X;
+    const nf_dist *dist = data->dist;
     nf_status st = NF_OK;
-    if (!*model && (st = nf_run_create_model(spec, X, model))) return st;
+    if (dist && !*model && spec->init.kind == NF_INIT_DATA_KINK)
+        return nf_fail(NF_EUNSUPPORTED, "--init data_kink draws from all training rows in one process; it is not "
+                                        "available in data-parallel training");
+    if (!*model) {
+        st = nf_run_create_model(spec, X, model);
+        if (dist) st = dist->agree(dist->ctx, st);
+        if (st) return st;
+    }
     if (nf_model_n_in(*model) != X->cols || nf_model_n_out(*model) != data->Y->cols)
         return nf_fail(NF_EINVAL, "the model maps %d inputs to %d outputs but the data has %d input and %d target columns",
                        nf_model_n_in(*model), nf_model_n_out(*model), X->cols, data->Y->cols);
+    /* the same parameters everywhere, whatever the hosts' libm did with the initialiser */
+    if (dist && (st = dist->bcast(dist->ctx, nf_model_params(*model), nf_model_n_params(*model)))) return st;
     int split, blas;
     nf_run_thread_plan(spec, X->rows, &split, &blas);
     if (blas > 0) nf_blas_set_threads(blas);
@@ -249,5 +273,8 @@ static nf_status run_on(const nf_run_spec *spec, const nf_run_data *data, nf_mod
     tc.val_X = data->val_X;
     tc.val_Y = data->val_Y;
     tc.aids = spec->aids_on ? &spec->aids : NULL;
+    tc.dist = dist;
+    tc.dist_row0 = (int)data->row0;
+    tc.dist_rows = (int)data->n_total;
     return nf_train(*model, X, data->Y, &tc, hist);
 }

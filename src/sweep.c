@@ -86,7 +86,7 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     spec.train.stop_at_target = 0;
     spec.train.on_epoch = cfg->cancel || cfg->on_epoch ? epoch_cb : NULL;
     spec.train.ctx = &hook;
-    const nf_run_data data = {pb.X, pb.Y, pb.val_X, pb.val_Y};
+    const nf_run_data data = {pb.X, pb.Y, pb.val_X, pb.val_Y, NULL, 0, 0};
     nf_model *m = NULL;
     nf_history h;
     memset(&h, 0, sizeof h);

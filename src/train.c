@@ -43,19 +43,18 @@ static void gather_rows(const float *src, size_t width, const int *idx, int coun
         memcpy(dst + (size_t)r * width, src + (size_t)idx[r] * width, width * sizeof(float));
 }
 
-/* Shapes of the flat buffer for optimizers that care (adafactor): W [out, in], b [out]. */
+/* Shapes of the flat buffer for optimizers that care (adafactor): W [out, in], b [out] and
+ * per-unit activation parameters [out]. */
 static nf_status set_tensor_shapes(nf_optim *opt, const nf_model *m)
 {
-    size_t rows[2 * NF_MAX_LAYERS], cols[2 * NF_MAX_LAYERS];
-    const int n_layers = nf_model_n_layers(m);
-    for (int i = 0; i < n_layers; i++) {
-        const nf_dense *L = nf_model_layer(m, i);
-        rows[2 * i] = (size_t)L->out;
-        cols[2 * i] = (size_t)L->in;
-        rows[2 * i + 1] = (size_t)L->out;
-        cols[2 * i + 1] = 1;
+    size_t rows[3 * NF_MAX_LAYERS], cols[3 * NF_MAX_LAYERS];
+    const int n = nf_model_n_tensors(m);
+    for (int k = 0; k < n; k++) {
+        const nf_tensor_info t = nf_model_tensor(m, k);
+        rows[k] = (size_t)t.rows;
+        cols[k] = (size_t)t.cols;
     }
-    return nf_optim_set_tensors(opt, 2 * n_layers, rows, cols);
+    return nf_optim_set_tensors(opt, n, rows, cols);
 }
 
 /* Full-batch loss and gradient in chunks of the reserved batch, for L-BFGS. */
@@ -81,12 +80,25 @@ static nf_status diverged(nf_model *m, const float *backup, nf_history *hist, in
                                  "that epoch kept", epoch);
 }
 
+/* The processes of a data-parallel run (NULL: one process). */
+static const nf_dist *dist_of(const nf_train_config *cfg)
+{
+    return cfg->dist && cfg->dist->size > 1 ? cfg->dist : NULL;
+}
+
+/* Training and validation rows over all processes. */
+typedef struct {
+    long train_rows, val_rows;
+} set_sizes;
+
 /* Records a finished epoch (loss, time, best, validation loss, target) and runs the caller's
  * callback.  Returns 1 when training should stop (target reached with stop_at_target, or the
- * callback asked); *st gets a validation failure. */
-static int record_epoch(nf_model *m, const nf_train_config *cfg, nf_history *hist, int epoch,
-                        double eloss, double now, nf_status *st)
+ * callback asked); *st gets a validation failure.  Data-parallel: the callback's request
+ * counts when any process makes it, and the parameters must be the same on every process. */
+static int record_epoch(nf_model *m, const nf_train_config *cfg, const set_sizes *sz, nf_history *hist,
+                        int epoch, double eloss, double now, nf_status *st)
 {
+    const nf_dist *dist = dist_of(cfg);
     hist->loss[epoch - 1] = eloss;
     hist->seconds[epoch - 1] = now;
     hist->epochs_run = epoch;
@@ -96,7 +108,8 @@ static int record_epoch(nf_model *m, const nf_train_config *cfg, nf_history *his
     }
     if (cfg->val_X) {
         const nf_mat *VX = cfg->val_X, *VY = cfg->val_Y;
-        *st = nf_model_eval(m, VX->data, VY->data, VX->rows, &cfg->loss, &hist->val_loss[epoch - 1]);
+        *st = nf_dist_eval(dist, m, VX->data, VY->data, VX->rows, sz->val_rows, &cfg->loss,
+                           &hist->val_loss[epoch - 1]);
         if (*st) return 1;
     }
     int reached = cfg->target_loss > 0.0 && eloss <= cfg->target_loss;
@@ -106,30 +119,59 @@ static int record_epoch(nf_model *m, const nf_train_config *cfg, nf_history *his
         hist->target_seconds = now;
     }
     if (reached && cfg->stop_at_target) return 1;
-    return cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now);
+    int stop = cfg->on_epoch && cfg->on_epoch(cfg->ctx, epoch, eloss, now);
+    if (dist) {
+        double any = stop;
+        int same = 0;
+        if ((*st = dist->sum(dist->ctx, NULL, 0, &any, 1))) return 1;
+        if ((*st = dist->same(dist->ctx, nf_dist_hash(nf_model_params(m), nf_model_n_params(m)), &same))) return 1;
+        if (!same) {
+            *st = nf_fail(NF_ENUMERIC, "data-parallel training: the processes' parameters differ after epoch %d "
+                                       "(hosts whose CPUs or libraries round differently?)", epoch);
+            return 1;
+        }
+        stop = any > 0.0;
+    }
+    return stop;
 }
 
 /* Final whole-set losses after training (also after a divergence, of the restored
  * parameters), keeping the detail text of an earlier failure. */
 static nf_status finish(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train_config *cfg,
-                        nf_history *hist, nf_status st)
+                        const set_sizes *sz, nf_history *hist, nf_status st)
 {
     if (st && st != NF_EDIVERGED) return st;
+    const nf_dist *dist = dist_of(cfg);
     char detail[512];
     snprintf(detail, sizeof detail, "%s", nf_last_error());
-    nf_status est = nf_model_eval(m, X->data, Y->data, X->rows, &cfg->loss, &hist->final_loss);
+    nf_status est = nf_dist_eval(dist, m, X->data, Y->data, X->rows, sz->train_rows, &cfg->loss, &hist->final_loss);
     if (!est && cfg->val_X)
-        est = nf_model_eval(m, cfg->val_X->data, cfg->val_Y->data, cfg->val_X->rows, &cfg->loss,
-                            &hist->final_val_loss);
+        est = nf_dist_eval(dist, m, cfg->val_X->data, cfg->val_Y->data, cfg->val_X->rows, sz->val_rows, &cfg->loss,
+                           &hist->final_val_loss);
     if (st) return nf_fail(st, "%s", detail);
     return est;
+}
+
+/* Data-parallel: sums this process's gradient and loss (the first n_d doubles of d) with the
+ * others'.  d[n_d] carries whether this process's step failed: when any did, all stop, with
+ * the first failing process's message. */
+static nf_status dist_step_sum(const nf_dist *dist, float *grads, size_t n_params, double *d, size_t n_d,
+                               nf_status local)
+{
+    d[n_d] = local ? 1.0 : 0.0;
+    nf_status st = dist->sum(dist->ctx, grads, n_params, d, n_d + 1);
+    if (st) return st;
+    if (d[n_d] > 0.0) return dist->agree(dist->ctx, local);
+    return NF_OK;
 }
 
 typedef struct {
     nf_model *m;
     const float *X, *Y;
-    int n;
+    int n;           /* rows here */
+    long n_total;    /* rows over all processes */
     const nf_loss_spec *loss;
+    const nf_dist *dist;
 } full_ctx;
 
 static nf_status full_closure(void *vctx, const float *params, float *grads, double *loss)
@@ -141,28 +183,36 @@ static nf_status full_closure(void *vctx, const float *params, float *grads, dou
     const size_t n_params = nf_model_n_params(m);
     if (params != mp) memcpy(mp, params, n_params * sizeof(float));
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
-    const size_t denom = (size_t)c->n * nout;
+    const size_t denom = (size_t)c->n_total * nout;
     const int cap = nf_model_batch_cap(m);
     double total = 0.0;
+    nf_status st = NF_OK;
+    if (c->n == 0) memset(grads, 0, n_params * sizeof(float));
     for (int r = 0; r < c->n; r += cap) {
         int b = c->n - r < cap ? c->n - r : cap;
         double l;
-        nf_status st = nf_model_grad(m, c->X + (size_t)r * nin, c->Y + (size_t)r * nout, b, c->loss,
-                                     denom, &l);
-        if (st) return st;
+        st = nf_model_grad(m, c->X + (size_t)r * nin, c->Y + (size_t)r * nout, b, c->loss, denom, &l);
+        if (st) break;
         total += l;
         if (r == 0)
             memcpy(grads, mg, n_params * sizeof(float));
         else
             for (size_t i = 0; i < n_params; i++) grads[i] += mg[i];
     }
+    if (c->dist) {
+        double d[2] = {total, 0.0};
+        st = dist_step_sum(c->dist, grads, n_params, d, 1, st);
+        total = d[0];
+    }
+    if (st) return st;
     *loss = total;
     return NF_OK;
 }
 
 static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
-                                  const nf_train_config *cfg, nf_history *hist)
+                                  const nf_train_config *cfg, const set_sizes *sz, nf_history *hist)
 {
+    const nf_dist *dist = dist_of(cfg);
     const int n = X->rows;
     const int lm_kind = cfg->opt.kind == NF_OPT_LM;
     if (lm_kind && cfg->loss.kind != NF_LOSS_MSE)
@@ -174,15 +224,17 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
     const size_t n_params = nf_model_n_params(m);
     nf_status st;
     if (lm_kind) {
-        st = nf_lm_create(&lm, &cfg->opt, m, n, 0);
+        st = nf_lm_create(&lm, &cfg->opt, m, n > 0 ? n : 1, 0);
+        if (!st && dist) st = nf_lm_set_dist(lm, dist, sz->train_rows);
     } else {
-        st = nf_model_reserve(m, n < 8192 ? n : 8192);
+        st = nf_model_reserve(m, n < 1 ? 1 : n < 8192 ? n : 8192);
         if (!st) st = nf_optim_create(&opt, &cfg->opt, n_params);
         if (!st) st = nf_alloc_floats(&grads, n_params);
     }
     if (!st) st = nf_alloc_floats(&backup, n_params);
     if (!st) st = history_alloc(hist, cfg->epochs, cfg->val_X != NULL);
-    full_ctx fc = {m, X->data, Y->data, n, &cfg->loss};
+    if (dist) st = dist->agree(dist->ctx, st);
+    full_ctx fc = {m, X->data, Y->data, n, sz->train_rows, &cfg->loss, dist};
     const double t0 = nf_seconds();
     for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
         memcpy(backup, params, n_params * sizeof(float));
@@ -212,10 +264,10 @@ static nf_status train_full_batch(nf_model *m, const nf_mat *X, const nf_mat *Y,
             st = diverged(m, backup, hist, epoch);
             break;
         }
-        if (record_epoch(m, cfg, hist, epoch, eloss, nf_seconds() - t0, &st) || stop) break;
+        if (record_epoch(m, cfg, sz, hist, epoch, eloss, nf_seconds() - t0, &st) || stop) break;
     }
     hist->seconds_total = nf_seconds() - t0;
-    st = finish(m, X, Y, cfg, hist, st);
+    st = finish(m, X, Y, cfg, sz, hist, st);
     nf_free(grads);
     nf_free(backup);
     nf_optim_free(opt);
@@ -235,14 +287,33 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     if (X->cols != (int)nin || Y->cols != (int)nout || Y->rows != n)
         return nf_fail(NF_ESHAPE, "data is %d×%d → %d×%d but the model maps %zu → %zu", X->rows,
                        X->cols, Y->rows, Y->cols, nin, nout);
-    if (n < 1) return nf_fail(NF_EINVAL, "no training rows");
     const nf_mat *VX = cfg->val_X, *VY = cfg->val_Y;
-    hist->rows = n;
-    hist->val_rows = VX ? VX->rows : 0;
+    const nf_dist *dist = dist_of(cfg);
+    if (dist && (cfg->dist_row0 < 0 || cfg->dist_rows < 1 || cfg->dist_row0 + n > cfg->dist_rows))
+        return nf_fail(NF_EINVAL, "data-parallel rows [%d, %d) are not inside the %d rows in all", cfg->dist_row0,
+                       cfg->dist_row0 + n, cfg->dist_rows);
+    if (!dist && n < 1) return nf_fail(NF_EINVAL, "no training rows");
     if ((VX == NULL) != (VY == NULL)) return nf_fail(NF_EINVAL, "validation set needs both X and Y");
-    if (VX && (VX->cols != (int)nin || VY->cols != (int)nout || VY->rows != VX->rows || VX->rows < 1))
+    if (VX && (VX->cols != (int)nin || VY->cols != (int)nout || VY->rows != VX->rows || VX->rows < !dist))
         return nf_fail(NF_ESHAPE, "validation data is %d×%d → %d×%d but the model maps %zu → %zu",
                        VX->rows, VX->cols, VY->rows, VY->cols, nin, nout);
+    if (dist && cfg->aids && (cfg->aids->dropout > 0.0f || cfg->aids->revive_every > 0))
+        return nf_fail(NF_EUNSUPPORTED, "dropout and unit revival need every training row in one process; "
+                                        "they are not available in data-parallel training");
+    set_sizes sz = {n, VX ? VX->rows : 0};
+    if (dist) {
+        double v[2] = {(double)sz.train_rows, (double)sz.val_rows};
+        nf_status st = dist->sum(dist->ctx, NULL, 0, v, 2);
+        if (st) return st;
+        sz.train_rows = cfg->dist_rows;
+        sz.val_rows = (long)v[1];
+        if ((long)v[0] != cfg->dist_rows)
+            return nf_fail(NF_EINVAL, "data-parallel: the processes hold %ld training rows, not the %d expected",
+                           (long)v[0], cfg->dist_rows);
+        if (VX && sz.val_rows < 1) return nf_fail(NF_ESHAPE, "data-parallel: the validation set has no rows");
+    }
+    hist->rows = (int)sz.train_rows;
+    hist->val_rows = (int)sz.val_rows;
     hist->final_val_loss = NAN;
     if (cfg->epochs < 1) return nf_fail(NF_EINVAL, "epochs must be >= 1, got %d", cfg->epochs);
     if (cfg->batch < 0) return nf_fail(NF_EINVAL, "batch must be >= 0, got %d", cfg->batch);
@@ -252,36 +323,39 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         return nf_fail(NF_EINVAL, "training aids (schedules, dropout, revival, ...) need a mini-batch "
                                   "optimizer, not %s", nf_opt_name(cfg->opt.kind));
     if (nf_opt_is_full_batch(cfg->opt.kind)) {
-        nf_status fst = train_full_batch(m, X, Y, cfg, hist);
+        nf_status fst = train_full_batch(m, X, Y, cfg, &sz, hist);
         if (hist == &local) nf_history_free(hist);
         return fst;
     }
-    const int batch = cfg->batch == 0 || cfg->batch > n ? n : cfg->batch;
-    const int shuffle = cfg->shuffle && batch < n;
+    /* every process walks the same batches of the N rows in all; it holds rows [row0, row0 + n) */
+    const int N = (int)sz.train_rows, row0 = dist ? cfg->dist_row0 : 0;
+    const int batch = cfg->batch == 0 || cfg->batch > N ? N : cfg->batch;
+    const int shuffle = cfg->shuffle && batch < N;
+    const int part_cap = batch < n ? batch : n > 0 ? n : 1; /* rows of a batch held here, at most */
 
-    nf_status st = nf_model_reserve(m, batch);
-    if (st) return st;
+    nf_status st = nf_model_reserve(m, dist ? part_cap : batch);
     float *params = nf_model_params(m), *grads = nf_model_grads(m);
     const size_t n_params = nf_model_n_params(m);
     nf_optim *opt = NULL;
-    st = nf_optim_create(&opt, &cfg->opt, n_params);
-    if (st) return st;
-    st = set_tensor_shapes(opt, m);
+    if (!st) st = nf_optim_create(&opt, &cfg->opt, n_params);
+    if (!st) st = set_tensor_shapes(opt, m);
     nf_aids_rt *aids = NULL;
     if (!st && cfg->aids) st = nf_aids_begin(&aids, cfg->aids, m, opt, n, cfg->epochs, VX != NULL, cfg->seed);
 
-    int *perm = NULL;
+    int *perm = NULL, *part = NULL;
     float *Xb = NULL, *Yb = NULL, *backup = NULL;
     if (!st) st = history_alloc(hist, cfg->epochs, VX != NULL);
     if (!st) st = nf_alloc_floats(&backup, n_params);
     if (!st && shuffle) {
-        perm = malloc((size_t)n * sizeof(int));
-        st = nf_alloc_floats(&Xb, (size_t)batch * nin);
-        if (!st) st = nf_alloc_floats(&Yb, (size_t)batch * nout);
-        if (!st && !perm) st = nf_fail(NF_ENOMEM, "cannot allocate permutation");
+        perm = malloc((size_t)N * sizeof(int));
+        if (dist) part = malloc((size_t)part_cap * sizeof(int));
+        st = nf_alloc_floats(&Xb, (size_t)(dist ? part_cap : batch) * nin);
+        if (!st) st = nf_alloc_floats(&Yb, (size_t)(dist ? part_cap : batch) * nout);
+        if (!st && (!perm || (dist && !part))) st = nf_fail(NF_ENOMEM, "cannot allocate permutation");
         if (perm)
-            for (int i = 0; i < n; i++) perm[i] = i;
+            for (int i = 0; i < N; i++) perm[i] = i;
     }
+    if (dist) st = dist->agree(dist->ctx, st);
 
     nf_rng rng;
     nf_rng_seed(&rng, cfg->seed);
@@ -289,7 +363,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
         memcpy(backup, params, n_params * sizeof(float));
         if (shuffle)
-            for (int i = n - 1; i > 0; i--) {
+            for (int i = N - 1; i > 0; i--) {
                 int j = (int)nf_rng_below(&rng, (uint64_t)i + 1);
                 int t = perm[i];
                 perm[i] = perm[j];
@@ -298,17 +372,38 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         double sum = 0.0;
         int bad = 0;
         if (aids) nf_aids_epoch_start(aids, epoch);
-        for (int r = 0; r < n && !st; r += batch) {
-            int b = n - r < batch ? n - r : batch;
+        for (int r = 0; r < N && !st; r += batch) {
+            int b = N - r < batch ? N - r : batch, c = b; /* c: rows of this batch held here */
             const float *xb = X->data + (size_t)r * nin, *yb = Y->data + (size_t)r * nout;
-            if (shuffle) {
+            if (!dist && shuffle) {
                 gather_rows(X->data, nin, perm + r, b, Xb);
                 gather_rows(Y->data, nout, perm + r, b, Yb);
                 xb = Xb;
                 yb = Yb;
+            } else if (dist && shuffle) { /* this process's rows of the batch, in batch order */
+                c = 0;
+                for (int i = 0; i < b; i++) {
+                    const int p = perm[r + i] - row0;
+                    if (p >= 0 && p < n) part[c++] = p;
+                }
+                gather_rows(X->data, nin, part, c, Xb);
+                gather_rows(Y->data, nout, part, c, Yb);
+                xb = Xb;
+                yb = Yb;
+            } else if (dist) { /* rows [r, r + b) ∩ [row0, row0 + n) */
+                const int lo = r > row0 ? r : row0, hi = r + b < row0 + n ? r + b : row0 + n;
+                c = hi > lo ? hi - lo : 0;
+                xb = X->data + (size_t)(c ? lo - row0 : 0) * nin;
+                yb = Y->data + (size_t)(c ? lo - row0 : 0) * nout;
             }
-            double loss;
-            st = nf_model_grad(m, xb, yb, b, &cfg->loss, 0, &loss);
+            double loss = 0.0;
+            if (c > 0) st = nf_model_grad(m, xb, yb, c, &cfg->loss, dist ? (size_t)b * nout : 0, &loss);
+            else memset(grads, 0, n_params * sizeof(float));
+            if (dist) {
+                double d[2] = {loss, 0.0};
+                st = dist_step_sum(dist, grads, n_params, d, 1, st);
+                loss = d[0];
+            }
             if (st) break;
             if (!isfinite(loss)) {
                 bad = 1;
@@ -325,17 +420,18 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
             st = diverged(m, backup, hist, epoch);
             break;
         }
-        double eloss = sum / (double)n;
+        double eloss = sum / (double)N;
         hist->evals = hist->steps;
-        if (record_epoch(m, cfg, hist, epoch, eloss, nf_seconds() - t0, &st)) break;
+        if (record_epoch(m, cfg, &sz, hist, epoch, eloss, nf_seconds() - t0, &st)) break;
         if (aids && nf_aids_epoch_end(aids, epoch, eloss, VX ? hist->val_loss[epoch - 1] : NAN, X->data,
                                       n, hist, &st))
             break;
     }
     if (aids) nf_aids_finish(aids, hist);
     hist->seconds_total = nf_seconds() - t0;
-    st = finish(m, X, Y, cfg, hist, st);
+    st = finish(m, X, Y, cfg, &sz, hist, st);
     free(perm);
+    free(part);
     nf_free(Xb);
     nf_free(Yb);
     nf_free(backup);

@@ -32,7 +32,10 @@ def load(path):
     return tensors, meta
 
 def act(name, z, p):
+    """p: the metadata parameter, or the per-unit tensor (prelu, elu_learn)."""
     if name in ("linear", "identity", "none"): return z
+    if name == "prelu": return np.where(z > 0, z, p * z)
+    if name == "elu_learn": return np.where(z > 0, z, p * np.expm1(z))
     if name == "relu": return np.maximum(z, 0)
     if name == "leaky_relu": return np.where(z > 0, z, p * z)
     if name == "elu": return np.where(z > 0, z, p * np.expm1(z))
@@ -52,7 +55,11 @@ def forward(tensors, meta, X):
     for i in range(n):
         W = tensors["layers.%d.weight" % i].astype(np.float64)
         b = tensors["layers.%d.bias" % i].astype(np.float64)
-        a = act(acts[i], a @ W.T + b, params[i])
+        p = params[i]
+        for pname in ("weight", "alpha"):  # per-unit parameters: layers.{i}.act.weight / .alpha
+            if "layers.%d.act.%s" % (i, pname) in tensors:
+                p = tensors["layers.%d.act.%s" % (i, pname)].astype(np.float64)
+        a = act(acts[i], a @ W.T + b, p)
     return a
 
 def read_table(path):

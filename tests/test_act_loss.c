@@ -41,6 +41,9 @@ START_TEST(values_match_closed_forms)
     ck_assert_close(act1(spec(NF_ACT_SIGMOID), 0.0f), 0.5, 0);
     ck_assert_close(act1(spec(NF_ACT_SWISH), 1.0f), 1.0 / (1.0 + exp(-1.0)), 1e-7);
     ck_assert_close(act1(spec(NF_ACT_ABS), -3.0f), 3.0, 0);
+    ck_assert_close(act1(spec(NF_ACT_PRELU), -2.0f), -0.5, 0); /* torch.nn.PReLU's 0.25 */
+    ck_assert_close(act1(spec(NF_ACT_PRELU), 2.0f), 2.0, 0);
+    ck_assert_close(act1(spec(NF_ACT_ELU_LEARN), -1.0f), exp(-1.0) - 1.0, 1e-7);
 }
 END_TEST
 
@@ -50,6 +53,8 @@ START_TEST(kink_derivatives_follow_pytorch)
     ck_assert_close(dact1(spec(NF_ACT_ABS), 0.0f), 0.0, 0);
     ck_assert_close(dact1(spec(NF_ACT_LEAKY_RELU), 0.0f), 0.01, 1e-9);
     ck_assert_close(dact1(spec(NF_ACT_ABS), -2.0f), -1.0, 0);
+    ck_assert_close(dact1(spec(NF_ACT_PRELU), 0.0f), 0.25, 0);
+    ck_assert_close(dact1(spec(NF_ACT_ELU_LEARN), 0.0f), 1.0, 1e-7);
 }
 END_TEST
 
@@ -60,7 +65,8 @@ START_TEST(derivatives_match_finite_differences)
     for (int k = 0; k < NF_ACT_COUNT; k++) {
         nf_act_spec s = spec((nf_act_kind)k);
         if (k == NF_ACT_LEAKY_RELU) s.param = 0.2f;
-        if (k == NF_ACT_ELU) s.param = 0.7f;
+        if (k == NF_ACT_ELU || k == NF_ACT_ELU_LEARN) s.param = 0.7f;
+        if (k == NF_ACT_PRELU) s.param = -0.3f;
         for (size_t i = 0; i < sizeof zs / sizeof zs[0]; i++) {
             float z = zs[i];
             double fd = ((double)act1(s, z + h) - (double)act1(s, z - h)) / (2.0 * h);
@@ -69,6 +75,71 @@ START_TEST(derivatives_match_finite_differences)
                           nf_act_name(s.kind), z, an, fd);
         }
     }
+}
+END_TEST
+
+/* Per-unit parameters: values against the flat kernels with that unit's parameter,
+ * derivatives in z and in p against central differences of L = Σ g·a, and dp accumulation. */
+START_TEST(unit_params_match_finite_differences)
+{
+    enum { R = 5, C = 4 };
+    const nf_act_kind kinds[2] = {NF_ACT_PRELU, NF_ACT_ELU_LEARN};
+    /* negative, zero and positive parameters: training may take them anywhere */
+    const float ps[2][C] = {{0.25f, -0.4f, 0.0f, 1.3f}, {1.0f, 0.3f, -0.5f, 0.0f}};
+    const float b[C] = {0.1f, -0.2f, 0.05f, 0.0f};
+    nf_rng rng;
+    nf_rng_seed(&rng, 8);
+    for (int t = 0; t < 2; t++) {
+        const nf_act_kind k = kinds[t];
+        const float *p = ps[t];
+        ck_assert(nf_act_learnable(k) && nf_act_needs_z(k));
+        float Z0[R * C], Z[R * C], A[R * C], g[R * C], d[R * C], dp[C];
+        for (int i = 0; i < R * C; i++) {
+            Z0[i] = (float)nf_rng_range(&rng, -2.5, 2.5);
+            g[i] = (float)nf_rng_range(&rng, -1.0, 1.0);
+        }
+        memcpy(Z, Z0, sizeof Z);
+        nf_act_unit_forward(k, Z, b, p, R, C, A);
+        for (int i = 0; i < R * C; i++) {
+            nf_act_spec s = {k, p[i % C]};
+            ck_assert(Z[i] == Z0[i] + b[i % C]);
+            ck_assert(A[i] == act1(s, Z[i]));
+        }
+        memcpy(d, g, sizeof d);
+        for (int j = 0; j < C; j++) dp[j] = 0.5f;
+        nf_act_unit_backward(k, Z, A, p, d, R, C, dp, 1);
+        const double h = 1e-3;
+        for (int j = 0; j < C; j++) {
+            /* ∂L/∂p_j by central differences over the column */
+            double up = 0, dn = 0;
+            for (int r = 0; r < R; r++) {
+                nf_act_spec su = {k, (float)(p[j] + h)}, sd = {k, (float)(p[j] - h)};
+                up += (double)g[r * C + j] * act1(su, Z[r * C + j]);
+                dn += (double)g[r * C + j] * act1(sd, Z[r * C + j]);
+            }
+            const double fd = (up - dn) / (2 * h);
+            ck_assert_msg(fabs(dp[j] - 0.5 - fd) <= 1e-3 * (1 + fabs(fd)), "%s dp[%d]: %.7g vs fd %.7g",
+                          nf_act_name(k), j, dp[j] - 0.5, fd);
+            for (int r = 0; r < R; r++) {
+                const int i = r * C + j;
+                nf_act_spec s = {k, p[j]};
+                const double fz = ((double)act1(s, (float)(Z[i] + h)) - act1(s, (float)(Z[i] - h))) / (2 * h);
+                ck_assert_msg(fabs(d[i] - g[i] * fz) <= 2e-3 * (1 + fabs(fz)), "%s z[%d]: %.7g vs fd %.7g",
+                              nf_act_name(k), i, d[i], g[i] * fz);
+            }
+        }
+        /* accumulate = 0 overwrites; NULL dp only scales dA */
+        float d2[R * C], dp2[C], d3[R * C];
+        memcpy(d2, g, sizeof d2);
+        memcpy(d3, g, sizeof d3);
+        for (int j = 0; j < C; j++) dp2[j] = 1e9f;
+        nf_act_unit_backward(k, Z, A, p, d2, R, C, dp2, 0);
+        nf_act_unit_backward(k, Z, A, p, d3, R, C, NULL, 0);
+        for (int j = 0; j < C; j++) ck_assert_close(dp2[j], dp[j] - 0.5f, 1e-6);
+        ck_assert(!memcmp(d2, d, sizeof d) && !memcmp(d3, d, sizeof d));
+        ck_assert_str_eq(nf_act_param_name(k), t ? "alpha" : "weight");
+    }
+    ck_assert(!nf_act_learnable(NF_ACT_ELU) && !nf_act_param_name(NF_ACT_LEAKY_RELU));
 }
 END_TEST
 
@@ -240,6 +311,7 @@ int main(void)
     tcase_add_test(tc, values_match_closed_forms);
     tcase_add_test(tc, kink_derivatives_follow_pytorch);
     tcase_add_test(tc, derivatives_match_finite_differences);
+    tcase_add_test(tc, unit_params_match_finite_differences);
     tcase_add_test(tc, fused_bias_forward_matches_plain);
     tcase_add_test(tc, act_names_round_trip);
     tcase_add_test(tc, vmath_matches_libm);

@@ -50,7 +50,7 @@ static void check_dense_shape(int in, int out, int B, nf_act_kind kind)
 {
     nf_rng rng;
     nf_rng_seed(&rng, (uint64_t)(in * 1000 + out * 10 + B));
-    nf_dense L = {in, out, {kind, nf_act_default_param(kind)}, 0, 0, 0, 0};
+    nf_dense L = {.in = in, .out = out, .act = {kind, nf_act_default_param(kind)}};
     size_t nw = (size_t)in * out;
     float *W = malloc(nw * 4), *b = malloc((size_t)out * 4), *dW = malloc(nw * 4), *db = malloc((size_t)out * 4);
     float *X = malloc((size_t)B * in * 4), *Z = malloc((size_t)B * out * 4), *A = malloc((size_t)B * out * 4);
@@ -100,7 +100,7 @@ START_TEST(dense_backward_accumulates)
     nf_rng rng;
     nf_rng_seed(&rng, 5);
     float W[6], b[2], dW[6], db[2], X[9], Z[6], dA[6], dA2[6];
-    nf_dense L = {3, 2, {NF_ACT_LINEAR, 0}, W, b, dW, db};
+    nf_dense L = {.in = 3, .out = 2, .act = {NF_ACT_LINEAR, 0}, .W = W, .b = b, .dW = dW, .db = db};
     fill(W, 6, &rng, 1); fill(b, 2, &rng, 1); fill(X, 9, &rng, 1); fill(dA, 6, &rng, 1);
     memcpy(dA2, dA, sizeof dA);
     nf_dense_forward(&L, X, 3, Z, Z);
@@ -124,6 +124,17 @@ static void check_model_grad(const int *sizes, int n_layers, nf_act_kind hidden,
     nf_rng_seed(&rng, 42);
     nf_init_spec is = {NF_INIT_TORCH_DEFAULT, NF_BIAS_DEFAULT, 0};
     ck_assert_int_eq(nf_init_model(m, &is, &rng), NF_OK);
+    /* per-unit activation parameters, spread out so that a unit mix-up shows */
+    size_t n_act = 0;
+    for (int l = 0; l < n_layers; l++) {
+        const nf_dense *L = nf_model_layer(m, l);
+        ck_assert_int_eq(L->act_p != NULL, nf_act_learnable(L->act.kind));
+        for (int j = 0; L->act_p && j < L->out; j++) {
+            ck_assert(L->act_p[j] == L->act.param); /* the initialiser set them */
+            L->act_p[j] = (float)(L->act.param * (0.4 + 0.45 * j)) - (hidden == NF_ACT_PRELU ? 0.2f : 0.0f);
+            n_act++;
+        }
+    }
     const int B = 6, nin = sizes[0], nout = sizes[n_layers];
     float X[6 * 16], Y[6 * 16];
     fill(X, (size_t)B * nin, &rng, 1.5);
@@ -156,6 +167,14 @@ static void check_model_grad(const int *sizes, int n_layers, nf_act_kind hidden,
         ck_assert_msg(err < 2e-2, "%s/%s param %zu: analytic %.6g fd %.6g", nf_act_name(hidden),
                       nf_loss_name(lk), i, g[i], fd);
     }
+    /* the activation parameters took part: some have a gradient */
+    size_t moved = 0;
+    for (int k = 0; k < nf_model_n_tensors(m); k++) {
+        const nf_tensor_info t = nf_model_tensor(m, k);
+        for (int j = 0; t.kind == NF_TENSOR_ACT && j < t.rows; j++) moved += g[t.offset + (size_t)j] != 0.0f;
+    }
+    if (n_act) ck_assert_msg(moved > n_act / 3, "%s: %zu of %zu activation parameters have a gradient",
+                             nf_act_name(hidden), moved, n_act);
     free(g);
     nf_model_free(m);
 }
@@ -168,6 +187,13 @@ START_TEST(model_gradient_matches_finite_differences)
     for (int l = 0; l < NF_LOSS_COUNT; l++) check_model_grad(sizes, 3, NF_ACT_TANH, (nf_loss_kind)l);
     const int one[] = {4, 3};
     check_model_grad(one, 1, NF_ACT_TANH, NF_LOSS_MSE);
+    /* shapes of the fused small-net kernel and of the small-shape loops: learnable
+     * activations take the general path there */
+    const int tiny[] = {2, 3, 1}, small[] = {2, 4, 3, 1};
+    for (int k = NF_ACT_PRELU; k <= NF_ACT_ELU_LEARN; k++) {
+        check_model_grad(tiny, 2, (nf_act_kind)k, NF_LOSS_MSE);
+        check_model_grad(small, 3, (nf_act_kind)k, NF_LOSS_HUBER);
+    }
 }
 END_TEST
 

@@ -26,7 +26,8 @@ typedef struct {
 } shape;
 
 static const shape shapes[] = {{1, 1}, {2, 3}, {3, 1}, {4, 4}, {2, 8}, {16, 1}, {5, 3}, {1, 16}};
-static const nf_act_kind acts[] = {NF_ACT_RELU, NF_ACT_LINEAR, NF_ACT_TANH, NF_ACT_GELU};
+static const nf_act_kind acts[] = {NF_ACT_RELU, NF_ACT_LINEAR, NF_ACT_TANH, NF_ACT_GELU, NF_ACT_PRELU,
+                                   NF_ACT_ELU_LEARN};
 static const int batches[] = {1, 7, 4097};
 
 /* One layer: forward and backward (with and without accumulate) on both paths. */
@@ -41,53 +42,58 @@ START_TEST(small_path_matches_sgemm)
             const size_t nw = (size_t)in * (size_t)out, nz = (size_t)batch * (size_t)out;
             const size_t nx = (size_t)batch * (size_t)in;
             float *buf;
-            /* W b dW db | X | per path: Z A dA dX dW db */
-            size_t per = 3 * nz + nx + nw + (size_t)out;
-            ck_assert_int_eq(nf_alloc_floats(&buf, nw + (size_t)out + nx + 2 * per), NF_OK);
-            float *W = buf, *b = W + nw, *X = b + out;
+            /* W b X act_p | per path: Z A dA dX dW db act_dp */
+            size_t per = 3 * nz + nx + nw + 2 * (size_t)out;
+            ck_assert_int_eq(nf_alloc_floats(&buf, nw + (size_t)out + nx + (size_t)out + 2 * per), NF_OK);
+            float *W = buf, *b = W + nw, *X = b + out, *act_p = X + nx;
             fill(W, nw + (size_t)out + nx, &rng);
-            float *res[2][6];
+            float *res[2][7];
             for (int p = 0; p < 2; p++) {
-                float *q = X + nx + (size_t)p * per;
+                float *q = act_p + out + (size_t)p * per;
                 res[p][0] = q;              /* Z */
                 res[p][1] = q + nz;         /* A */
                 res[p][2] = q + 2 * nz;     /* dA → dZ */
                 res[p][3] = q + 3 * nz;     /* dX */
                 res[p][4] = res[p][3] + nx; /* dW */
                 res[p][5] = res[p][4] + nw; /* db */
+                res[p][6] = res[p][5] + out; /* act_dp */
             }
             fill(res[0][2], nz, &rng);
             memcpy(res[1][2], res[0][2], nz * sizeof(float));
             nf_act_spec spec = {acts[a], nf_act_default_param(acts[a])};
-            int needs_z = nf_act_needs_z(spec.kind);
+            int needs_z = nf_act_needs_z(spec.kind), learnable = nf_act_learnable(spec.kind);
+            if (learnable) fill(act_p, (size_t)out, &rng);
             for (int p = 0; p < 2; p++) {
                 int prev = nf_dense_set_small_max(p == 0 ? 16 : 0);
-                nf_dense L = {in, out, spec, W, b, res[p][4], res[p][5]};
+                nf_dense L = {.in = in, .out = out, .act = spec, .W = W, .b = b, .dW = res[p][4], .db = res[p][5],
+                              .act_p = learnable ? act_p : NULL, .act_dp = learnable ? res[p][6] : NULL};
                 float *A = needs_z ? res[p][1] : res[p][0];
                 ck_assert_int_eq(nf_dense_forward(&L, X, batch, res[p][0], A), NF_OK);
                 if (!needs_z) memcpy(res[p][1], res[p][0], nz * sizeof(float));
                 /* dW/db accumulate onto a known start */
                 for (size_t k = 0; k < nw; k++) res[p][4][k] = 0.5f;
                 for (int k = 0; k < out; k++) res[p][5][k] = -0.25f;
+                for (int k = 0; k < out; k++) res[p][6][k] = 0.125f;
                 ck_assert_int_eq(nf_dense_backward(&L, X, needs_z ? res[p][0] : NULL, A, res[p][2],
                                                    batch, 1, res[p][3]),
                                  NF_OK);
                 nf_dense_set_small_max(prev);
             }
-            const char *what[6] = {"Z", "A", "dZ", "dX", "dW", "db"};
-            for (int k = 0; k < 6; k++) {
+            const char *what[7] = {"Z", "A", "dZ", "dX", "dW", "db", "act_dp"};
+            for (int k = 0; k < (learnable ? 7 : 6); k++) {
                 size_t n = k <= 2 ? nz : k == 3 ? nx : k == 4 ? nw : (size_t)out;
                 if (k == 0 && !needs_z) n = nz; /* Z holds A there: compared as A */
                 double d = max_rel_diff(res[0][k], res[1][k], n);
                 /* sums of up to 4097 products in float, different order */
                 double tol = k >= 4 ? 2e-4 : 1e-5;
+                if (k == 6) tol = 1e-3; /* Σ dZ·z over rows whose z differ by rounding */
                 ck_assert_msg(d <= tol, "%d→%d %s batch %d: %s differs by %.3g (tol %.1g)", in,
                               out, nf_act_name(spec.kind), batch, what[k], d, tol);
             }
             /* and it is the small path that ran: nonzero work happened */
             double mag = 0.0;
             for (size_t k = 0; k < nw; k++) mag += fabs(res[0][4][k] - 0.5);
-            if (batch == 4097) ck_assert(mag > 0.0);
+            if (batch == 4097) ck_assert_msg(mag > 0.0, "%s %d->%d: dW did not move", nf_act_name(spec.kind), in, out);
             nf_free(buf);
         }
 }
@@ -244,7 +250,9 @@ START_TEST(sharded_grad_matches_serial)
     } nets[] = {{1, {64, 66}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE},
                 {2, {64, 40, 33}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE},
                 {3, {7, 33, 20, 5}, NF_ACT_TANH, NF_ACT_SIGMOID, NF_LOSS_HUBER},
-                {2, {9, 40, 1}, NF_ACT_GELU, NF_ACT_LINEAR, NF_LOSS_MAE}};
+                {2, {9, 40, 1}, NF_ACT_GELU, NF_ACT_LINEAR, NF_LOSS_MAE},
+                {3, {6, 24, 12, 3}, NF_ACT_PRELU, NF_ACT_LINEAR, NF_LOSS_MSE},
+                {2, {2, 3, 1}, NF_ACT_ELU_LEARN, NF_ACT_LINEAR, NF_LOSS_MSE}};
     const int batch = 1031;
     for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
         nf_act_spec hid = {nets[k].hid, nf_act_default_param(nets[k].hid)};

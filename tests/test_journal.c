@@ -472,6 +472,17 @@ static void count_trial(void *ctx, const nf_trial *t, long done, long total)
     (*(long *)ctx)++;
 }
 
+/* on_trial of round 0's child: one byte down the pipe after the first finished trial (the
+ * journal record is written before on_trial runs), then wait to be killed. */
+static void tell_first_trial(void *ctx, const nf_trial *t, long done, long total)
+{
+    (void)t, (void)total;
+    if (done != 1) return;
+    const char byte = 1;
+    if (write(*(int *)ctx, &byte, 1) != 1) _exit(5);
+    pause();
+}
+
 START_TEST(sweep_resumes_after_sigkill)
 {
     enum { R = 12, T = 2 * R };
@@ -492,21 +503,34 @@ START_TEST(sweep_resumes_after_sigkill)
     int partial = 0;
     for (int round = 0; round < 5; round++) {
         unlink(p);
+        int ready[2];
+        ck_assert_int_eq(pipe(ready), 0);
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
             nf_journal *j;
             nf_trial *d, t[T];
             long nd, n;
+            close(ready[0]);
             if (nf_journal_open(&j, p, &id, &d, &nd)) _exit(3);
             free(d);
             nf_sweep_config cc;
             sweep_config(&cc, &f, R);
             cc.journal = j;
+            if (round == 0) { /* round 0 tells the parent when its first trial is in the journal */
+                cc.on_trial = tell_first_trial;
+                cc.ctx = &ready[1];
+            }
             _exit(nf_sweep_run(&cc, t, &n) ? 4 : 0);
         }
-        /* somewhere inside the sweep (or just after it) */
-        usleep((useconds_t)(nf_rng_uniform(&rng) * 1.2e6 * sweep_seconds));
+        close(ready[1]);
+        char byte;
+        if (round == 0) { /* surely partial: killed right after the first trial, however loaded */
+            ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+        } else { /* somewhere inside the sweep (or just after it) */
+            usleep((useconds_t)(nf_rng_uniform(&rng) * 1.2e6 * sweep_seconds));
+        }
+        close(ready[0]);
         kill(pid, SIGKILL);
         int status;
         waitpid(pid, &status, 0);

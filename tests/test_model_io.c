@@ -86,6 +86,64 @@ static void check_torch(const char *model, const char *yname, int acts_from_file
     nf_model_free(m);
 }
 
+/* Per-unit activation parameters: saved as layers.{i}.act.weight (prelu) / .act.alpha
+ * (elu_learn) in buffer order, read back bit for bit. */
+START_TEST(roundtrip_act_params)
+{
+    int sizes[] = {3, 5, 4, 2};
+    nf_act_spec acts[3] = {{NF_ACT_PRELU, 0.25f}, {NF_ACT_ELU_LEARN, 1.0f}, {NF_ACT_LINEAR, 0.0f}};
+    nf_model *m, *r;
+    ck_assert_int_eq(nf_model_create(&m, 3, sizes, acts), NF_OK);
+    ck_assert_int_eq((int)nf_model_n_params(m), 3 * 5 + 5 + 5 + 5 * 4 + 4 + 4 + 4 * 2 + 2);
+    nf_rng rng;
+    nf_rng_seed(&rng, 5);
+    for (size_t i = 0; i < nf_model_n_params(m); i++) nf_model_params(m)[i] = (float)nf_rng_normal(&rng);
+    unsigned char *b;
+    size_t n;
+    ck_assert_int_eq(nf_model_to_safetensors(m, NULL, 0, &b, &n), NF_OK);
+    uint64_t hl = 0;
+    for (int k = 0; k < 8; k++) hl |= (uint64_t)b[k] << (8 * k);
+    ck_assert_int_eq((int)(n - 8 - hl), (int)(nf_model_n_params(m) * 4));
+    ck_assert_int_eq(memcmp(b + 8 + hl, nf_model_params(m), nf_model_n_params(m) * 4), 0); /* LE hosts */
+    char *hdr = strndup((const char *)b + 8, (size_t)hl);
+    ck_assert_ptr_nonnull(strstr(hdr, "\"layers.0.act.weight\":{\"dtype\":\"F32\",\"shape\":[5],\"data_offsets\":[80,100]}"));
+    ck_assert_ptr_nonnull(strstr(hdr, "\"layers.1.act.alpha\":{\"dtype\":\"F32\",\"shape\":[4]"));
+    ck_assert_ptr_null(strstr(hdr, "layers.2.act"));
+    ck_assert_ptr_nonnull(strstr(hdr, "\"activations\":\"prelu,elu_learn,linear\""));
+    free(hdr);
+    ck_assert_int_eq(nf_model_from_safetensors(b, n, "m.safetensors", NULL, &r, NULL), NF_OK);
+    ck_assert_int_eq(nf_model_layer(r, 0)->act.kind, NF_ACT_PRELU);
+    ck_assert_int_eq(nf_model_layer(r, 1)->act.kind, NF_ACT_ELU_LEARN);
+    ck_assert_int_eq(memcmp(nf_model_params(r), nf_model_params(m), nf_model_n_params(m) * sizeof(float)), 0);
+    /* the file names the activations: forcing others that have no such parameters is refused */
+    nf_load_opts o;
+    nf_load_opts_default(&o);
+    o.force_acts = 1;
+    nf_model *f = NULL;
+    ck_assert_int_eq(nf_model_from_safetensors(b, n, "m.safetensors", &o, &f, NULL), NF_EFORMAT);
+    ck_err_has("tensor layers.0.act.weight, but layer 0's activation relu has no parameters");
+    ck_assert_ptr_null(f);
+    nf_model_free(r);
+    nf_model_free(m);
+    free(b);
+}
+END_TEST
+
+START_TEST(torch_prelu_no_metadata)
+{
+    /* PReLU(6) and PReLU() (one slope for all 4 units): read from the act tensors' names */
+    nf_model *m;
+    ck_assert_msg(nf_model_load(tu_data("torch_prelu.safetensors"), NULL, &m, NULL) == NF_OK, "%s",
+                  nf_last_error());
+    ck_assert_int_eq(nf_model_layer(m, 1)->act.kind, NF_ACT_PRELU);
+    const float *p1 = nf_model_layer(m, 1)->act_p;
+    for (int j = 1; j < 4; j++) ck_assert(p1[j] == p1[0]);
+    ck_assert(p1[0] != 0.25f); /* trained */
+    nf_model_free(m);
+    check_torch("torch_prelu.safetensors", "torch_prelu_y.csv", 0, NF_ACT_PRELU);
+}
+END_TEST
+
 START_TEST(torch_relu_no_metadata) { check_torch("torch_relu.safetensors", "torch_relu_y.csv", 0, NF_ACT_RELU); }
 END_TEST
 START_TEST(torch_tanh_with_metadata) { check_torch("torch_tanh.safetensors", "torch_tanh_y.csv", 1, NF_ACT_TANH); }
@@ -181,6 +239,53 @@ START_TEST(bad_files)
 }
 END_TEST
 
+/* Activation parameter tensors that do not fit. */
+START_TEST(bad_act_params)
+{
+#define L0W T("layers.0.weight", "[2,2]", 0, 16) "," T("layers.0.bias", "[2]", 16, 24)
+#define L1 T("layers.1.weight", "[1,2]", 32, 40) "," T("layers.1.bias", "[1]", 40, 44)
+    nf_model *m = NULL;
+    /* inferred from the name when the file records no activations */
+    ck_assert_int_eq(load_st("{" L0W "," T("layers.0.act.alpha", "[2]", 24, 32) "," L1 "}", 44, &m), NF_OK);
+    ck_assert_int_eq(nf_model_layer(m, 0)->act.kind, NF_ACT_ELU_LEARN);
+    ck_assert(nf_model_layer(m, 0)->act_p[1] == 0.25f);
+    nf_model_free(m);
+    m = NULL;
+    ck_assert_int_eq(load_st("{" L0W "," T("layers.0.act.weight", "[3]", 44, 56) "," L1 "}", 56, &m), NF_ESHAPE);
+    ck_err_has("tensor layers.0.act.weight has shape [3], expected shape [2] (or [1]");
+    ck_assert_int_eq(load_st("{" L0W "," T("layers.0.act.weight", "[1,2]", 24, 32) "," L1 "}", 44, &m), NF_ESHAPE);
+    ck_err_has("tensor layers.0.act.weight has rank 2, expected shape [2]");
+    ck_assert_int_eq(load_st("{\"__metadata__\":{\"activations\":\"prelu,linear\"}," L0W "," L1 "}", 44, &m),
+                     NF_EFORMAT);
+    ck_err_has("missing tensor layers.0.act.weight (layer 0's activation prelu has a parameter per unit)");
+    ck_assert_int_eq(load_st("{\"__metadata__\":{\"activations\":\"prelu,linear\"}," L0W ","
+                             T("layers.0.act.alpha", "[2]", 24, 32) "," L1 "}", 44, &m), NF_EFORMAT);
+    ck_err_has("tensor layers.0.act.alpha, but layer 0's activation prelu keeps its parameters in layers.0.act.weight");
+    ck_assert_int_eq(load_st("{" L0W "," T("layers.0.act.weight", "[2]", 24, 32) ","
+                             T("layers.0.act.alpha", "[2]", 44, 52) "," L1 "}", 52, &m), NF_EFORMAT);
+    ck_err_has("layer 0 has two activation parameter tensors");
+    ck_assert_int_eq(load_st("{" L0W "," T("layers.1.act.weight", "[1]", 24, 28) "}", 28, &m), NF_EFORMAT);
+    ck_err_has("tensor layers.1.act.weight belongs to no layer");
+    ck_assert_int_eq(load_st("{" L0W "," T("layers.0.act.weight", "[2]", 24, 32) "," L1 "}", 44, &m), NF_OK);
+    nf_model_free(m);
+    m = NULL;
+    /* NaN slope */
+    const char *json = "{" L0W "," T("layers.0.act.weight", "[2]", 24, 32) "," L1 "}";
+    size_t jl = strlen(json), n = 8 + jl + 44;
+    unsigned char *b = calloc(1, n);
+    for (int k = 0; k < 8; k++) b[k] = (unsigned char)((uint64_t)jl >> (8 * k));
+    memcpy(b + 8, json, jl);
+    const float nan = NAN;
+    memcpy(b + 8 + jl + 28, &nan, 4);
+    ck_assert_int_eq(nf_model_from_safetensors(b, n, "nan.st", NULL, &m, NULL), NF_ENONFINITE);
+    ck_err_has("tensor layers.0.act.weight has NaN/Inf at element 1");
+    ck_assert_ptr_null(m);
+    free(b);
+#undef L0W
+#undef L1
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("test_model_io");
@@ -188,6 +293,9 @@ int main(void)
     tcase_add_test(tc, roundtrip);
     tcase_add_test(tc, torch_relu_no_metadata);
     tcase_add_test(tc, torch_tanh_with_metadata);
+    tcase_add_test(tc, roundtrip_act_params);
+    tcase_add_test(tc, torch_prelu_no_metadata);
+    tcase_add_test(tc, bad_act_params);
     tcase_add_test(tc, bad_files);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -221,6 +221,14 @@ static nf_status quad(void *ctx, const float *x, float *g, double *loss)
     return NF_OK;
 }
 
+static nf_status square(void *ctx, const float *x, float *g, double *loss)
+{
+    (void)ctx;
+    *loss = (double)x[0] * x[0];
+    g[0] = 2.0f * x[0];
+    return NF_OK;
+}
+
 /* L-BFGS on a convex quadratic from 0: torch.optim.LBFGS(tolerance_grad=1e-5) needs 10
  * evaluations in its first step and then stalls at x = 1 ± 5e-6 (gᵀd above −tolerance_change),
  * with and without the line search (checked with PyTorch 1.13); with tolerance_grad 1e-4 the
@@ -253,9 +261,8 @@ START_TEST(lbfgs_quadratic_and_closure_rules)
         for (int i = 0; i < 5; i++) ck_assert_close(x[i], 1.0, 1e-4);
         nf_optim_free(o);
     }
-    /* tolerance_change 1e-2 stops the first step after 5 iterations on the loss change alone
-     * (torch.optim.LBFGS, PyTorch 1.13: func_evals 6, n_iter 5, this x; without that test it
-     * would run a 6th iteration) */
+    /* tolerance_change 1e-2 ends the first step after 5 iterations (torch.optim.LBFGS,
+     * PyTorch 1.13: func_evals 6, n_iter 5, this x) */
     const double x_tc[5] = {1.0120112895965576, 0.9933440685272217, 1.0304710865020752,
                             0.9812345504760742, 1.0004932880401611};
     for (int ls = 0; ls < 2; ls++) {
@@ -269,6 +276,17 @@ START_TEST(lbfgs_quadratic_and_closure_rules)
         for (int i = 0; i < 5; i++) ck_assert_close(x[i], x_tc[i], 1e-5);
         nf_optim_free(o);
     }
+    /* f = x² from 1 with lr 2: the first step lands on −1, where the loss is unchanged, so the
+     * loss-change test ends the step after 2 evaluations (PyTorch 1.13: func_evals 2, n_iter 1,
+     * x = −1); without it the iterates would swing between ±1 until max_eval */
+    nf_opt_defaults(NF_OPT_LBFGS, &c);
+    c.lr = 2.0;
+    ck_assert(nf_optim_create(&o, &c, 1) == NF_OK);
+    float x1 = 1.0f;
+    ck_assert(nf_optim_step_closure(o, &x1, square, NULL, &loss) == NF_OK);
+    ck_assert_int_eq(nf_optim_func_evals(o), 2);
+    ck_assert(x1 == -1.0f);
+    nf_optim_free(o);
     float x[5] = {0, 0, 0, 0, 0};
     nf_opt_defaults(NF_OPT_SGD, &c);
     ck_assert(nf_optim_create(&o, &c, 5) == NF_OK);

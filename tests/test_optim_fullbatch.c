@@ -159,7 +159,7 @@ END_TEST
  * one LM step is the same whether J is built in 1-row blocks or one block: the two steps δ
  * differ by < 1e-3·max|δ|.  (The JᵀJ entries agree to 2e-7 of the largest; the solve of
  * JᵀJ + μI, condition ~1e3 even with μ = 1, amplifies that to ~2e-4 of a step.) */
-START_TEST(lm_jacobian_matches_backprop)
+static void check_lm_jacobian(nf_act_kind hidden)
 {
     nf_rng r;
     nf_rng_seed(&r, 9);
@@ -171,14 +171,18 @@ START_TEST(lm_jacobian_matches_backprop)
         y.data[i * 2] = sinf(a) * b, y.data[i * 2 + 1] = fabsf(c) - a;
     }
     int sizes[4] = {3, 5, 4, 2};
-    nf_act_spec h = {NF_ACT_TANH, 0.0f}, o = {NF_ACT_LINEAR, 0.0f};
+    nf_act_spec h = {hidden, nf_act_default_param(hidden)}, o = {NF_ACT_LINEAR, 0.0f};
     nf_model *m1, *m2;
     ck_assert(nf_model_create_mlp(&m1, 3, sizes, &h, &o) == NF_OK);
     nf_init_spec is = {NF_INIT_GLOROT_UNIFORM, NF_BIAS_CONST, 0.1f};
     ck_assert(nf_init_model(m1, &is, &r) == NF_OK);
+    for (int l = 0; l < 2; l++) { /* per-unit parameters (their own Jacobian columns), spread out */
+        const nf_dense *L = nf_model_layer(m1, l);
+        for (int j = 0; L->act_p && j < L->out; j++) L->act_p[j] = 0.3f + 0.25f * (float)j - 0.3f * (float)l;
+    }
     ck_assert(nf_model_clone(&m2, m1) == NF_OK);
-    float p0[64];
-    ck_assert(nf_model_n_params(m1) <= 64);
+    float p0[96];
+    ck_assert(nf_model_n_params(m1) <= 96);
     memcpy(p0, nf_model_params(m1), nf_model_n_params(m1) * sizeof(float));
     double gmax, g2;
     grad_norms(m1, &x, &y, &gmax, &g2);
@@ -211,6 +215,13 @@ START_TEST(lm_jacobian_matches_backprop)
     nf_model_free(m2);
     nf_mat_free(&x);
     nf_mat_free(&y);
+}
+
+START_TEST(lm_jacobian_matches_backprop)
+{
+    check_lm_jacobian(NF_ACT_TANH);
+    check_lm_jacobian(NF_ACT_PRELU);
+    check_lm_jacobian(NF_ACT_ELU_LEARN);
 }
 END_TEST
 

@@ -169,6 +169,8 @@ START_TEST(results_reader_hostile)
     /* a row with a field missing, a duplicate trial, a setting described two ways, a NUL byte */
     snprintf(t, sizeof t, "%s0,adam,relu,glorot_uniform,\"2,3,1\",0.01,7,1,1,0,0.04,0.04,0,100,0,0,0,0,0,0.01,0.002\n", good);
     expect_bad_file(t, strlen(t), "r.csv:8: 21 fields, expected 22 (as in the header)");
+    snprintf(t, sizeof t, "%s1,sgd,relu,glorot_uniform,\"2,3,1\",0.01,5,9,1,0,0.04,0.04,0,100,0,0,0,0,0,0.01,0.002,\"x\",1\n", good);
+    expect_bad_file(t, strlen(t), "r.csv:8: 23 fields, expected 22 (as in the header)");
     snprintf(t, sizeof t, "%s1,sgd,relu,glorot_uniform,\"2,3,1\",0.01,2,9,1,0,0.04,0.04,0,100,0,0,0,0,0,0.01,0.002,\"x\"\n", good);
     expect_bad_file(t, strlen(t), "r.csv:8: setting 1 restart 2 appears twice (also on line 7)");
     snprintf(t, sizeof t, "%s1,sgd,elu,glorot_uniform,\"2,3,1\",0.01,5,9,1,0,0.04,0.04,0,100,0,0,0,0,0,0.01,0.002,\"x\"\n", good);

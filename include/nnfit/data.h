@@ -69,6 +69,14 @@ nf_status nf_csv_parse(const char *buf, size_t len, const char *name, const nf_r
 nf_status nf_npy_parse(const unsigned char *buf, size_t len, const char *name,
                        const nf_read_opts *o, nf_mat *M);
 
+/* Shape of the .npy file at path (its header; the file's size must match it). */
+nf_status nf_npy_shape(const char *path, long *rows, long *cols);
+/* Rows [row0, row0 + n) of the .npy file at path into a new owned matrix M [n, cols], reading
+ * only the header and those rows' bytes (one range in C order, one per column in Fortran
+ * order): how each process of a data-parallel run reads its part.  The whole-file checks of
+ * nf_npy_parse apply; messages name rows counted in the whole file. */
+nf_status nf_npy_read_rows(const char *path, const nf_read_opts *o, long row0, long n, nf_mat *M);
+
 /* Reads a CSV or .npy file (by extension) into M.  o may be NULL for the defaults. */
 nf_status nf_data_read(const char *path, const nf_read_opts *o, nf_mat *M);
 
@@ -128,6 +136,16 @@ nf_status nf_data_shuffle(nf_mat *X, nf_mat *Y, uint64_t seed);
  * frac must be in (0, 1) and rows >= 2. */
 nf_status nf_data_holdout(const nf_mat *X, const nf_mat *Y, double frac, uint64_t seed,
                           nf_mat *Xtrain, nf_mat *Ytrain, nf_mat *Xval, nf_mat *Yval);
+
+/* The same hold-out of n_total rows when X/Y are only rows [row0, row0 + X->rows) of them (a
+ * data-parallel process's part): the permutation is drawn over all n_total rows, and this part
+ * keeps its rows of each side, in order.  *train_row0 gets where its training rows start among
+ * the n_total − round(frac · n_total) training rows of all parts (the parts in order make up
+ * exactly nf_data_holdout's training rows).  A part may end up with no rows on a side (a 0-row
+ * matrix). */
+nf_status nf_data_holdout_part(const nf_mat *X, const nf_mat *Y, double frac, uint64_t seed, long row0,
+                               long n_total, nf_mat *Xtrain, nf_mat *Ytrain, nf_mat *Xval, nf_mat *Yval,
+                               long *train_row0);
 
 #ifdef __cplusplus
 }

@@ -47,7 +47,9 @@ typedef struct {
     double z_min, z_max;    /* range of z over the data */
     int dead, always_on;
     int duplicate_of;       /* unit index of the earlier twin, -1 if none */
-    double dup_angle_deg;   /* angle to the nearest other live unit of the layer (180 if none) */
+    double kink_angle_deg;  /* angle between this unit's kink and the nearest other live unit's
+                               kink in the layer: the angle between w and ±w', 0-90 degrees
+                               (90 when dead or alone).  Below the threshold: parallel. */
     int parallel_of;        /* unit index of an earlier live unit with a parallel kink, -1 if none */
     double out_norm;        /* L2 norm of the unit's outgoing weights (next layer's column) */
 } nf_unit_diag;

@@ -62,8 +62,10 @@ const char *nf_init_name(nf_init_kind kind);
 nf_status nf_init_parse(const char *name, nf_init_kind *kind);
 const char *nf_init_names(void);
 
-/* Initialises every layer of m in order (layer 0 W row-major, layer 0 b, layer 1 W, ...).
- * data_kink needs the training inputs: NF_EINVAL here, use nf_init_model_data. */
+/* Initialises every layer of m in order (layer 0 W row-major, layer 0 b, layer 1 W, ...);
+ * per-unit activation parameters (prelu, elu_learn) are set to their spec's value and draw
+ * nothing from rng.  data_kink needs the training inputs: NF_EINVAL here, use
+ * nf_init_model_data. */
 nf_status nf_init_model(nf_model *m, const nf_init_spec *spec, nf_rng *rng);
 
 /* As nf_init_model, with the training inputs X [n, n_in] for data-aware initialisers

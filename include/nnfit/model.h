@@ -1,8 +1,9 @@
 /* model.h — a multilayer perceptron with flat parameter and gradient buffers.
  *
- * Parameters are stored in PyTorch's nn.Sequential order: layer 0 weight [out, in], layer 0
- * bias [out], layer 1 weight, ...  Gradients use the same order in a second buffer, so an
- * optimizer is a loop over n_params floats.  All workspace is sized by nf_model_reserve();
+ * Parameters are stored in PyTorch's state_dict order: layer 0 weight [out, in], layer 0
+ * bias [out], layer 0's activation parameters [out] when it learns one per unit (prelu,
+ * elu_learn: act.h), layer 1 weight, ...  Gradients use the same order in a second buffer, so
+ * an optimizer is a loop over n_params floats.  All workspace is sized by nf_model_reserve();
  * nothing else allocates. */
 #ifndef NNFIT_MODEL_H
 #define NNFIT_MODEL_H
@@ -48,7 +49,8 @@ typedef struct {
 } nf_model;
 
 /* Creates a model with n_layers dense layers of sizes[0] → … → sizes[n_layers]; acts[i] is
- * layer i's activation.  Parameters are zero until an initialiser runs. */
+ * layer i's activation.  Weights and biases are zero until an initialiser runs; per-unit
+ * activation parameters start at acts[i].param. */
 nf_status nf_model_create(nf_model **out, int n_layers, const int *sizes, const nf_act_spec *acts);
 
 /* Convenience: hidden layers use `hidden`, the last layer `output`. */
@@ -105,6 +107,19 @@ float *nf_model_params(nf_model *m);
 float *nf_model_grads(nf_model *m);
 /* Index into the flat buffers of p, a pointer into the parameter buffer (a layer's W or b). */
 size_t nf_model_param_offset(const nf_model *m, const float *p);
+
+/* The parameter tensors in buffer order: per layer its weight, its bias, then its per-unit
+ * activation parameters if the activation has them. */
+typedef enum { NF_TENSOR_WEIGHT, NF_TENSOR_BIAS, NF_TENSOR_ACT } nf_tensor_kind;
+typedef struct {
+    int layer;
+    nf_tensor_kind kind;
+    int rows, cols; /* weight [out, in]; bias and activation parameters [out, 1] */
+    size_t offset;  /* first float in the parameter and gradient buffers */
+} nf_tensor_info;
+int nf_model_n_tensors(const nf_model *m);
+/* Tensor k, 0 <= k < nf_model_n_tensors(m). */
+nf_tensor_info nf_model_tensor(const nf_model *m, int k);
 /* Rows the workspace holds (nf_model_reserve), 0 before the first reserve. */
 int nf_model_batch_cap(const nf_model *m);
 /* Layer i's pre-activation Z and output A, [batch, sizes[i+1]], as the last forward pass over

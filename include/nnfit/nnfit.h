@@ -11,6 +11,7 @@
 #include "nnfit/loss.h"
 #include "nnfit/dense.h"
 #include "nnfit/model.h"
+#include "nnfit/dist.h"
 #include "nnfit/init.h"
 #include "nnfit/optim.h"
 #include "nnfit/task.h"
@@ -23,5 +24,6 @@
 #include "nnfit/blas.h"
 #include "nnfit/stats.h"
 #include "nnfit/sweep.h"
+#include "nnfit/mpi.h"
 
 #endif

@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 
+#include "nnfit/dist.h"
 #include "nnfit/model.h"
 #include "nnfit/status.h"
 
@@ -58,8 +59,9 @@ typedef enum {
  * one per optimizer because it is a plain value: a run description embeds it, a sweep copies it
  * and changes one field per grid point, a fixture file sets fields by name, and switching the
  * kind keeps whatever was given for the hyperparameters the kinds share (lr, betas, weight_decay
- * ...).  What belongs to an optimizer - which fields it reads, their defaults and ranges, its
- * state and its step - is its descriptor in optim.c, not this struct.
+ * ...).  What belongs to an optimizer - which fields it reads, their defaults, its state and
+ * its step - is its descriptor (optim.c), and each field's range is its row of the
+ * hyperparameter table below; neither is in this struct.
  * Names and defaults are PyTorch's (Keras' for adafactor and ftrl). */
 typedef struct {
     nf_opt_kind kind;
@@ -99,7 +101,7 @@ const char *nf_opt_names(void);
  * fields the kind does not read are 0. */
 void nf_opt_defaults(nf_opt_kind kind, nf_opt_config *cfg);
 
-/* Overwrites the fields whose Keras default differs (lr 1e-3, eps 1e-7, rmsprop rho 0.9,
+/* Overwrites the fields whose Keras default differs (lr 1e-3, eps 1e-7, rmsprop alpha 0.9,
  * adagrad initial accumulator 0.1, …) and sets keras = 1.  NF_EINVAL for kinds without a
  * Keras variant (see nf_opt_has_keras). */
 nf_status nf_opt_keras_defaults(nf_opt_config *cfg);
@@ -264,6 +266,10 @@ int nf_lm_block_rows(const nf_lm *lm);
 /* Evaluations over the whole training set since creation: one per Jacobian assembly (with
  * the loss and gradient it gives) plus one per trial point whose loss was evaluated. */
 long nf_lm_evals(const nf_lm *lm);
+/* Data-parallel LM (dist.h): the X, Y and n that nf_lm_step gets are this process's rows of
+ * n_total; JᵀJ, Jᵀe and every loss are summed over the processes, so each takes the same step.
+ * dist NULL: one process. */
+nf_status nf_lm_set_dist(nf_lm *lm, const nf_dist *dist, long n_total);
 
 #ifdef __cplusplus
 }

@@ -82,10 +82,18 @@ void nf_run_set_task(nf_run_spec *spec, nf_task_kind kind);
  * NF_EINVAL names the option and what was wrong.  Idempotent. */
 nf_status nf_run_resolve(nf_run_spec *spec, int n_in, int n_out);
 
-/* Data for nf_run: training rows and optional validation rows (NULL: none), borrowed. */
+/* Data for nf_run: training rows and optional validation rows (NULL: none), borrowed.
+ * Data-parallel over processes (dist.h; dist NULL or of size 1: one process): X/Y are rows
+ * [row0, row0 + X->rows) of the n_total rows the processes hold together in rank order (a
+ * --val-split is drawn over all n_total rows), val_X/val_Y this process's part of the
+ * validation rows.  nf_run then initialises on every process from the seed and makes process
+ * 0's parameters everyone's, and nf_train sums the gradients (train.h).  Data-aware
+ * initialisers (data_kink) and the aids that need all rows in one place are refused. */
 typedef struct {
     const nf_mat *X, *Y;
     const nf_mat *val_X, *val_Y;
+    const nf_dist *dist;
+    long row0, n_total;
 } nf_run_data;
 
 /* Generates the task's training rows and (val_n > 0) its validation rows; Xv and Yv may be NULL

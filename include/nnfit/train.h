@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "nnfit/dist.h"
 #include "nnfit/loss.h"
 #include "nnfit/mat.h"
 #include "nnfit/model.h"
@@ -43,6 +44,19 @@ typedef struct {
     const nf_mat *val_X, *val_Y;
     /* Optional training aids (train_aids.h); NULL: none.  Mini-batch optimizers only. */
     const nf_aids_config *aids;
+    /* Data-parallel over processes (dist.h); NULL (or size 1): X and Y are all the rows.  With
+     * dist, X/Y are rows [dist_row0, dist_row0 + X->rows) of the dist_rows training rows the
+     * processes hold together in rank order (X->rows may be 0), and val_X/val_Y (given on every
+     * process or on none) are this process's part of the validation rows.  Every process runs
+     * the same epochs and batches: the shuffle is one permutation of all dist_rows rows, drawn
+     * alike everywhere, and each process computes the gradient of the rows of each batch that
+     * it holds (the loss divided by the whole batch's element count); the sums (dist->sum) give
+     * every process the gradient and loss of the whole batch.  Epoch, validation and final
+     * losses are over all rows, on_epoch's stop request counts when any process makes it, and
+     * after every epoch the processes' parameters are checked to be bit-identical.  Dropout and
+     * unit revival (they need every row in one place) are refused. */
+    const nf_dist *dist;
+    int dist_row0, dist_rows;
 } nf_train_config;
 
 typedef struct {

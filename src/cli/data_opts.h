@@ -16,6 +16,16 @@ int data_opts_check(const cli_args *a, const opt_list *l);
 int data_opts_load(const cli_args *a, nf_mat *X, nf_mat *Y, nf_mat *Xv, nf_mat *Yv);
 /* Training and validation data of a run: the files, or the built-in task's rows. */
 int data_opts_load_any(const cli_args *a, nf_mat *X, nf_mat *Y, nf_mat *Xv, nf_mat *Yv);
+/* Data-parallel (rank of size ranks): this rank's rows [*row0, *row0 + X->rows) of the *n_total
+ * training rows, an even split in rank order (nf_dist_rows), and its share of the validation
+ * rows, split the same way.  .npy files are read by offset: the header and this rank's rows'
+ * bytes, nothing else.  A CSV file is parsed whole by every rank, which keeps its rows: a CSV
+ * row has no fixed offset (finding row k means reading every line before it, and which lines
+ * are rows depends on comments, blank lines and the header), so for data that does not fit one
+ * machine use .npy.  A built-in task is generated whole on every rank and cut the same way.
+ * Every rank needs at least one row.  0 or an exit status (message printed). */
+int data_opts_load_part(const cli_args *a, int rank, int size, nf_mat *X, nf_mat *Y, nf_mat *Xv, nf_mat *Yv,
+                        long *row0, long *n_total);
 /* Name of the data source for output ("abs" or the file). */
 const char *data_opts_source(const cli_args *a);
 

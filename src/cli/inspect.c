@@ -133,7 +133,9 @@ int cmd_inspect(int argc, char **argv)
         printf("%s%s", i ? "," : " ", nf_act_name(act->kind));
         if (act->kind == NF_ACT_LEAKY_RELU || act->kind == NF_ACT_ELU) printf("(%g)", (double)act->param);
     }
-    printf("%s\n", info.acts_from_file ? "" : "  (not recorded in the file: assumed relu hidden, linear output)");
+    printf("%s\n", info.acts_from_file ? ""
+                                       : "  (not recorded in the file: assumed relu hidden, linear output; "
+                                         "prelu/elu_learn where the file has their act tensors)");
     printf("metadata:%s\n", info.n_meta ? "" : " (none)");
     for (int i = 0; i < info.n_meta; i++) printf("  %s: %s\n", info.meta[i].key, info.meta[i].value);
     printf("weights:\n");
@@ -142,6 +144,11 @@ int cmd_inspect(int argc, char **argv)
         printf("  layers.%d: [%d, %d] %s\n", i, L->out, L->in, nf_act_name(L->act.kind));
         stats("weight", i, L->W, (size_t)L->out * (size_t)L->in);
         stats("bias", i, L->b, (size_t)L->out);
+        if (L->act_p) {
+            char tname[32];
+            snprintf(tname, sizeof tname, "act.%s", nf_act_param_name(L->act.kind));
+            stats(tname, i, L->act_p, (size_t)L->out);
+        }
     }
     nf_model_info_free(&info);
     if (have_task || data_path) {

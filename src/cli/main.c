@@ -6,19 +6,21 @@
 
 #include "cli.h"
 #include "coretype.h"
+#include "mpi_cli.h"
 #include "sweep_cli.h"
 
 static const struct {
     const char *name;
     int (*run)(int, char **);
     const char *what;
+    int mpi; /* runs on several ranks under mpirun */
 } commands[] = {
-    {"train", cmd_train, "train a model on a built-in task or your data"},
-    {"data", cmd_data, "export a built-in task's dataset as CSV or .npy"},
-    {"predict", cmd_predict, "run a saved model over a CSV or .npy file"},
-    {"inspect", cmd_inspect, "show a saved model's architecture, metadata and weights"},
-    {"sweep", cmd_sweep, "many restarts over a grid of settings: success rates, pictures"},
-    {"plot", cmd_plot, "render the pictures of a sweep --plot directory"},
+    {"train", cmd_train, "train a model on a built-in task or your data", 1},
+    {"data", cmd_data, "export a built-in task's dataset as CSV or .npy", 0},
+    {"predict", cmd_predict, "run a saved model over a CSV or .npy file", 0},
+    {"inspect", cmd_inspect, "show a saved model's architecture, metadata and weights", 0},
+    {"sweep", cmd_sweep, "many restarts over a grid of settings: success rates, pictures", 1},
+    {"plot", cmd_plot, "render the pictures of a sweep --plot directory", 0},
 };
 
 static void usage(FILE *f)
@@ -28,9 +30,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
-    cli_pick_openblas_core(argv);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
             static char prog[64];
             snprintf(prog, sizeof prog, "nnfit %s", commands[i].name);
             cli_prog = prog;
+            if (!commands[i].mpi && cli_mpi_on()) return cli_mpi_single(commands[i].name);
             return commands[i].run(argc - 1, argv + 1);
         }
     fprintf(stderr, "nnfit: error: unknown command '%s' (commands:", argv[1]);
@@ -55,4 +57,14 @@ int main(int argc, char **argv)
         fprintf(stderr, " %s", commands[i].name);
     fprintf(stderr, "; see nnfit --help)\n");
     return EXIT_USAGE;
+}
+
+/* Under mpirun every rank runs main (mpi_cli.h); without it the MPI calls do nothing. */
+int main(int argc, char **argv)
+{
+    cli_pick_openblas_core(argv);
+    int rc = cli_mpi_start(&argc, &argv);
+    if (!rc) rc = run(argc, argv);
+    cli_mpi_end();
+    return rc;
 }

@@ -192,7 +192,7 @@ static const opt_row base_rows[] = {
     {"act", "NAME", "hidden activation (default: the task's, relu; predict: when the file does not record it)",
      SEC_MODEL, TS | CMD_PREDICT, OT_NAME, R(act), 0, 0, parse_act,
      ',', 0, AP_ALL, MK_ACT},
-    {"act-param", "X", "leaky_relu slope (0.01) or elu alpha (1.0)", SEC_MODEL, TS, OT_FLOAT, R(act.param), -1e6, 1e6,
+    {"act-param", "X", "leaky_relu slope (0.01), elu alpha (1.0); prelu, elu_learn: initial value (0.25, 1.0)", SEC_MODEL, TS, OT_FLOAT, R(act.param), -1e6, 1e6,
      NULL, ',', 0, AP_ACT_PARAM, MK_ACT_PARAM},
     {"out-act", "NAME", "output activation (default linear)", SEC_MODEL, TS | CMD_PREDICT, OT_NAME, R(out_act), 0, 0,
      parse_act},
@@ -283,7 +283,7 @@ static const opt_row base_rows[] = {
      1024},
     {"out", "FILE", "output file, written atomically (sweep: one CSV row per trial; data: .npy by extension, "
      "else CSV; predict: CSV on stdout without it)", SEC_OUT, CMD_SWEEP | CMD_DATA | CMD_PREDICT, OT_TEXT, A(out)},
-    {"angle", "DEG", "units closer than DEG degrees count as duplicate/parallel (default 1)", SEC_OUT, CMD_INSPECT,
+    {"angle", "DEG", "kink lines closer than DEG degrees are parallel (kink_deg column; duplicate: also [w,b] within DEG) (default 1)", SEC_OUT, CMD_INSPECT,
      OT_REAL, A(angle), 0, 90},
     {"json", "FILE", "settings, summaries and trials as JSON", SEC_SWEEP, CMD_SWEEP, OT_TEXT, A(json)},
     {"plot", "DIR", "pictures (CSV + gnuplot scripts, PNG/SVG when gnuplot is installed)", SEC_SWEEP, CMD_SWEEP,
@@ -646,7 +646,8 @@ int opt_applies_to(const opt_row *r, const nf_run_spec *spec)
 {
     switch ((opt_applies)r->applies) {
     case AP_HP: return nf_opt_reads(spec->train.opt.kind, r->hp);
-    case AP_ACT_PARAM: return spec->act.kind == NF_ACT_LEAKY_RELU || spec->act.kind == NF_ACT_ELU;
+    case AP_ACT_PARAM:
+        return spec->act.kind == NF_ACT_LEAKY_RELU || spec->act.kind == NF_ACT_ELU || nf_act_learnable(spec->act.kind);
     case AP_HUBER: return spec->train.loss.kind == NF_LOSS_HUBER;
     case AP_MINIBATCH: return !nf_opt_is_full_batch(spec->train.opt.kind);
     case AP_ALL: break;

@@ -199,150 +199,114 @@ static int next_line(const char *buf, size_t len, size_t *pos, size_t *b, size_t
     return 1;
 }
 
-nf_status cli_results_parse(const char *buf, size_t len, const char *name, cli_results *res)
-{
-    memset(res, 0, sizeof *res);
-    reader r = {.name = name};
-    nf_status st = NF_OK;
-    const char *nul = memchr(buf, '\0', len);
-    if (nul) {
-        size_t at = (size_t)(nul - buf);
-        long line = 1;
-        for (size_t i = 0; i < at; i++) line += buf[i] == '\n';
-        return nf_fail(NF_EFORMAT, "%s:%ld: NUL byte (byte %zu): not a text file", name, line, at);
-    }
-    size_t pos = 0, b, e;
-    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) pos = 3;
-    r.line = 1;
-    if (!next_line(buf, len, &pos, &b, &e)) return nf_fail(NF_EFORMAT, "%s: empty file, expected a results file of `nnfit sweep --out`", name);
-    if ((st = split_line(&r, buf + b, e - b))) {
-        free(r.scratch);
-        return st;
-    }
-    int col[C_COUNT], n_cols = r.n_fields;
-    int extra[MAX_FIELDS], n_extra = 0, label_col = -1;
+/* Where the columns are: the ones the reader needs, the extras that join a label, the label. */
+typedef struct {
+    int col[C_COUNT], n_cols;
+    int extra[MAX_FIELDS], n_extra, label_col;
     char extra_name[MAX_FIELDS][32];
-    for (int c = 0; c < C_COUNT; c++) col[c] = -1;
-    for (int f = 0; f < r.n_fields; f++) /* with a label column the label says it all */
-        if (!strcmp(r.field[f], "label")) label_col = f;
-    for (int f = 0; f < r.n_fields; f++) {
+} header;
+
+/* Reads the header line (already split into r->field). */
+static nf_status parse_header(const reader *r, header *h)
+{
+    h->n_cols = r->n_fields;
+    h->n_extra = 0;
+    h->label_col = -1;
+    for (int c = 0; c < C_COUNT; c++) h->col[c] = -1;
+    for (int f = 0; f < r->n_fields; f++) /* with a label column the label says it all */
+        if (!strcmp(r->field[f], "label")) h->label_col = f;
+    for (int f = 0; f < r->n_fields; f++) {
         int known = 0;
         for (int c = 0; c < C_COUNT; c++)
-            if (!strcmp(r.field[f], col_name[c])) {
-                if (col[c] >= 0) {
-                    free(r.scratch);
-                    return nf_fail(NF_EFORMAT, "%s:1: column '%s' appears twice", name, col_name[c]);
-                }
-                col[c] = f;
+            if (!strcmp(r->field[f], col_name[c])) {
+                if (h->col[c] >= 0) return nf_fail(NF_EFORMAT, "%s:1: column '%s' appears twice", r->name, col_name[c]);
+                h->col[c] = f;
                 known = 1;
             }
-        for (size_t k = 0; k < sizeof trial_cols / sizeof trial_cols[0]; k++) known |= !strcmp(r.field[f], trial_cols[k]);
-        if (!known && label_col < 0 && plain_word(r.field[f]) && strlen(r.field[f]) < sizeof extra_name[0]) {
-            snprintf(extra_name[n_extra], sizeof extra_name[0], "%s", r.field[f]);
-            extra[n_extra++] = f;
+        for (size_t k = 0; k < sizeof trial_cols / sizeof trial_cols[0]; k++) known |= !strcmp(r->field[f], trial_cols[k]);
+        if (!known && h->label_col < 0 && plain_word(r->field[f]) && strlen(r->field[f]) < sizeof h->extra_name[0]) {
+            snprintf(h->extra_name[h->n_extra], sizeof h->extra_name[0], "%s", r->field[f]);
+            h->extra[h->n_extra++] = f;
         }
     }
     for (int c = 0; c < C_COUNT; c++)
-        if (col[c] < 0) {
-            free(r.scratch);
+        if (h->col[c] < 0)
             return nf_fail(NF_EFORMAT, "%s:1: not a results file of `nnfit sweep --out` (no column '%s' in "
-                           "the header)", name, col_name[c]);
-        }
-    row *rows = NULL;
-    size_t n = 0, cap = 0;
-    double target = 0.0;
-    long target_line = 0;
-    while (!st && next_line(buf, len, &pos, &b, &e)) {
-        r.line++;
-        if (e == b) continue; /* a blank line (the last newline) */
-        if ((st = split_line(&r, buf + b, e - b))) break;
-        if (r.n_fields != n_cols) {
-            st = nf_fail(NF_EFORMAT, "%s:%ld: %d fields, expected %d (as in the header)", name, r.line, r.n_fields, n_cols);
-            break;
-        }
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 256;
-            row *nr = realloc(rows, nc * sizeof *rows);
-            if (!nr) {
-                st = nf_fail(NF_ENOMEM, "%s:%ld: out of memory", name, r.line);
-                break;
-            }
-            rows = nr;
-            cap = nc;
-        }
-        row *w = &rows[n];
-        memset(w, 0, sizeof *w);
-        w->line = r.line;
-        char **f = r.field;
-        long v;
-        double tg;
-        if ((st = get_int(&r, C_SETTING, f[col[C_SETTING]], MAX_SETTING, &v))) break;
-        w->t.setting = (int)v;
-        if ((st = get_int(&r, C_RESTART, f[col[C_RESTART]], MAX_RESTART, &v))) break;
-        w->t.restart = (int)v;
-        if ((st = get_u64(&r, C_SEED, f[col[C_SEED]], &w->t.seed))) break;
-        if ((st = get_int(&r, C_DONE, f[col[C_DONE]], 1, &v))) break;
-        w->t.done = (int)v;
-        if ((st = get_int(&r, C_SUCCESS, f[col[C_SUCCESS]], 1, &v))) break;
-        w->t.success = (int)v;
-        if ((st = get_double(&r, C_FINAL, f[col[C_FINAL]], 0, &w->t.final_loss))) break;
-        int *counts[4] = {&w->t.dead, &w->t.always_on, &w->t.duplicate, &w->t.parallel};
-        for (int k = 0; k < 4 && !st; k++)
-            if (!(st = get_int(&r, C_DEAD + k, f[col[C_DEAD + k]], MAX_UNITS, &v))) *counts[k] = (int)v;
-        if (st) break;
-        if ((st = get_double(&r, C_TARGET, f[col[C_TARGET]], 1, &tg))) break;
-        if (!(tg > 0)) {
-            st = bad(&r, C_TARGET, f[col[C_TARGET]], "is not a positive loss");
-            break;
-        }
-        if (target_line && tg != target) {
-            st = nf_fail(NF_EFORMAT, "%s:%ld: column 'target': %g, but %g on line %ld (one sweep has one target)",
-                         name, r.line, tg, target, target_line);
-            break;
-        }
-        target = tg;
-        target_line = r.line;
-        for (int c = C_OPT; c <= C_LAYERS && !st; c++) st = get_word(&r, c, f[col[c]]);
-        if (st) break;
-        double lr;
-        if ((st = get_double(&r, C_LR, f[col[C_LR]], 1, &lr))) break;
-        int at;
-        if (label_col >= 0) {
-            if (!plain_label(f[label_col], sizeof w->label)) {
-                st = nf_fail(NF_EFORMAT, "%s:%ld: column 'label': '%s' is not a setting label (words of A-Z a-z 0-9 "
-                             "_ . , + - = : ( ) separated by single spaces, shorter than %zu bytes)", name, r.line,
-                             shown(f[label_col]), sizeof w->label);
-                break;
-            }
-            at = snprintf(w->label, sizeof w->label, "%s", f[label_col]);
-        } else {
-            at = snprintf(w->label, sizeof w->label, "%s %s %s %s lr=%g", f[col[C_OPT]], f[col[C_ACT]],
-                          f[col[C_INIT]], f[col[C_LAYERS]], lr);
-        }
-        for (int k = 0; k < n_extra && at > 0 && (size_t)at < sizeof w->label; k++) {
-            const char *x = f[extra[k]];
-            if (!*x) continue;
-            if (!plain_word(x)) {
-                st = nf_fail(NF_EFORMAT, "%s:%ld: column '%s': '%s' is not a name (1 to 63 of A-Z a-z 0-9 _ . , + - = :)",
-                             name, r.line, extra_name[k], shown(x));
-                break;
-            }
-            at += snprintf(w->label + at, sizeof w->label - (size_t)at, " %s=%s", extra_name[k], x);
-        }
-        if (st) break;
-        if ((size_t)at >= sizeof w->label) {
-            st = nf_fail(NF_EFORMAT, "%s:%ld: the setting's description is longer than %zu bytes", name, r.line,
-                         sizeof w->label - 1);
-            break;
-        }
-        n++;
+                           "the header)", r->name, col_name[c]);
+    return NF_OK;
+}
+
+/* The setting's label of one row: the label column, or the fixed columns and the extras. */
+static nf_status row_label(const reader *r, const header *h, double lr, row *w)
+{
+    char *const *f = r->field;
+    int at;
+    if (h->label_col >= 0) {
+        if (!plain_label(f[h->label_col], sizeof w->label))
+            return nf_fail(NF_EFORMAT, "%s:%ld: column 'label': '%s' is not a setting label (words of A-Z a-z 0-9 "
+                           "_ . , + - = : ( ) separated by single spaces, shorter than %zu bytes)", r->name, r->line,
+                           shown(f[h->label_col]), sizeof w->label);
+        at = snprintf(w->label, sizeof w->label, "%s", f[h->label_col]);
+    } else {
+        at = snprintf(w->label, sizeof w->label, "%s %s %s %s lr=%g", f[h->col[C_OPT]], f[h->col[C_ACT]],
+                      f[h->col[C_INIT]], f[h->col[C_LAYERS]], lr);
     }
-    free(r.scratch);
-    if (!st && n == 0) st = nf_fail(NF_EFORMAT, "%s: no trials (only the header)", name);
-    if (st) {
-        free(rows);
-        return st;
+    for (int k = 0; k < h->n_extra && at > 0 && (size_t)at < sizeof w->label; k++) {
+        const char *x = f[h->extra[k]];
+        if (!*x) continue;
+        if (!plain_word(x))
+            return nf_fail(NF_EFORMAT, "%s:%ld: column '%s': '%s' is not a name (1 to 63 of A-Z a-z 0-9 _ . , + - = :)",
+                           r->name, r->line, h->extra_name[k], shown(x));
+        at += snprintf(w->label + at, sizeof w->label - (size_t)at, " %s=%s", h->extra_name[k], x);
     }
+    if ((size_t)at >= sizeof w->label)
+        return nf_fail(NF_EFORMAT, "%s:%ld: the setting's description is longer than %zu bytes", r->name, r->line,
+                       sizeof w->label - 1);
+    return NF_OK;
+}
+
+/* One trial row (already split); *target / *target_line: the sweep's one target so far. */
+static nf_status parse_row(const reader *r, const header *h, row *w, double *target, long *target_line)
+{
+    char *const *f = r->field;
+    const int *col = h->col;
+    long v;
+    double tg, lr;
+    nf_status st;
+    memset(w, 0, sizeof *w);
+    w->line = r->line;
+    if ((st = get_int(r, C_SETTING, f[col[C_SETTING]], MAX_SETTING, &v))) return st;
+    w->t.setting = (int)v;
+    if ((st = get_int(r, C_RESTART, f[col[C_RESTART]], MAX_RESTART, &v))) return st;
+    w->t.restart = (int)v;
+    if ((st = get_u64(r, C_SEED, f[col[C_SEED]], &w->t.seed))) return st;
+    if ((st = get_int(r, C_DONE, f[col[C_DONE]], 1, &v))) return st;
+    w->t.done = (int)v;
+    if ((st = get_int(r, C_SUCCESS, f[col[C_SUCCESS]], 1, &v))) return st;
+    w->t.success = (int)v;
+    if ((st = get_double(r, C_FINAL, f[col[C_FINAL]], 0, &w->t.final_loss))) return st;
+    int *counts[4] = {&w->t.dead, &w->t.always_on, &w->t.duplicate, &w->t.parallel};
+    for (int k = 0; k < 4; k++) {
+        if ((st = get_int(r, C_DEAD + k, f[col[C_DEAD + k]], MAX_UNITS, &v))) return st;
+        *counts[k] = (int)v;
+    }
+    if ((st = get_double(r, C_TARGET, f[col[C_TARGET]], 1, &tg))) return st;
+    if (!(tg > 0)) return bad(r, C_TARGET, f[col[C_TARGET]], "is not a positive loss");
+    if (*target_line && tg != *target)
+        return nf_fail(NF_EFORMAT, "%s:%ld: column 'target': %g, but %g on line %ld (one sweep has one target)",
+                       r->name, r->line, tg, *target, *target_line);
+    *target = tg;
+    *target_line = r->line;
+    for (int c = C_OPT; c <= C_LAYERS; c++)
+        if ((st = get_word(r, c, f[col[c]]))) return st;
+    if ((st = get_double(r, C_LR, f[col[C_LR]], 1, &lr))) return st;
+    return row_label(r, h, lr, w);
+}
+
+/* Sorted rows → settings: every (setting, restart) once, one label per setting. */
+static nf_status group_rows(const char *name, row *rows, size_t n, double target, cli_results *res)
+{
+    nf_status st = NF_OK;
     qsort(rows, n, sizeof *rows, cmp_row);
     int n_settings = 0;
     for (size_t i = 0; i < n && !st; i++) {
@@ -370,7 +334,6 @@ nf_status cli_results_parse(const char *buf, size_t len, const char *name, cli_r
             st = nf_fail(NF_ENOMEM, "%s: out of memory for %zu trials", name, n);
     }
     if (st) {
-        free(rows);
         cli_results_free(res);
         return st;
     }
@@ -389,6 +352,56 @@ nf_status cli_results_parse(const char *buf, size_t len, const char *name, cli_r
     res->n = (long)n;
     res->n_settings = n_settings;
     res->target = target;
-    free(rows);
     return NF_OK;
+}
+
+nf_status cli_results_parse(const char *buf, size_t len, const char *name, cli_results *res)
+{
+    reader r = {.name = name};
+    nf_status st = NF_OK;
+    const char *nul = memchr(buf, '\0', len);
+    if (nul) {
+        size_t at = (size_t)(nul - buf);
+        long line = 1;
+        for (size_t i = 0; i < at; i++) line += buf[i] == '\n';
+        return nf_fail(NF_EFORMAT, "%s:%ld: NUL byte (byte %zu): not a text file", name, line, at);
+    }
+    size_t pos = 0, b, e;
+    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) pos = 3;
+    r.line = 1;
+    if (!next_line(buf, len, &pos, &b, &e)) return nf_fail(NF_EFORMAT, "%s: empty file, expected a results file of `nnfit sweep --out`", name);
+    header h;
+    if ((st = split_line(&r, buf + b, e - b)) || (st = parse_header(&r, &h))) {
+        free(r.scratch);
+        return st;
+    }
+    row *rows = NULL;
+    size_t n = 0, cap = 0;
+    double target = 0.0;
+    long target_line = 0;
+    while (!st && next_line(buf, len, &pos, &b, &e)) {
+        r.line++;
+        if (e == b) continue; /* a blank line (the last newline) */
+        if ((st = split_line(&r, buf + b, e - b))) break;
+        if (r.n_fields != h.n_cols) {
+            st = nf_fail(NF_EFORMAT, "%s:%ld: %d fields, expected %d (as in the header)", name, r.line, r.n_fields, h.n_cols);
+            break;
+        }
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 256;
+            row *nr = realloc(rows, nc * sizeof *rows);
+            if (!nr) {
+                st = nf_fail(NF_ENOMEM, "%s:%ld: out of memory", name, r.line);
+                break;
+            }
+            rows = nr;
+            cap = nc;
+        }
+        if (!(st = parse_row(&r, &h, &rows[n], &target, &target_line))) n++;
+    }
+    free(r.scratch);
+    if (!st && n == 0) st = nf_fail(NF_EFORMAT, "%s: no trials (only the header)", name);
+    if (!st) st = group_rows(name, rows, n, target, res);
+    free(rows);
+    return st;
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "data_opts.h"
+#include "mpi_cli.h"
 #include "report.h"
 #include "sweep_internal.h"
 
@@ -48,7 +49,9 @@ static void help(void)
            "Tuning: with --tune NAME=LO:HI[:log] (repeatable), each grid point runs --budget configurations\n"
            "(scrambled Sobol points over the ranges; an option is tuned only where it applies) on\n"
            "--tune-restarts seeds, picks the best by --select, and reports that configuration on --restarts\n"
-           "fresh seeds: tuning seeds are derive(SEED, 2^24 + j), evaluation seeds derive(SEED, r).\n");
+           "fresh seeds: tuning seeds are derive(SEED, 2^24 + j), evaluation seeds derive(SEED, r).  Under\n"
+           "mpirun write --tune=NAME=LO:HI (Open MPI's mpirun reads a separate --tune as its own option); every\n"
+           "rank runs the tuning trials itself, and the evaluation trials are shared out.\n");
 }
 
 /* Options that steer the sweep itself rather than a run. */
@@ -874,9 +877,9 @@ static void print_summary(const results *R)
             if (g->n_problems > 1)
                 printf("\n# problem %d: %s (target %g)\n", g->problem[s], g->problems[g->problem[s]].name,
                        g->problems[g->problem[s]].target);
-            printf("%3s  %-*s %5s %7s %15s %10s %10s %10s %7s %5s %5s %5s %5s %8s %7s %7s %7s %9s %9s %9s\n", "#", w,
+            printf("%3s  %-*s %5s %7s %15s %10s %10s %10s %7s %5s %5s %5s %5s %7s %7s %7s %9s %9s %9s %8s\n", "#", w,
                    "setting", "n", "success", "95% Wilson", "median", "p10", "p90", "ep_med", "dead", "alw", "dup",
-                   "par", "trials/s", "ttt_q1", "ttt_med", "ttt_q3", "p_succ", "p_loss", "p_ttt");
+                   "par", "ttt_q1", "ttt_med", "ttt_q3", "p_succ", "p_loss", "p_ttt", "trials/s");
         }
         const nf_sweep_summary *x = &R->sum[s];
         char iv[32], ep[16], q[3][24], p[3][24];
@@ -888,11 +891,11 @@ static void print_summary(const results *R)
         fmt_ttt(q[1], sizeof q[1], tq->median, R->unit);
         fmt_ttt(q[2], sizeof q[2], tq->q3, R->unit);
         for (int i = 0; i < 3; i++) fmt_p(p[i], sizeof p[i], &R->cmp[s], i);
-        printf("%3d  %-*s %5ld %6.1f%% %15s %10.3e %10.3e %10.3e %7s %5.2f %5.2f %5.2f %5.2f %8.1f %7s %7s %7s %9s %9s "
-               "%9s\n",
+        printf("%3d  %-*s %5ld %6.1f%% %15s %10.3e %10.3e %10.3e %7s %5.2f %5.2f %5.2f %5.2f %7s %7s %7s %9s %9s %9s "
+               "%8.1f\n",
                s, w, g->names[s].label, x->n, 100 * x->rate, iv, x->median, x->p10, x->p90, ep, x->mean_dead,
-               x->mean_always_on, x->mean_duplicate, x->mean_parallel, x->trials_per_second, q[0], q[1], q[2], p[0],
-               p[1], p[2]);
+               x->mean_always_on, x->mean_duplicate, x->mean_parallel, q[0], q[1], q[2], p[0], p[1], p[2],
+               x->trials_per_second);
     }
     if (R->tuning) {
         printf("\n");
@@ -931,11 +934,6 @@ static void on_trial(void *ctx, const nf_trial *t, long done, long total)
     cli_progress_update(&p->bar, done, extra);
 }
 
-static int default_jobs(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
-}
 
 /* The best, a typical failed and the worst trial of every setting, retrained for --diag and the
  * pictures (--plot, --report). */
@@ -1014,7 +1012,7 @@ static nf_status run_trials(nf_sweep_config *cfg, nf_trial *trials, long *n_done
     atomic_store(&g_cancel, 0);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    nf_status st = nf_sweep_run(cfg, trials, n_done);
+    nf_status st = nf_mpi_sweep_run(cfg, trials, n_done); /* nf_sweep_run in one process */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     return st;
@@ -1133,7 +1131,8 @@ static int prepare(int argc, char **argv, cli_args *a, opt_list *l, sweep_grid *
     if (!*tu && (opt_get(l, "budget") || opt_get(l, "tune-restarts") || opt_get(l, "select") || opt_get(l, "halving")))
         return cli_usage_error("--budget, --tune-restarts, --select and --halving go with --tune NAME=LO:HI");
     /* outputs are checked before any work */
-    if ((a->out && (rc = cli_out_check("out", a->out))) || (a->json && (rc = cli_out_check("json", a->json))))
+    if ((a->out && (rc = cli_out_check("out", a->out))) || (a->json && (rc = cli_out_check("json", a->json))) ||
+        (a->plot && (rc = cli_plot_dir_check("plot", a->plot))))
         return rc;
     if (a->plot && (rc = cli_plot_dir_check("plot", a->plot))) return rc;
     if (a->report && (rc = cli_report_check(a->report))) return rc;
@@ -1212,7 +1211,7 @@ int cmd_sweep(int argc, char **argv)
     long total = 0;
     char command[8192];
     command_line(argc, argv, command, sizeof command);
-    int rc = prepare(argc, argv, &a, &l, &g, &tu);
+    int rc = cli_mpi_agree(prepare(argc, argv, &a, &l, &g, &tu));
     if (rc) goto done;
     problems = calloc((size_t)g.n_problems, sizeof *problems);
     total = (long)g.n * a.restarts;
@@ -1225,7 +1224,8 @@ int cmd_sweep(int argc, char **argv)
         problems[p] = (nf_sweep_problem){&pb->X, &pb->Y, pb->Xv.rows ? &pb->Xv : NULL, pb->Xv.rows ? &pb->Yv : NULL,
                                          pb->target};
     }
-    if (a.journal && (rc = open_journal(&a, &g, tu, &journal, trials))) goto done;
+    /* under mpirun rank 0 keeps the journal (it appends every rank's trials) */
+    if (a.journal && cli_mpi_rank() == 0 && (rc = open_journal(&a, &g, tu, &journal, trials))) goto done;
     nf_sweep_config cfg;
     nf_sweep_defaults(&cfg);
     cfg.X = problems[0].X;
@@ -1240,7 +1240,7 @@ int cmd_sweep(int argc, char **argv)
     cfg.n_settings = g.n;
     cfg.restarts = a.restarts;
     cfg.seed = a.run.seed;
-    cfg.jobs = a.jobs ? a.jobs : default_jobs();
+    cfg.jobs = a.jobs ? a.jobs : cli_mpi_default_threads(); /* the cores, shared by a node's ranks */
     cfg.keep_curves = a.plot != NULL || a.report != NULL;
     cfg.cancel = &g_cancel;
     cfg.journal = journal;
@@ -1265,8 +1265,16 @@ int cmd_sweep(int argc, char **argv)
     nf_status st = run_trials(&cfg, trials, &n_done);
     cli_progress_end(&pc.bar);
     const int interrupted = st == NF_EINTERRUPTED;
+    if (cli_mpi_rank() > 0) { /* rank 0 has the trials and says what happened */
+        rc = st ? (interrupted ? EXIT_RUN_FAILED : cli_status_error(st)) : 0;
+        goto done;
+    }
     if (st && !interrupted) { rc = cli_status_error(st); goto done; }
-    if (interrupted) fprintf(stderr, "%s: interrupted: %ld of %ld trials finished; writing those\n", cli_prog, n_done, total);
+    if (interrupted && cli_mpi_on())
+        fprintf(stderr, "%s: interrupted (Ctrl-C or SIGTERM; mpirun also ends a job so when a rank exits or dies): "
+                        "%ld of %ld trials finished; writing those\n", cli_prog, n_done, total);
+    else if (interrupted)
+        fprintf(stderr, "%s: interrupted: %ld of %ld trials finished; writing those\n", cli_prog, n_done, total);
     if (journal) { /* every record is durable; the pictures' retraining is not journaled */
         nf_status jst = nf_journal_close(journal);
         journal = NULL;
@@ -1277,6 +1285,7 @@ int cmd_sweep(int argc, char **argv)
     rc = write_results(&R);
     if (!rc && interrupted) rc = EXIT_RUN_FAILED;
 done:
+    nf_mpi_sweep_end(); /* after an interruption: now stop the ranks that still run */
     if (journal) nf_journal_close(journal);
     sweep_profile_free(&R.profile[0]);
     sweep_profile_free(&R.profile[1]);

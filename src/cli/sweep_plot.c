@@ -16,7 +16,7 @@
 void cli_print_units(FILE *f, const nf_unit_diag *u, int n, double angle_deg)
 {
     fprintf(f, "%5s %5s %8s %11s %11s %-9s %9s %9s\n", "layer", "unit", "active%", "z_min", "z_max",
-            "state", "angle_deg", "|w_out|");
+            "state", "kink_deg", "|w_out|");
     for (int i = 0; i < n; i++) {
         char state[24];
         if (u[i].dead) snprintf(state, sizeof state, "dead");
@@ -25,7 +25,7 @@ void cli_print_units(FILE *f, const nf_unit_diag *u, int n, double angle_deg)
         else if (u[i].always_on) snprintf(state, sizeof state, "always-on");
         else snprintf(state, sizeof state, "ok");
         fprintf(f, "%5d %5d %8.2f %11.4g %11.4g %-9s %9.3g %9.4g\n", u[i].layer, u[i].unit,
-                100.0 * u[i].active_frac, u[i].z_min, u[i].z_max, state, u[i].dup_angle_deg, u[i].out_norm);
+                100.0 * u[i].active_frac, u[i].z_min, u[i].z_max, state, u[i].kink_angle_deg, u[i].out_norm);
     }
     int layers = n ? u[n - 1].layer + 1 : 0;
     for (int l = 0; l < layers; l++) {
@@ -464,7 +464,7 @@ typedef struct {
 static int model_kinks(nf_model *m, const nf_sweep_config *cfg, int s, kink **out)
 {
     const nf_mat *X = nf_sweep_problem_of(cfg, s).X;
-    const int nh = m->sizes[1];
+    const int nh = nf_model_size(m, 1);
     kink *k = calloc((size_t)nh, sizeof *k);
     if (!k) return -1;
     nf_unit_diag *u = NULL;
@@ -845,6 +845,7 @@ int cmd_plot(int argc, char **argv)
     int c;
     opterr = 0;
     optind = 1;
+    if (cli_check_full_names(argc, argv, table)) return EXIT_USAGE;
     while ((c = getopt_long(argc, argv, ":hq", table, NULL)) != -1) {
         switch (c) {
         case 'h':

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "data_opts.h"
+#include "mpi_cli.h"
 #include "sweep_cli.h"
 
 static void help(void)
@@ -61,7 +62,7 @@ static nf_status save_model(const cli_args *a, const nf_model *m, const nf_histo
     kv[n++] = (nf_meta_kv){"loss", nf_loss_name(a->run.train.loss.kind)};
     kv[n++] = (nf_meta_kv){"optimizer", nf_opt_name(a->run.train.opt.kind)};
     kv[n++] = (nf_meta_kv){"optimizer_setting", opt};
-    kv[n++] = (nf_meta_kv){"lr", lr};
+    if (nf_opt_reads(a->run.train.opt.kind, nf_opt_hparam_find("lr"))) kv[n++] = (nf_meta_kv){"lr", lr};
     kv[n++] = (nf_meta_kv){"batch", batch};
     kv[n++] = (nf_meta_kv){"epochs", epochs};
     kv[n++] = (nf_meta_kv){"seed", seed};
@@ -146,12 +147,15 @@ static void print_summary(const cli_args *a, const nf_model *m, const nf_history
     else printf("task: %s\n", nf_task_name(r->task.kind));
     const int full = nf_opt_is_full_batch(r->train.opt.kind);
     nf_opt_label(&r->train.opt, label, sizeof label);
-    printf("layers: %s\nact: %s\noptimizer: %s\nsetting: %s\nlr: %g\nbatch: %d\nepochs: %d\n", shape,
-           nf_act_name(nf_model_layer(m, 0)->act.kind), nf_opt_name(r->train.opt.kind), label, r->train.opt.lr,
-           full ? rows : r->train.batch, h->epochs_run);
+    printf("layers: %s\nact: %s\noptimizer: %s\nsetting: %s\n", shape, nf_act_name(nf_model_layer(m, 0)->act.kind),
+           nf_opt_name(r->train.opt.kind), label);
+    if (nf_opt_reads(r->train.opt.kind, nf_opt_hparam_find("lr"))) printf("lr: %g\n", r->train.opt.lr);
+    printf("batch: %d\nepochs: %d\n", full ? rows : r->train.batch, h->epochs_run);
+    if (cli_mpi_on()) printf("processes: %d (data-parallel: each holds about %d rows)\n", cli_mpi_size(),
+                             rows / cli_mpi_size());
     if (r->threads) {
         int split, blas;
-        nf_run_thread_plan(r, rows, &split, &blas);
+        nf_run_thread_plan(r, cli_mpi_on() ? rows / cli_mpi_size() : rows, &split, &blas);
         printf("threads: %d (%s)\n", r->threads, split ? "batch rows split" : "BLAS");
     }
     nf_opt_describe(&r->train.opt, hp, sizeof hp);
@@ -195,7 +199,7 @@ static void print_units(nf_model *m, const nf_mat *X)
 /* Parses and checks the options, reads or generates the data, builds the run.  0 or an exit
  * status; on success X/Y (and maybe Xv/Yv) and *m (with --init-model) are filled. */
 static int prepare(int argc, char **argv, cli_args *a, opt_list *l, nf_mat *X, nf_mat *Y, nf_mat *Xv,
-                   nf_mat *Yv, nf_model **m)
+                   nf_mat *Yv, nf_model **m, long *row0, long *n_total)
 {
     int rc = opt_parse(CMD_TRAIN, argc, argv, l);
     if (rc) return rc;
@@ -208,12 +212,20 @@ static int prepare(int argc, char **argv, cli_args *a, opt_list *l, nf_mat *X, n
     if (files && !a->run.n_sizes && !a->init_model)
         return cli_usage_error("training on your data needs --layers (e.g. --layers %d,16,1) or --init-model FILE",
                                a->inputs ? a->inputs : 1);
-    /* fail before training, not after, when the model or the log cannot be written there */
-    if ((a->save && (rc = cli_out_check("save", a->save))) || (a->log && (rc = cli_out_check("log", a->log))))
+    /* fail before training, not after, when the model or the log cannot be written there (only rank 0 writes) */
+    if (cli_mpi_rank() == 0 &&
+        ((a->save && (rc = cli_out_check("save", a->save))) || (a->log && (rc = cli_out_check("log", a->log)))))
         return rc;
+    if (cli_mpi_on() && a->diag)
+        return cli_usage_error("--diag needs every training row in one process; under mpirun each rank holds a "
+                               "part (train with --save, then run nnfit train --diag --init-model FILE --epochs 1 "
+                               "without mpirun)");
+    if (cli_mpi_on() && !a->run.threads) a->run.threads = cli_mpi_default_threads(); /* the node's cores, shared */
     if ((rc = cli_load_taps(a))) return rc;
     if (a->init_model && (rc = load_init_model(a, m))) return rc;
-    if ((rc = data_opts_load_any(a, X, Y, Xv, Yv))) return rc;
+    if (cli_mpi_on()) rc = data_opts_load_part(a, cli_mpi_rank(), cli_mpi_size(), X, Y, Xv, Yv, row0, n_total);
+    else rc = data_opts_load_any(a, X, Y, Xv, Yv);
+    if (rc) return rc;
     if (*m && (nf_model_n_in(*m) != X->cols || nf_model_n_out(*m) != Y->cols)) {
         char shape[256];
         nf_model_shape_str(*m, shape, sizeof shape);
@@ -242,9 +254,11 @@ int cmd_train(int argc, char **argv)
     int log_open = 0;
     nf_history h;
     memset(&h, 0, sizeof h);
-    int rc = prepare(argc, argv, &a, &l, &X, &Y, &Xv, &Yv, &m);
+    long row0 = 0, n_total = 0;
+    int rc = cli_mpi_agree(prepare(argc, argv, &a, &l, &X, &Y, &Xv, &Yv, &m, &row0, &n_total));
     if (rc) goto done;
-    if (a.log) {
+    const int rank0 = cli_mpi_rank() == 0;
+    if (rank0 && a.log) {
         if (nf_out_open(&log, a.log)) { rc = cli_usage_error("--log %s", nf_last_error()); goto done; }
         log_open = 1;
         const int have_val = Xv.rows || a.run.val_split > 0;
@@ -254,13 +268,29 @@ int cmd_train(int argc, char **argv)
     cli_progress_start(&ectx.bar, "train", a.run.train.epochs);
     a.run.train.on_epoch = on_epoch;
     a.run.train.ctx = &ectx;
-    const nf_run_data data = {&X, &Y, Xv.rows ? &Xv : NULL, Xv.rows ? &Yv : NULL};
+    /* data-parallel: every rank was given the validation rows' presence alike (a rank's share may be 0 rows) */
+    const int val_file = a.val || (!data_opts_given(&a) && a.run.val_n > 0);
+    const nf_mat *vx = Xv.rows || (cli_mpi_on() && val_file) ? &Xv : NULL, *vy = vx ? &Yv : NULL;
+    const nf_run_data data = {&X, &Y, vx, vy, nf_mpi_dist(), row0, n_total};
     nf_status st = nf_run(&a.run, &data, &m, &h);
     cli_progress_end(&ectx.bar);
+    if (!rank0) { /* rank 0 reports and writes */
+        rc = st ? cli_status_error(st) : 0;
+        goto done;
+    }
     if (st && st != NF_EDIVERGED) { rc = cli_status_error(st); goto done; }
     print_summary(&a, m, &h, st);
     if (st == NF_EDIVERGED) { rc = cli_status_error(st); goto done; }
-    if (!data_opts_given(&a)) rc = report_linear(&a, m, &X, &Y);
+    if (!data_opts_given(&a) && !cli_mpi_on()) rc = report_linear(&a, m, &X, &Y);
+    if (!data_opts_given(&a) && cli_mpi_on() && nf_task_is_linear(a.run.task.kind)) { /* on all rows */
+        nf_mat Xa, Ya, Xva, Yva;
+        if ((st = nf_run_task_data(&a.run, &Xa, &Ya, &Xva, &Yva))) rc = cli_status_error(st);
+        else rc = report_linear(&a, m, &Xa, &Ya);
+        nf_mat_free(&Xa);
+        nf_mat_free(&Ya);
+        nf_mat_free(&Xva);
+        nf_mat_free(&Yva);
+    }
     if (!rc && a.diag) print_units(m, &X);
     if (!rc && a.save) {
         if ((st = save_model(&a, m, &h))) rc = cli_status_error(st);

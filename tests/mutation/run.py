@@ -154,10 +154,18 @@ def sync_tree(src, dst):
     return n
 
 
-def test_timeouts(build):
-    info = build / "meson-info" / "intro-tests.json"
-    tests = json.loads(info.read_text())
-    return {t["name"]: t.get("timeout") or 30 for t in tests}
+def test_info(build):
+    """{suite: declared timeout} and {suite: [ninja targets it needs]} (its executable and what
+    it depends on, e.g. the nnfit program the CLI suites run)."""
+    info = build / "meson-info"
+    tests = json.loads((info / "intro-tests.json").read_text())
+    targets = {t["id"]: t["filename"] for t in json.loads((info / "intro-targets.json").read_text())}
+    timeouts, needs = {}, {}
+    for t in tests:
+        timeouts[t["name"]] = t.get("timeout") or 30
+        files = [t["cmd"][0]] + [f for d in t.get("depends", []) for f in targets.get(d, [])]
+        needs[t["name"]] = sorted({os.path.relpath(f, build) for f in files})
+    return timeouts, needs
 
 
 def run_suites(build, suites, timeout, jobs, declared):
@@ -274,7 +282,7 @@ def harness(args, mutants, suite_map, all_suites, work, t_start):
         print(r.stdout[-4000:])
         print("mutation: the unmutated copy does not build", file=sys.stderr)
         return 2
-    declared = test_timeouts(build)
+    declared, needs = test_info(build)
 
     plan = [(m, all_suites if args.all_suites else suites_for(m, suite_map, all_suites))
             for m in mutants]
@@ -304,7 +312,10 @@ def harness(args, mutants, suite_map, all_suites, work, t_start):
             else:
                 try:
                     path.write_text(mutated, encoding="utf-8")
-                    b = run(["ninja", "-C", str(build), f"-j{args.jobs}"], cwd=tree, timeout=900)
+                    # only what these suites run: the library, their programs, nnfit
+                    targets = sorted({f for x in suites for f in needs[x]})
+                    b = run(["ninja", "-C", str(build), f"-j{args.jobs}"] + targets, cwd=tree,
+                            timeout=900)
                     if b.returncode:
                         status, detail = "refused", "did not compile"
                     else:
