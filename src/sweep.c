@@ -41,10 +41,27 @@ double nf_trial_time_to_target(const nf_trial *t, nf_ttt_unit unit)
     return NAN;
 }
 
-static int cancel_cb(void *ctx, int epoch, double loss, double seconds)
+nf_sweep_problem nf_sweep_problem_of(const nf_sweep_config *cfg, int setting)
 {
-    (void)epoch, (void)loss, (void)seconds;
-    return atomic_load((atomic_int *)ctx) != 0;
+    if (cfg->problems && cfg->problem_of && setting >= 0 && setting < cfg->n_settings) {
+        const int p = cfg->problem_of[setting];
+        if (p >= 0 && p < cfg->n_problems) return cfg->problems[p];
+    }
+    return (nf_sweep_problem){cfg->X, cfg->Y, cfg->val_X, cfg->val_Y, cfg->target};
+}
+
+/* Per-epoch hook of one trial: cancellation, then the caller's on_epoch. */
+typedef struct {
+    const nf_sweep_config *cfg;
+    int setting, restart;
+} epoch_hook;
+
+static int epoch_cb(void *ctx, int epoch, double loss, double seconds)
+{
+    const epoch_hook *h = ctx;
+    (void)seconds;
+    if (h->cfg->cancel && atomic_load(h->cfg->cancel)) return 1;
+    return h->cfg->on_epoch ? h->cfg->on_epoch(h->cfg->epoch_ctx, h->setting, h->restart, epoch, loss) : 0;
 }
 
 nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, nf_trial *t,
@@ -60,14 +77,16 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     const double t0 = nf_seconds();
 
     /* the setting with this restart's seed: exactly `nnfit train ... --seed S_r --threads 1` */
+    const nf_sweep_problem pb = nf_sweep_problem_of(cfg, setting);
     nf_run_spec spec = cfg->settings[setting];
+    epoch_hook hook = {cfg, setting, restart};
     spec.seed = t->seed;
     spec.threads = 0; /* the sweep runs every worker with one BLAS thread */
-    spec.train.target_loss = cfg->target;
+    spec.train.target_loss = pb.target;
     spec.train.stop_at_target = 0;
-    spec.train.on_epoch = cfg->cancel ? cancel_cb : NULL;
-    spec.train.ctx = cfg->cancel;
-    const nf_run_data data = {cfg->X, cfg->Y, cfg->val_X, cfg->val_Y, NULL, 0, 0};
+    spec.train.on_epoch = cfg->cancel || cfg->on_epoch ? epoch_cb : NULL;
+    spec.train.ctx = &hook;
+    const nf_run_data data = {pb.X, pb.Y, pb.val_X, pb.val_Y, NULL, 0, 0};
     nf_model *m = NULL;
     nf_history h;
     memset(&h, 0, sizeof h);
@@ -90,7 +109,7 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     t->target_seconds = h.target_seconds;
     t->epochs_run = h.epochs_run;
     t->diverged_epoch = h.diverged_epoch;
-    t->success = st == NF_OK && isfinite(h.final_loss) && h.final_loss <= cfg->target;
+    t->success = st == NF_OK && isfinite(h.final_loss) && h.final_loss <= pb.target;
     if (cfg->keep_curves && h.epochs_run > 0) {
         t->curve = malloc((size_t)h.epochs_run * sizeof(float));
         if (!t->curve) st = nf_fail(NF_ENOMEM, "sweep: cannot store the loss curve");
@@ -100,7 +119,7 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     if (!st || st == NF_EDIVERGED) {
         nf_unit_diag *u = NULL;
         int nu = 0;
-        nf_status dst = nf_diag_units(m, cfg->X->data, cfg->X->rows, &cfg->diag, &u, &nu);
+        nf_status dst = nf_diag_units(m, pb.X->data, pb.X->rows, &cfg->diag, &u, &nu);
         if (dst) {
             st = dst;
         } else {
@@ -175,17 +194,26 @@ static void *worker(void *arg)
 nf_status nf_sweep_run(const nf_sweep_config *cfg, nf_trial *trials, long *n_done)
 {
     *n_done = 0;
-    if (!cfg->X || !cfg->Y || !cfg->settings || cfg->n_settings < 1)
-        return nf_fail(NF_EINVAL, "sweep: no data or no settings");
+    if (!cfg->settings || cfg->n_settings < 1) return nf_fail(NF_EINVAL, "sweep: no settings");
+    if (cfg->problems) {
+        if (cfg->n_problems < 1 || !cfg->problem_of)
+            return nf_fail(NF_EINVAL, "sweep: problems given without their count or the settings' problem");
+        for (int s = 0; s < cfg->n_settings; s++)
+            if (cfg->problem_of[s] < 0 || cfg->problem_of[s] >= cfg->n_problems)
+                return nf_fail(NF_EINVAL, "sweep: setting %d has problem %d, not one of the %d", s, cfg->problem_of[s],
+                               cfg->n_problems);
+    }
     if (cfg->restarts < 1) return nf_fail(NF_EINVAL, "sweep: restarts must be >= 1, got %d", cfg->restarts);
     if (cfg->jobs < 1 || cfg->jobs > 1024) return nf_fail(NF_EINVAL, "sweep: jobs must be 1..1024, got %d", cfg->jobs);
-    if (!(cfg->target > 0.0)) return nf_fail(NF_EINVAL, "sweep: target must be > 0, got %g", cfg->target);
     for (int s = 0; s < cfg->n_settings; s++) {
+        const nf_sweep_problem pb = nf_sweep_problem_of(cfg, s);
+        if (!pb.X || !pb.Y) return nf_fail(NF_EINVAL, "sweep: no data for setting %d", s);
+        if (!(pb.target > 0.0)) return nf_fail(NF_EINVAL, "sweep: target must be > 0, got %g", pb.target);
         const nf_run_spec *x = &cfg->settings[s];
-        if (x->n_sizes < 2 || x->sizes[0] != cfg->X->cols || x->sizes[x->n_sizes - 1] != cfg->Y->cols)
+        if (x->n_sizes < 2 || x->sizes[0] != pb.X->cols || x->sizes[x->n_sizes - 1] != pb.Y->cols)
             return nf_fail(NF_ESHAPE, "sweep: setting %d maps %d -> %d but the data is %d -> %d", s,
-                           x->sizes[0], x->sizes[x->n_sizes > 0 ? x->n_sizes - 1 : 0], cfg->X->cols,
-                           cfg->Y->cols);
+                           x->sizes[0], x->sizes[x->n_sizes > 0 ? x->n_sizes - 1 : 0], pb.X->cols,
+                           pb.Y->cols);
         nf_status st = nf_opt_validate(&x->train.opt);
         if (st) return st;
     }

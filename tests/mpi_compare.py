@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares two `nnfit sweep` results (stdout text, --out CSV, --json, --plot folder) with the
-timing columns left out: CSV `seconds`, JSON `seconds` and `trials_per_second`, the summary's
-trials/s column.  Usage: mpi_compare.py DIR_A DIR_B  (each holding out.txt out.csv out.json plot/).
+timing columns left out: CSV `seconds` and `ttt_seconds`, JSON `seconds`, `ttt_seconds`,
+`trials_per_second` and the seconds quartiles of the time to target, the summary's trials/s column.  Usage: mpi_compare.py DIR_A DIR_B  (each holding out.txt out.csv out.json plot/).
 Exit 0 when equal, 1 with the first difference printed."""
 import csv, json, os, sys
 
@@ -16,15 +16,17 @@ def text(path):
 
 def table(path):
     r = list(csv.reader(open(path)))
-    i = r[0].index("seconds")
-    return [row[:i] + row[i + 1:] for row in r]
+    drop = {r[0].index(c) for c in ("seconds", "ttt_seconds") if c in r[0]}
+    return [[v for i, v in enumerate(row) if i not in drop] for row in r]
 
 def js(path):
     d = json.load(open(path))
     for t in d["trials"]:
         t.pop("seconds", None)
+        t.pop("ttt_seconds", None)
     for s in d["settings"]:
         s.pop("trials_per_second", None)
+        s.get("time_to_target", {}).pop("seconds", None)
     return d
 
 def main(a, b):

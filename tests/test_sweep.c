@@ -445,6 +445,95 @@ START_TEST(cancel_keeps_finished_trials)
 }
 END_TEST
 
+/* Several problems: setting s trains on problems[problem_of[s]] and is judged against that
+ * problem's target; the trial is nf_run of the setting on that problem's rows. */
+START_TEST(problems_give_each_setting_its_data)
+{
+    fixture f;
+    make_fixture(&f, 40);
+    nf_task_config tc;
+    nf_task_defaults(NF_TASK_ABS, &tc);
+    tc.n_samples = 300;
+    tc.seed = 9;
+    nf_mat X2, Y2;
+    ck_assert_int_eq(nf_task_generate(&tc, &X2, &Y2), NF_OK);
+    const nf_sweep_problem pb[2] = {{&f.X, &f.Y, NULL, NULL, 1e-9}, {&X2, &Y2, NULL, NULL, 1.0}};
+    const int problem_of[2] = {1, 0};
+    nf_sweep_config c;
+    config(&c, &f, 3, 2);
+    c.problems = pb;
+    c.n_problems = 2;
+    c.problem_of = problem_of;
+    nf_trial t[6];
+    long done;
+    ck_assert_int_eq(nf_sweep_run(&c, t, &done), NF_OK);
+    ck_assert_int_eq(done, 6);
+    for (int i = 0; i < 6; i++) {
+        const int s = t[i].setting;
+        const nf_sweep_problem *p = &pb[problem_of[s]];
+        nf_run_spec spec = f.s[s];
+        spec.seed = t[i].seed;
+        spec.train.target_loss = p->target;
+        nf_run_data d = {.X = p->X, .Y = p->Y};
+        nf_model *m = NULL;
+        nf_history h;
+        ck_assert_int_eq(nf_run(&spec, &d, &m, &h), NF_OK);
+        ck_assert(memcmp(&h.final_loss, &t[i].final_loss, sizeof(double)) == 0);
+        ck_assert_int_eq(t[i].success, h.final_loss <= p->target); /* 1e-9: never; 1.0: always */
+        ck_assert_int_eq(t[i].success, problem_of[s] == 1);
+        nf_history_free(&h);
+        nf_model_free(m);
+    }
+    /* a problem index outside the list is refused before any work */
+    const int bad[2] = {0, 2};
+    c.problem_of = bad;
+    ck_assert_int_eq(nf_sweep_run(&c, t, &done), NF_EINVAL);
+    nf_trials_free(t, 6);
+    nf_mat_free(&X2);
+    nf_mat_free(&Y2);
+    free_fixture(&f);
+}
+END_TEST
+
+static int stop_setting0_at_5(void *ctx, int setting, int restart, int epoch, double loss)
+{
+    (void)loss;
+    (*(int *)ctx)++;
+    return setting == 0 && restart == 1 && epoch == 5;
+}
+
+/* The per-epoch callback sees every epoch of every trial and stops the one it returns nonzero
+ * for: that trial finishes (done) after 5 epochs, exactly as a 5-epoch run; the others run on. */
+START_TEST(epoch_callback_stops_one_trial)
+{
+    fixture f;
+    make_fixture(&f, 30);
+    nf_sweep_config c;
+    config(&c, &f, 2, 2);
+    int calls = 0;
+    c.on_epoch = stop_setting0_at_5;
+    c.epoch_ctx = &calls;
+    nf_trial t[4];
+    long done;
+    ck_assert_int_eq(nf_sweep_run(&c, t, &done), NF_OK);
+    ck_assert_int_eq(done, 4);
+    ck_assert_int_eq(calls, 30 * 3 + 5);
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(t[i].epochs_run, i == 1 ? 5 : 30);
+    fixture f5;
+    make_fixture(&f5, 5);
+    nf_sweep_config c5;
+    config(&c5, &f5, 2, 1);
+    nf_trial u;
+    ck_assert_int_eq(nf_sweep_trial(&c5, 0, 1, &u, NULL), NF_OK);
+    ck_assert(memcmp(&u.final_loss, &t[1].final_loss, sizeof(double)) == 0);
+    ck_assert_int_eq(t[1].done, 1);
+    nf_trials_free(&u, 1);
+    nf_trials_free(t, 4);
+    free_fixture(&f);
+    free_fixture(&f5);
+}
+END_TEST
+
 /* ---- CLI: the printed rerun command reproduces the trial ---- */
 START_TEST(cli_rerun_command_reproduces)
 {
@@ -937,6 +1026,8 @@ int main(void)
     tcase_add_test(tc, trial_equals_plain_training);
     tcase_add_test(tc, success_is_final_loss_under_target);
     tcase_add_test(tc, cancel_keeps_finished_trials);
+    tcase_add_test(tc, problems_give_each_setting_its_data);
+    tcase_add_test(tc, epoch_callback_stops_one_trial);
     tcase_add_test(tc, cli_rerun_command_reproduces);
     tcase_add_test(tc, cli_plot_files);
     tcase_add_test(tc, cli_bad_input);

@@ -56,6 +56,20 @@ double nf_trial_time_to_target(const nf_trial *t, nf_ttt_unit unit);
 /* Called after each finished trial, serialised by a lock, in completion order. */
 typedef void (*nf_trial_callback)(void *ctx, const nf_trial *trial, long done, long total);
 
+/* Called after every epoch of a trial, from the thread running it, with the epoch's loss
+ * (nf_train_config.on_epoch's); nonzero stops that trial after this epoch, and it finishes as
+ * a trial of fewer epochs (epochs_run says how many; final loss and diagnostics are those of
+ * the parameters at that point).  The sweep's cancel flag is checked first. */
+typedef int (*nf_sweep_epoch_callback)(void *ctx, int setting, int restart, int epoch, double loss);
+
+/* One problem of a sweep over several: its training rows, optional validation rows (NULL:
+ * none) and success threshold. */
+typedef struct {
+    const nf_mat *X, *Y;
+    const nf_mat *val_X, *val_Y;
+    double target;                  /* > 0 */
+} nf_sweep_problem;
+
 typedef struct {
     const nf_mat *X, *Y;            /* training data shared by all trials (read only) */
     const nf_run_spec *settings;    /* the grid points: run descriptions (their seeds are ignored) */
@@ -75,7 +89,18 @@ typedef struct {
     int resume;
     nf_journal *journal;            /* may be NULL; every newly finished trial is appended to it
                                        (fsync'd) before on_trial runs */
+    /* Several problems in one sweep: with problems (n_problems >= 1), setting s trains on
+     * problems[problem_of[s]] (its rows, validation rows and target) instead of X, Y, val_X,
+     * val_Y and target.  NULL: every setting trains on X, Y. */
+    const nf_sweep_problem *problems;
+    const int *problem_of;          /* [n_settings] */
+    int n_problems;
+    nf_sweep_epoch_callback on_epoch; /* may be NULL */
+    void *epoch_ctx;
 } nf_sweep_config;
+
+/* The data and target setting s trains on (problems[problem_of[s]], or X, Y, val and target). */
+nf_sweep_problem nf_sweep_problem_of(const nf_sweep_config *cfg, int setting);
 
 /* Seed of restart r. */
 uint64_t nf_sweep_seed(uint64_t seed, int restart);

@@ -125,6 +125,37 @@ static int parse_hidden(cli_args *a, const opt_row *r, const char *text)
     return 0;
 }
 
+static int parse_ttt_unit(cli_args *a, const opt_row *r, const char *text)
+{
+    static const char *const names[] = {"epochs", "evals", "seconds"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(text, names[i])) {
+            a->ttt_unit = i;
+            return 0;
+        }
+    return cli_usage_error("--%s: '%s' is not one of epochs, evals, seconds", r->name, text);
+}
+
+static int parse_select(cli_args *a, const opt_row *r, const char *text)
+{
+    static const char *const names[] = {"success", "median-loss", "time-to-target"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(text, names[i])) {
+            a->select = i + 1;
+            return 0;
+        }
+    return cli_usage_error("--%s: '%s' is not one of success, median-loss, time-to-target", r->name, text);
+}
+
+static int parse_halving(cli_args *a, const opt_row *r, const char *text)
+{
+    double d;
+    if (cli_double(r->name, text, -1e300, 1e300, &d)) return EXIT_USAGE;
+    if (!(d > 1.0 && d <= 1000.0)) return cli_usage_error("--%s: %s is not a reduction factor in (1, 1000]", r->name, text);
+    a->halving = d;
+    return 0;
+}
+
 static const char *const why_sweep_log = "a sweep writes per-trial results with --out/--json; rerun one trial with its printed command to log it";
 static const char *const why_sweep_threads = "sweep workers run one thread each; use --jobs";
 static const char *const why_sweep_stop = "sweep trials run every epoch so they compare; time to target is reported";
@@ -134,7 +165,8 @@ static const char *const why_sweep_save = "rerun one trial with its printed comm
  * order, the last axis fastest. */
 static const opt_row base_rows[] = {
     /* built-in task */
-    {"task", "NAME", "built-in task (default abs)", SEC_TASK, TSD | CMD_INSPECT, OT_NAME, 0, 0, 0, parse_task},
+    {"task", "NAME", "built-in task (default abs); sweep: a list is several problems", SEC_TASK, TSD | CMD_INSPECT,
+     OT_NAME, 0, 0, 0, parse_task, ','},
     {"n", "N", "rows to generate (default 4096; teacher 8192)", SEC_TASK, TSD | CMD_INSPECT, OT_NAME, 0, 1, 1 << 26,
      parse_n},
     {"k", "K", "teacher: inputs and teacher units, x ~ N(0, I_K), y = sum relu(x_i) (default 10)", SEC_TASK, TSD,
@@ -149,10 +181,10 @@ static const opt_row base_rows[] = {
     {"val-n", "N", "validation rows generated from the task (another stream of the data seed)", SEC_TASK, TS,
      OT_INT, R(val_n), 1, 1 << 26},
     /* files */
-    {"data", "FILE", "rows of inputs then targets (train, sweep: with --inputs K)", SEC_FILES,
-     TS | CMD_INSPECT | CMD_PREDICT, OT_TEXT, A(data)},
-    {"inputs", "K", "the first K columns of --data are inputs, the rest targets", SEC_FILES,
-     TS | CMD_INSPECT | CMD_PREDICT, OT_INT, A(inputs), 1, 1 << 24},
+    {"data", "FILE", "rows of inputs then targets (train, sweep: with --inputs K); sweep: a list is several problems",
+     SEC_FILES, TS | CMD_INSPECT | CMD_PREDICT, OT_TEXT, A(data), 0, 0, NULL, ','},
+    {"inputs", "K", "the first K columns of --data are inputs, the rest targets (sweep: one K, or one per file)",
+     SEC_FILES, TS | CMD_INSPECT | CMD_PREDICT, OT_INT, A(inputs), 1, 1 << 24, NULL, ','},
     {"x", "FILE", "inputs, with --y FILE targets (the same rows)", SEC_FILES, TS, OT_TEXT, A(x)},
     {"y", "FILE", "targets, with --x FILE", SEC_FILES, TS, OT_TEXT, A(y)},
     {"val", "FILE", "validation set (same layout as --data)", SEC_FILES, TS, OT_TEXT, A(val)},
@@ -198,7 +230,8 @@ static const opt_row base_rows[] = {
      SEC_TRAIN, TS, OT_U64, R(seed)},
     {"no-shuffle", NULL, "keep the row order", SEC_TRAIN, TS, OT_FLAG, R(train.shuffle), 0},
     {"target", "LOSS", "train: report the first epoch whose loss <= LOSS; sweep: success is final loss <= LOSS "
-     "(abs default 2e-3)", SEC_TRAIN, TS, OT_REAL, R(train.target_loss), 1e-300, 1e300},
+     "(abs default 2e-3; one per problem, or one for all)", SEC_TRAIN, TS, OT_REAL, R(train.target_loss), 1e-300,
+     1e300},
     {"stop-at-target", NULL, "stop at the target epoch", SEC_TRAIN, CMD_TRAIN, OT_FLAG, R(train.stop_at_target), 1,
      0, NULL, 0, 0, 0, 0, 0, NULL},
     {"threads", "N", "threads (default: OpenBLAS's own); batches of >= 256*N rows are split over them, smaller ones "
@@ -277,6 +310,22 @@ static const opt_row base_rows[] = {
     {"json", "FILE", "settings, summaries and trials as JSON", SEC_SWEEP, CMD_SWEEP, OT_TEXT, A(json)},
     {"plot", "DIR", "pictures (CSV + gnuplot scripts, PNG/SVG when gnuplot is installed)", SEC_SWEEP, CMD_SWEEP,
      OT_TEXT, A(plot)},
+    {"report", "DIR", "DIR/index.html: tables, significance marks, chosen hyperparameters, pictures (SVG)",
+     SEC_SWEEP, CMD_SWEEP, OT_TEXT, A(report)},
+    {"journal", "FILE", "record every finished trial (fsync'd); the same command again after a kill runs only "
+     "the missing trials", SEC_SWEEP, CMD_SWEEP, OT_TEXT, A(journal)},
+    {"ttt-unit", "UNIT", "time to target compared in epochs|evals|seconds (default epochs)", SEC_SWEEP, CMD_SWEEP,
+     OT_NAME, 0, 0, 0, parse_ttt_unit},
+    {"tune", "NAME=LO:HI[:log]", "tune a numeric option over a range (repeatable) with --budget configurations "
+     "per grid point", SEC_SWEEP, CMD_SWEEP, OT_TEXT, A(tune)},
+    {"budget", "N", "tuning configurations per grid point, scrambled Sobol points (default 16)", SEC_SWEEP,
+     CMD_SWEEP, OT_INT, A(budget), 1, 255},
+    {"tune-restarts", "R", "tuning seeds per configuration (default 3)", SEC_SWEEP, CMD_SWEEP, OT_INT,
+     A(tune_restarts), 1, 1 << 20},
+    {"select", "RULE", "success|median-loss|time-to-target (default: success, then median time to target)",
+     SEC_SWEEP, CMD_SWEEP, OT_NAME, 0, 0, 0, parse_select},
+    {"halving", "ETA", "successive halving of the tuning configurations: keep 1/ETA at each milestone epoch",
+     SEC_SWEEP, CMD_SWEEP, OT_NAME, 0, 0, 0, parse_halving},
 };
 #define N_BASE (int)(sizeof base_rows / sizeof base_rows[0])
 
@@ -314,6 +363,27 @@ static const char *refusal(const opt_row *r, unsigned cmd)
     return NULL;
 }
 
+int opt_is_tunable(const opt_row *r)
+{
+    if (!r->axis || !(r->cmds & CMD_SWEEP) || !strcmp(r->name, "epochs")) return 0;
+    if (r->section != SEC_MODEL && r->section != SEC_TRAIN && r->section != SEC_HP && r->section != SEC_AIDS) return 0;
+    if (r->type == OT_HP) {
+        const nf_opt_hparam *p = nf_opt_hparam_at(r->hp);
+        return p->type == NF_HP_REAL || p->type == NF_HP_INT;
+    }
+    return r->type == OT_INT || r->type == OT_REAL || r->type == OT_FLOAT;
+}
+
+void opt_range_of(const opt_row *r, double *lo, double *hi, int *integer)
+{
+    if (r->type == OT_HP) {
+        const nf_opt_hparam *p = nf_opt_hparam_at(r->hp);
+        *lo = p->lo, *hi = p->hi, *integer = p->type == NF_HP_INT;
+        return;
+    }
+    *lo = r->lo, *hi = r->hi, *integer = r->type == OT_INT;
+}
+
 const opt_row *opt_find(const char *name)
 {
     build_rows();
@@ -327,6 +397,8 @@ void cli_args_init(cli_args *a)
     memset(a, 0, sizeof *a);
     nf_run_defaults(&a->run);
     a->restarts = 20;
+    a->budget = 16;
+    a->tune_restarts = 3;
     a->jobs = 0;
 }
 

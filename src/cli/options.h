@@ -27,8 +27,9 @@ typedef struct {
     const char *save, *log, *init_model;
     int diag, list_optimizers;
     /* sweep */
-    const char *hidden, *out, *json, *plot;
-    int restarts, jobs;
+    const char *hidden, *out, *json, *plot, *report, *journal, *tune;
+    int restarts, jobs, budget, tune_restarts, select, ttt_unit;
+    double halving;
     double target;
     /* other subcommands */
     const char *model;       /* predict */
@@ -98,6 +99,12 @@ int opt_apply(cli_args *a, const opt_row *r, const char *text);
  * that apply only to some optimizers, activations or losses after the rest, and a preset's
  * only where they apply. */
 int opt_apply_all(cli_args *a, const opt_list *l);
+
+/* Whether `nnfit sweep --tune` may tune row r: a numeric option of the model, training,
+ * hyperparameter or aid sections that may be a grid axis (not --epochs, not pairs or flags). */
+int opt_is_tunable(const opt_row *r);
+/* The accepted range of a numeric row's values, and whether they are integers. */
+void opt_range_of(const opt_row *r, double *lo, double *hi, int *integer);
 
 /* Whether a value is the "off" value of a zero_off row. */
 int opt_is_off(const opt_row *r, const char *text);

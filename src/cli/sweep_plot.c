@@ -225,7 +225,7 @@ static int curves_plot(const char *dir, const nf_sweep_config *cfg, const nf_tri
         if (out_close(&o)) return EXIT_USAGE;
     }
     sbuf b = {0};
-    const double target = cfg->target;
+    const double target = nf_sweep_problem_of(cfg, s).target;
     int show_target = isfinite(lo) && target_fits(target, &lo, &hi);
     sb_add(&b, "set xlabel 'epoch'\nset ylabel 'training loss (MSE)'\nset xrange [1:%d]\n%s", max_epoch > 1 ? max_epoch : 2,
            max_epoch <= 12 ? "set xtics 1\n" : "");
@@ -461,14 +461,15 @@ typedef struct {
 /* Kinks of the first hidden layer of a 2-input net, each unit inside the square as a segment
  * or, when its kink misses the square (dead and always-on units), as a marker at the corner
  * nearest to its line; segments that coincide are grouped. */
-static int model_kinks(nf_model *m, const nf_sweep_config *cfg, kink **out)
+static int model_kinks(nf_model *m, const nf_sweep_config *cfg, int s, kink **out)
 {
+    const nf_mat *X = nf_sweep_problem_of(cfg, s).X;
     const int nh = nf_model_size(m, 1);
     kink *k = calloc((size_t)nh, sizeof *k);
     if (!k) return -1;
     nf_unit_diag *u = NULL;
     int nu = 0;
-    if (nf_diag_units(m, cfg->X->data, cfg->X->rows, &cfg->diag, &u, &nu)) u = NULL;
+    if (nf_diag_units(m, X->data, X->rows, &cfg->diag, &u, &nu)) u = NULL;
     for (int j = 0; j < nh; j++) {
         kink *q = &k[j];
         q->unit = j;
@@ -555,7 +556,7 @@ static int surface_plot(const char *dir, const nf_sweep_config *cfg, const nf_tr
         }
     }
     for (int k = 0; !rc && k < n_use; k++) {
-        nk[k] = model_kinks(picks[use[k]].model, cfg, &kinks[k]);
+        nk[k] = model_kinks(picks[use[k]].model, cfg, s, &kinks[k]);
         if (nk[k] < 0) {
             rc = cli_usage_error("out of memory");
             break;
