@@ -273,7 +273,10 @@ static void fail_once(coordinator *c, nf_status st, const char *text)
 static void store(coordinator *c, nf_trial *t)
 {
     const long i = (long)t->setting * c->cfg->restarts + t->restart;
-    if (c->trials[i].done) { /* each trial is handed out once; keep the first */
+    if (c->trials[i].done) { /* each trial is handed out once, and never one the journal holds */
+        char why[160];
+        snprintf(why, sizeof why, "sweep: trial (setting %d, restart %d) finished twice", t->setting, t->restart);
+        fail_once(c, NF_EIO, why);
         nf_trials_free(t, 1);
         return;
     }
