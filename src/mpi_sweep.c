@@ -142,12 +142,13 @@ static int take_out(pool *p, nf_trial **into, int *cap, int wait_ms)
     return n;
 }
 
-/* No trial running and none that will still start. */
+/* No trial running, none that will still start, and no finished one waiting in the outbox (a
+ * trial that ends after the caller's last take_out is still taken and stored or sent). */
 static int local_idle(pool *p)
 {
     pthread_mutex_lock(&p->lock);
     const int stop = atomic_load(&p->stop);
-    const int idle = p->running == 0 && (stop || (p->q_len == 0 && p->no_more));
+    const int idle = p->running == 0 && p->out_len == 0 && (stop || (p->q_len == 0 && p->no_more));
     pthread_mutex_unlock(&p->lock);
     return idle;
 }
