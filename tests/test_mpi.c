@@ -165,10 +165,10 @@ END_TEST
 
 /* ---- the journal under mpirun ---- */
 
-/* trials of about 0.2 s each (release build, idle core): mpirun takes a moment to stop the
+/* trials of about 0.13 s each (release build, idle core): mpirun takes a moment to stop the
  * others after a rank died, and the journal must not be complete by then */
-#define JOURNAL_GRID "sweep --n 1024 --opt adam,sgd --epochs 3000 --restarts 12 --seed 5"
-#define JOURNAL_TRIALS (2 * 12)
+#define JOURNAL_GRID "sweep --n 1024 --opt adam,sgd --epochs 2000 --restarts 10 --seed 5"
+#define JOURNAL_TRIALS (2 * 10)
 
 /* Whole records ("t ..." lines) in the journal. */
 static int journal_records(const char *name)
@@ -262,7 +262,7 @@ START_TEST(sweep_journal_resume)
     /* a journal of another sweep: refused on rank 0, every rank exits 2, one message, the
      * journal as it was and nothing written */
     ck_assert_int_eq(exit_code(run("cp res/j.jnl res/j3", NULL, NULL)), 0);
-    snprintf(cmd, sizeof cmd, "cd res && %s %s sweep --n 1024 --opt adam,sgd --epochs 3000 --restarts 13 --seed 5 "
+    snprintf(cmd, sizeof cmd, "cd res && %s %s sweep --n 1024 --opt adam,sgd --epochs 2000 --restarts 11 --seed 5 "
              "--jobs 1 --out other.csv --journal j.jnl", mpi(3), tu_nnfit());
     st = run(cmd, NULL, &err);
     ck_assert_msg(exit_code(st) == 2, "another sweep's journal: exit %d: %s", st, err);
