@@ -142,12 +142,13 @@ static int take_out(pool *p, nf_trial **into, int *cap, int wait_ms)
     return n;
 }
 
-/* No trial running and none that will still start. */
+/* No trial running, none that will still start, and no finished one waiting in the outbox (a
+ * trial that ends after the caller's last take_out is still taken and stored or sent). */
 static int local_idle(pool *p)
 {
     pthread_mutex_lock(&p->lock);
     const int stop = atomic_load(&p->stop);
-    const int idle = p->running == 0 && (stop || (p->q_len == 0 && p->no_more));
+    const int idle = p->running == 0 && p->out_len == 0 && (stop || (p->q_len == 0 && p->no_more));
     pthread_mutex_unlock(&p->lock);
     return idle;
 }
@@ -273,7 +274,10 @@ static void fail_once(coordinator *c, nf_status st, const char *text)
 static void store(coordinator *c, nf_trial *t)
 {
     const long i = (long)t->setting * c->cfg->restarts + t->restart;
-    if (c->trials[i].done) { /* each trial is handed out once; keep the first */
+    if (c->trials[i].done) { /* each trial is handed out once, and never one the journal holds */
+        char why[160];
+        snprintf(why, sizeof why, "sweep: trial (setting %d, restart %d) finished twice", t->setting, t->restart);
+        fail_once(c, NF_EIO, why);
         nf_trials_free(t, 1);
         return;
     }

@@ -1,9 +1,11 @@
 /* test_mpi.c — nnfit under mpirun (3 ranks over Open MPI's TCP transport): sweep results equal
  * to the one-process run byte for byte apart from timing; data-parallel training equal to one
  * process within 1e-5 and deterministic; a killed rank ends the run with mpirun's message and
- * no half-written output; bad input (ranks started differently, a data file one rank cannot
- * read) exits 2 on every rank with one message and writes nothing.  Skipped when the library
- * was built without MPI. */
+ * no half-written output; a sweep stopped part-way (a rank that dies, SIGTERM on rank 0)
+ * resumes from rank 0's journal with only the missing trials and the uninterrupted results;
+ * bad input (ranks started differently, a data file one rank cannot read, another sweep's
+ * journal) exits 2 on every rank with one message and writes nothing.  Skipped when the
+ * library was built without MPI. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +163,117 @@ START_TEST(sweep_killed_rank)
 }
 END_TEST
 
+/* ---- the journal under mpirun ---- */
+
+/* trials of about 0.13 s each (release build, idle core): mpirun takes a moment to stop the
+ * others after a rank died, and the journal must not be complete by then */
+#define JOURNAL_GRID "sweep --n 1024 --opt adam,sgd --epochs 2000 --restarts 10 --seed 5"
+#define JOURNAL_TRIALS (2 * 10)
+
+/* Whole records ("t ..." lines) in the journal. */
+static int journal_records(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int n = 0, c, prev = '\n', in_t = 0;
+    while ((c = fgetc(f)) != EOF) {
+        if (prev == '\n') in_t = c == 't';
+        if (c == '\n' && in_t) n++;
+        prev = c;
+    }
+    fclose(f);
+    return n;
+}
+
+/* "journal j.jnl: N trials already done" in err, or 0 when it says nothing of the kind. */
+static long already_done(const char *err)
+{
+    const char *p = err ? strstr(err, "journal j.jnl: ") : NULL;
+    return p ? strtol(p + strlen("journal j.jnl: "), NULL, 10) : 0;
+}
+
+/* Starts `mpirun -np 3 nnfit JOURNAL_GRID --journal j.jnl` in res/, waits until the journal holds
+ * `records` trials, then sends rank `rank` signal `sig`: rank 2 and KILL is a rank that dies,
+ * rank 0 and TERM a stop (as a batch system's).  Returns the exit status line ("rc=N") and
+ * keeps stderr in res/NAME. */
+static char *kill_part_way(int records, int rank, const char *sig, const char *name)
+{
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "cd res && (%s %s " JOURNAL_GRID " --jobs 1 --out out.csv --json out.json --journal j.jnl > out.txt 2> %s & "
+             "m=$!; i=0; while [ $i -lt 1200 ] && [ $(cat j.jnl 2>/dev/null | grep -c '^t ') -lt %d ]; do "
+             "  sleep 0.05; i=$((i+1)); done; "
+             "for p in $(pgrep -f 'journal j.jnl'); do "
+             "  r=$(tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p'); "
+             "  [ \"$r\" = %d ] && kill -%s $p; done; wait $m; echo \"rc=$?\")",
+             mpi(3), tu_nnfit(), name, records, rank, sig);
+    run(cmd, &out, NULL);
+    return out;
+}
+
+START_TEST(sweep_journal_resume)
+{
+    /* the uninterrupted one-process run */
+    char cmd[4096], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "mkdir -p one res && %s " JOURNAL_GRID " --jobs 2 --out one/out.csv --json one/out.json "
+             "> one/out.txt", tu_nnfit());
+    ck_assert_int_eq(exit_code(run(cmd, NULL, NULL)), 0);
+
+    /* a rank dies part-way: the journal keeps what rank 0 had stored */
+    out = kill_part_way(3, 2, "KILL", "e1.txt");
+    run("cat res/e1.txt", &err, NULL);
+    ck_assert_msg(out && strstr(out, "rc=") && !strstr(out, "rc=0"), "the run did not fail: %s", out);
+    ck_assert_msg(strstr(err, "rank 2") != NULL, "no message naming the dead rank:\n%s", err);
+    const int n1 = journal_records("res/j.jnl");
+    ck_assert_msg(n1 >= 3 && n1 < JOURNAL_TRIALS, "%d of %d trials in the journal after the kill", n1, JOURNAL_TRIALS);
+    ck_assert_int_eq(exit_code(run("cp res/j.jnl res/j1", NULL, NULL)), 0);
+    free(out);
+    free(err);
+
+    /* the rerun is stopped part-way by SIGTERM on rank 0: it started from the journal's trials */
+    out = kill_part_way(n1 + 2, 0, "TERM", "e2.txt");
+    run("cat res/e2.txt", &err, NULL);
+    ck_assert_msg(out && strstr(out, "rc=") && !strstr(out, "rc=0"), "the run did not stop: %s", out);
+    const long d2 = already_done(err);
+    ck_assert_msg(d2 == n1 || (d2 == n1 - 1 && strstr(err, "torn")), "resumed with %ld trials, the journal had %d:\n%s",
+                  d2, n1, err);
+    const int n2 = journal_records("res/j.jnl");
+    ck_assert_msg(n2 >= n1 + 2 && n2 < JOURNAL_TRIALS, "%d trials in the journal after the SIGTERM (had %d)", n2, n1);
+    free(out);
+    free(err);
+
+    /* the last run does only the missing trials (rank 0 fails the sweep if a trial it had comes
+     * back) and gives the uninterrupted run's results */
+    snprintf(cmd, sizeof cmd, "cd res && %s %s " JOURNAL_GRID " --jobs 1 --out out.csv --json out.json --journal j.jnl > out.txt",
+             mpi(3), tu_nnfit());
+    int st = run(cmd, NULL, &err);
+    ck_assert_msg(exit_code(st) == 0, "the rerun failed (%d): %s", st, err);
+    const long d3 = already_done(err);
+    ck_assert_msg(d3 == n2 || (d3 == n2 - 1 && strstr(err, "torn")), "resumed with %ld trials, the journal had %d:\n%s",
+                  d3, n2, err);
+    free(err);
+    ck_assert_int_eq(journal_records("res/j.jnl"), JOURNAL_TRIALS); /* each trial recorded once */
+    /* the first run's records are still the journal's start, byte for byte */
+    ck_assert_int_eq(exit_code(run("cmp -n $(stat -c %s res/j1) res/j1 res/j.jnl", NULL, NULL)), 0);
+    assert_same("one", "res");
+
+    /* a journal of another sweep: refused on rank 0, every rank exits 2, one message, the
+     * journal as it was and nothing written */
+    ck_assert_int_eq(exit_code(run("cp res/j.jnl res/j3", NULL, NULL)), 0);
+    snprintf(cmd, sizeof cmd, "cd res && %s %s sweep --n 1024 --opt adam,sgd --epochs 2000 --restarts 11 --seed 5 "
+             "--jobs 1 --out other.csv --journal j.jnl", mpi(3), tu_nnfit());
+    st = run(cmd, NULL, &err);
+    ck_assert_msg(exit_code(st) == 2, "another sweep's journal: exit %d: %s", st, err);
+    ck_assert_int_eq(count_lines(err, "error:"), 1);
+    ck_assert_msg(strstr(err, "j.jnl") != NULL, "%s", err);
+    ck_assert(!exists("res/other.csv"));
+    ck_assert_int_eq(exit_code(run("cmp res/j3 res/j.jnl", NULL, NULL)), 0);
+    free(err);
+}
+END_TEST
+
 /* ---- data-parallel train ---- */
 
 static void make_data(void)
@@ -312,5 +425,10 @@ int main(void)
     tcase_add_test(tc, data_file_one_rank_cannot_read);
     tcase_add_test(tc, sweep_killed_rank);
     suite_add_tcase(s, tc);
+    TCase *tj = tcase_create("journal"); /* CK_RUN_CASE=journal runs it alone */
+    tcase_add_checked_fixture(tj, setup, teardown);
+    tcase_set_timeout(tj, 300);
+    tcase_add_test(tj, sweep_journal_resume);
+    suite_add_tcase(s, tj);
     return tu_run(s);
 }

@@ -1224,8 +1224,10 @@ int cmd_sweep(int argc, char **argv)
         problems[p] = (nf_sweep_problem){&pb->X, &pb->Y, pb->Xv.rows ? &pb->Xv : NULL, pb->Xv.rows ? &pb->Yv : NULL,
                                          pb->target};
     }
-    /* under mpirun rank 0 keeps the journal (it appends every rank's trials) */
-    if (a.journal && cli_mpi_rank() == 0 && (rc = open_journal(&a, &g, tu, &journal, trials))) goto done;
+    /* under mpirun rank 0 keeps the journal (it appends every rank's trials and hands out only
+     * the trials it lacks); a journal it refuses stops every rank */
+    if (a.journal && cli_mpi_rank() == 0) rc = open_journal(&a, &g, tu, &journal, trials);
+    if ((rc = cli_mpi_agree(rc))) goto done;
     nf_sweep_config cfg;
     nf_sweep_defaults(&cfg);
     cfg.X = problems[0].X;
