@@ -202,7 +202,61 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
                                                           const float *restrict in, int C,
                                                           float *restrict out, int R, int n)
 {
-    for (int r = 0; r < R; r++) {
+    int r = 0;
+    /* two outputs at a time share the loads of the inputs (same operations per element) */
+    for (; r + 2 <= R && n >= MLP_CHUNK; r += 2) {
+        const float *wr = w + (size_t)r * (size_t)rs, *wq = wr + rs;
+        float *o = out + (size_t)r * (size_t)n, *p = o + n;
+        int i = 0;
+        for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
+            const v8 w0 = splat8(wr[0]), u0 = splat8(wq[0]);
+            const v8 x0 = ld8(in + i), x1 = ld8(in + i + 8), x2 = ld8(in + i + 16), x3 = ld8(in + i + 24);
+            v8 a0 = w0 * x0, a1 = w0 * x1, a2 = w0 * x2, a3 = w0 * x3;
+            v8 e0 = u0 * x0, e1 = u0 * x1, e2 = u0 * x2, e3 = u0 * x3;
+            for (int c = 1; c < C; c++) {
+                const v8 wc = splat8(wr[(size_t)c * (size_t)cs]), uc = splat8(wq[(size_t)c * (size_t)cs]);
+                const float *ic = in + (size_t)c * (size_t)n + i;
+                const v8 y0 = ld8(ic), y1 = ld8(ic + 8), y2 = ld8(ic + 16), y3 = ld8(ic + 24);
+                a0 += wc * y0;
+                a1 += wc * y1;
+                a2 += wc * y2;
+                a3 += wc * y3;
+                e0 += uc * y0;
+                e1 += uc * y1;
+                e2 += uc * y2;
+                e3 += uc * y3;
+            }
+            if (b) {
+                const v8 br = splat8(b[r]), bq = splat8(b[r + 1]);
+                a0 += br;
+                a1 += br;
+                a2 += br;
+                a3 += br;
+                e0 += bq;
+                e1 += bq;
+                e2 += bq;
+                e3 += bq;
+            }
+            st8(o + i, a0);
+            st8(o + i + 8, a1);
+            st8(o + i + 16, a2);
+            st8(o + i + 24, a3);
+            st8(p + i, e0);
+            st8(p + i + 8, e1);
+            st8(p + i + 16, e2);
+            st8(p + i + 24, e3);
+        }
+        for (; i < n; i++) {
+            float a = wr[0] * in[i], e = wq[0] * in[i];
+            for (int c = 1; c < C; c++) {
+                a += wr[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
+                e += wq[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
+            }
+            o[i] = b ? a + b[r] : a;
+            p[i] = b ? e + b[r + 1] : e;
+        }
+    }
+    for (; r < R; r++) {
         const float *wr = w + (size_t)r * (size_t)rs;
         float *o = out + (size_t)r * (size_t)n;
         int i = 0;
@@ -239,9 +293,11 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
 }
 
 /* The 16 lanes lo[0..7], hi[0..7] added pairwise: l + 8, then l + 4, l + 2, l + 1. */
-#define tree16(lo, hi) tree8((lo) + (hi))
-static inline __attribute__((always_inline)) float tree8(v8 s)
+/* (vectors by pointer: a vector argument would change the ABI without AVX, -Wpsabi) */
+#define tree16(lo, hi) tree16p(&(lo), &(hi))
+static inline __attribute__((always_inline)) float tree16p(const v8 *lo, const v8 *hi)
 {
+    const v8 s = *lo + *hi;
     const float q0 = s[0] + s[4], q1 = s[1] + s[5], q2 = s[2] + s[6], q3 = s[3] + s[7];
     return (q0 + q2) + (q1 + q3);
 }
