@@ -176,7 +176,7 @@ typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define ld8(p) (*(const v8u *)(const void *)(p))
 #define st8(p, v) (*(v8u *)(void *)(p) = (v))
-#define splat8(x) ((v8){0} + (x))
+#define splat8(x) ((v8){(x), (x), (x), (x), (x), (x), (x), (x)})
 
 static int fused_max = NF_MLP_MAX_WIDTH;
 
