@@ -112,7 +112,8 @@ static void usage(FILE *f)
             "  --steps N       no timing: run exactly N training steps per workload at the\n"
             "                  given threads (default 1) and print the loss; for profilers and\n"
             "                  allocation counts (valgrind, heaptrack)\n"
-            "  --sgemm-only    no small-shape loops: every layer through cblas_sgemm\n"
+            "  --sgemm-only    no small-shape loops and no fused small-MLP kernel: every layer\n"
+            "                  through cblas_sgemm (the 2->h->1 kernel still runs)\n"
             "  --ieee-denormals  keep subnormal floats (default: flushed to zero, FTZ/DAZ,\n"
             "                  see nf_set_flush_denormals; the PyTorch peer does the same)\n"
             "  --serve         (with --task) set up the workload, print 'ready', then answer\n"
@@ -205,7 +206,10 @@ static int parse_args(int argc, char **argv, options *o)
         }
         case 'J': o->json = 1; break;
         case 'R': o->serve = 1; break;
-        case 'G': nf_dense_set_small_max(0); break;
+        case 'G':
+            nf_dense_set_small_max(0);
+            nf_model_set_fused_max(0);
+            break;
         case 'D': nf_set_flush_denormals(0); break;
         case 'P':
             if (!strcmp(optarg, "rows")) split_rows = 1;
