@@ -49,6 +49,9 @@ static const workload workloads[] = {
     {"spectrum", "spectrum 64→256→33 relu", 2, {64, 256, 33}, DATA_TASK, NF_TASK_SPECTRUM, 64, 0},
     {"dft1024", "dft 1024→2048 linear", 1, {1024, 2048}, DATA_DFT_SGEMM, NF_TASK_DFT, 1024, 1},
     {"mlp", "mlp 256→512→512→256 relu", 3, {256, 512, 512, 256}, DATA_RANDOM, NF_TASK_COUNT, 0, 0},
+    {"teacher10", "teacher 10→10→1 relu", 2, {10, 10, 1}, DATA_TASK, NF_TASK_TEACHER, 0, 0},
+    {"teacher20", "teacher 20→20→1 relu", 2, {20, 20, 1}, DATA_TASK, NF_TASK_TEACHER, 0, 0},
+    {"mlp97", "mlp 64→97→33 relu", 2, {64, 97, 33}, DATA_RANDOM, NF_TASK_COUNT, 0, 0},
 };
 #define N_WORKLOADS ((int)(sizeof workloads / sizeof workloads[0]))
 
@@ -95,7 +98,8 @@ static void usage(FILE *f)
             "Training throughput of fixed MLP workloads (forward, MSE loss, backward, optimizer\n"
             "update over the whole batch every step), with the bare-sgemm bound of each step.\n\n"
             "  --batch N       rows per step (default 4096)\n"
-            "  --task NAME     run one workload: abs, fir, dft64, spectrum, dft1024, mlp\n"
+            "  --task NAME     run one workload: abs, fir, dft64, spectrum, dft1024, mlp,\n"
+            "                  teacher10, teacher20, mlp97\n"
             "  --opt NAME      optimizer: %s (default adam)\n"
             "  --threads N     threads (default: auto = time 1 and all cores, keep the faster)\n"
             "  --split HOW     how N > 1 threads work: 'rows' (default) splits each batch over N\n"
@@ -108,7 +112,8 @@ static void usage(FILE *f)
             "  --steps N       no timing: run exactly N training steps per workload at the\n"
             "                  given threads (default 1) and print the loss; for profilers and\n"
             "                  allocation counts (valgrind, heaptrack)\n"
-            "  --sgemm-only    no small-shape loops: every layer through cblas_sgemm\n"
+            "  --sgemm-only    no small-shape loops and no fused small-MLP kernel: every layer\n"
+            "                  through cblas_sgemm (the 2->h->1 kernel still runs)\n"
             "  --ieee-denormals  keep subnormal floats (default: flushed to zero, FTZ/DAZ,\n"
             "                  see nf_set_flush_denormals; the PyTorch peer does the same)\n"
             "  --serve         (with --task) set up the workload, print 'ready', then answer\n"
@@ -166,7 +171,7 @@ static int parse_args(int argc, char **argv, options *o)
             if (found < 0) {
                 fprintf(stderr,
                         "bench_train: --task: unknown workload '%s' (valid: abs, fir, dft64, "
-                        "spectrum, dft1024, mlp)\n",
+                        "spectrum, dft1024, mlp, teacher10, teacher20, mlp97)\n",
                         optarg);
                 return 2;
             }
@@ -201,7 +206,10 @@ static int parse_args(int argc, char **argv, options *o)
         }
         case 'J': o->json = 1; break;
         case 'R': o->serve = 1; break;
-        case 'G': nf_dense_set_small_max(0); break;
+        case 'G':
+            nf_dense_set_small_max(0);
+            nf_model_set_fused_max(0);
+            break;
         case 'D': nf_set_flush_denormals(0); break;
         case 'P':
             if (!strcmp(optarg, "rows")) split_rows = 1;
@@ -435,6 +443,7 @@ static nf_status workload_spec(const workload *w, const options *o, nf_run_spec 
         nf_run_set_task(spec, w->task);
         if (w->frame) spec->task.frame = w->frame;
         spec->task.dft_full = w->dft_full;
+        if (w->task == NF_TASK_TEACHER) spec->task.k = w->sizes[0];
     }
     spec->task.n_samples = o->batch;
     spec->task.seed = o->seed;

@@ -78,22 +78,36 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
         const float *xb = X + (size_t)r * nin;
         st = nf_model_forward(m, xb, b);
         if (st) break;
-        /* recompute z per layer from the layer input (A may overwrite Z in place) */
+        /* recompute z per layer from the layer input (A may overwrite Z in place), in double:
+         * z[j] = b[j] + W[j,0]·x[0] + W[j,1]·x[1] + … in that order, all units of a row at
+         * once from Wᵀ (the loop over units vectorises; the order per unit is the same) */
         int base = 0;
-        for (int l = 0; l + 1 < n_layers; l++) {
+        for (int l = 0; !st && l + 1 < n_layers; l++) {
             const nf_dense *L = nf_model_layer(m, l);
             const float *in = l ? nf_model_layer_a(m, l - 1) : xb;
+            const size_t ni = (size_t)L->in, no = (size_t)L->out;
+            double *wt = malloc((ni * no + no) * sizeof *wt), *z = wt ? wt + ni * no : NULL;
+            if (!wt) {
+                st = nf_fail(NF_ENOMEM, "diag: cannot allocate %zu weights", ni * no);
+                break;
+            }
+            for (size_t j = 0; j < no; j++)
+                for (size_t k = 0; k < ni; k++) wt[k * no + j] = (double)L->W[j * ni + k];
             for (int s = 0; s < b; s++) {
-                const float *x = in + (size_t)s * (size_t)L->in;
-                for (int j = 0; j < L->out; j++) {
-                    double z = L->b[j];
-                    for (int k = 0; k < L->in; k++) z += (double)L->W[j * L->in + k] * (double)x[k];
-                    nf_unit_diag *d = &u[base + j];
-                    if (z > 0.0) active[base + j]++;
-                    if (z < d->z_min) d->z_min = z;
-                    if (z > d->z_max) d->z_max = z;
+                const float *x = in + (size_t)s * ni;
+                for (size_t j = 0; j < no; j++) z[j] = L->b[j];
+                for (size_t k = 0; k < ni; k++) {
+                    const double xk = (double)x[k], *w = wt + k * no;
+                    for (size_t j = 0; j < no; j++) z[j] += w[j] * xk;
+                }
+                for (size_t j = 0; j < no; j++) {
+                    nf_unit_diag *d = &u[base + (int)j];
+                    if (z[j] > 0.0) active[base + (int)j]++;
+                    if (z[j] < d->z_min) d->z_min = z[j];
+                    if (z[j] > d->z_max) d->z_max = z[j];
                 }
             }
+            free(wt);
             base += L->out;
         }
     }

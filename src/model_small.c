@@ -150,3 +150,358 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, int b
     if (loss_out) *loss_out = total;
     return NF_OK;
 }
+
+/* ---- any depth, widths up to NF_MLP_MAX_WIDTH ------------------------------------------
+ *
+ * The same idea for every small MLP: rows in blocks of NF_MLP_BLOCK, each block transposed
+ * to [units][rows] (in the model's own Z/A/dA buffers, which are big enough for any block of
+ * at most batch rows), so that every loop runs over rows.  Per element the order of every
+ * operation is fixed by the source:
+ *   z[o][i] = ((W[o,0]·x[0][i] + W[o,1]·x[1][i]) + …) + b[o]      (forward, k in order)
+ *   d[k][i] = (W[0,k]·dz[0][i] + W[1,k]·dz[1][i]) + …             (dX, o in order)
+ *   dW[o,k] = Σ_blocks tree16(lanes), row i of a block into lane i mod 16, lanes added
+ *             pairwise (8, 4, 2, 1), blocks added in order onto 0
+ * Register chunks of rows (MLP_CHUNK) only decide which elements are computed together, not
+ * the order of operations of any one of them, so the AVX-512, AVX2 and baseline clones give
+ * the same bits, and the chunk tail loops compute the same expressions one row at a time. */
+
+enum { MLP_CHUNK = 32, MLP_LANES = 16 };
+
+/* Eight floats as one value (GCC/clang vector extension): the compiler keeps these in
+ * registers at whatever width the clone has (two SSE registers on baseline). */
+typedef float v8 __attribute__((vector_size(32)));
+
+/* Unaligned, aliasing loads and stores of eight floats (as the intrinsics headers define
+ * theirs); macros, so that no function passes a vector by value. */
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define ld8(p) (*(const v8u *)(const void *)(p))
+#define st8(p, v) (*(v8u *)(void *)(p) = (v))
+#define splat8(x) ((v8){(x), (x), (x), (x), (x), (x), (x), (x)})
+
+static int fused_max = NF_MLP_MAX_WIDTH;
+
+int nf_model_set_fused_max(int max_width)
+{
+    int prev = fused_max;
+    fused_max = max_width < 0 ? 0 : (max_width > NF_MLP_MAX_WIDTH ? NF_MLP_MAX_WIDTH : max_width);
+    return prev;
+}
+
+int nf_model_mlp_small_ok(const nf_model *m)
+{
+    for (int i = 0; i <= m->n_layers; i++)
+        if (m->sizes[i] > fused_max) return 0;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->sizes[i] * m->sizes[i + 1] > NF_MLP_MAX_IN_OUT) return 0;
+    return m->n_layers >= 1;
+}
+
+/* out[r][i] = (Σ_c w[r·rs + c·cs]·in[c][i]) (+ b[r]) for r < R, c < C, i < n; rows of length n. */
+static inline __attribute__((always_inline)) void mlp_lin(const float *restrict w, int rs, int cs,
+                                                          const float *restrict b,
+                                                          const float *restrict in, int C,
+                                                          float *restrict out, int R, int n)
+{
+    int r = 0;
+    /* two outputs at a time share the loads of the inputs (same operations per element) */
+    for (; r + 2 <= R && n >= MLP_CHUNK; r += 2) {
+        const float *wr = w + (size_t)r * (size_t)rs, *wq = wr + rs;
+        float *o = out + (size_t)r * (size_t)n, *p = o + n;
+        int i = 0;
+        for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
+            const v8 w0 = splat8(wr[0]), u0 = splat8(wq[0]);
+            const v8 x0 = ld8(in + i), x1 = ld8(in + i + 8), x2 = ld8(in + i + 16), x3 = ld8(in + i + 24);
+            v8 a0 = w0 * x0, a1 = w0 * x1, a2 = w0 * x2, a3 = w0 * x3;
+            v8 e0 = u0 * x0, e1 = u0 * x1, e2 = u0 * x2, e3 = u0 * x3;
+            for (int c = 1; c < C; c++) {
+                const v8 wc = splat8(wr[(size_t)c * (size_t)cs]), uc = splat8(wq[(size_t)c * (size_t)cs]);
+                const float *ic = in + (size_t)c * (size_t)n + i;
+                const v8 y0 = ld8(ic), y1 = ld8(ic + 8), y2 = ld8(ic + 16), y3 = ld8(ic + 24);
+                a0 += wc * y0;
+                a1 += wc * y1;
+                a2 += wc * y2;
+                a3 += wc * y3;
+                e0 += uc * y0;
+                e1 += uc * y1;
+                e2 += uc * y2;
+                e3 += uc * y3;
+            }
+            if (b) {
+                const v8 br = splat8(b[r]), bq = splat8(b[r + 1]);
+                a0 += br;
+                a1 += br;
+                a2 += br;
+                a3 += br;
+                e0 += bq;
+                e1 += bq;
+                e2 += bq;
+                e3 += bq;
+            }
+            st8(o + i, a0);
+            st8(o + i + 8, a1);
+            st8(o + i + 16, a2);
+            st8(o + i + 24, a3);
+            st8(p + i, e0);
+            st8(p + i + 8, e1);
+            st8(p + i + 16, e2);
+            st8(p + i + 24, e3);
+        }
+        for (; i < n; i++) {
+            float a = wr[0] * in[i], e = wq[0] * in[i];
+            for (int c = 1; c < C; c++) {
+                a += wr[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
+                e += wq[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
+            }
+            o[i] = b ? a + b[r] : a;
+            p[i] = b ? e + b[r + 1] : e;
+        }
+    }
+    for (; r < R; r++) {
+        const float *wr = w + (size_t)r * (size_t)rs;
+        float *o = out + (size_t)r * (size_t)n;
+        int i = 0;
+        for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
+            const v8 w0 = splat8(wr[0]);
+            v8 a0 = w0 * ld8(in + i), a1 = w0 * ld8(in + i + 8), a2 = w0 * ld8(in + i + 16),
+               a3 = w0 * ld8(in + i + 24);
+            for (int c = 1; c < C; c++) {
+                const v8 wc = splat8(wr[(size_t)c * (size_t)cs]);
+                const float *ic = in + (size_t)c * (size_t)n + i;
+                a0 += wc * ld8(ic);
+                a1 += wc * ld8(ic + 8);
+                a2 += wc * ld8(ic + 16);
+                a3 += wc * ld8(ic + 24);
+            }
+            if (b) {
+                const v8 br = splat8(b[r]);
+                a0 += br;
+                a1 += br;
+                a2 += br;
+                a3 += br;
+            }
+            st8(o + i, a0);
+            st8(o + i + 8, a1);
+            st8(o + i + 16, a2);
+            st8(o + i + 24, a3);
+        }
+        for (; i < n; i++) {
+            float a = wr[0] * in[i];
+            for (int c = 1; c < C; c++) a += wr[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
+            o[i] = b ? a + b[r] : a;
+        }
+    }
+}
+
+/* The 16 lanes lo[0..7], hi[0..7] added pairwise: l + 8, then l + 4, l + 2, l + 1. */
+/* (vectors by pointer: a vector argument would change the ABI without AVX, -Wpsabi) */
+#define tree16(lo, hi) tree16p(&(lo), &(hi))
+static inline __attribute__((always_inline)) float tree16p(const v8 *lo, const v8 *hi)
+{
+    const v8 s = *lo + *hi;
+    const float q0 = s[0] + s[4], q1 = s[1] + s[5], q2 = s[2] + s[6], q3 = s[3] + s[7];
+    return (q0 + q2) + (q1 + q3);
+}
+
+/* Rows i0.. of a and b (n − i0 < 16 of them) into lanes 0.. of two vectors, zeros after. */
+static inline __attribute__((always_inline)) void tail16(const float *a, int m, v8 *restrict lo, v8 *restrict hi)
+{
+    float t[MLP_LANES] = {0};
+    memcpy(t, a, (size_t)m * sizeof(float));
+    *lo = ld8(t);
+    *hi = ld8(t + 8);
+}
+
+/* tree8 of four vectors at once: lane j of the result (j < 4) is tree8(s_j), the same sums
+ * in the same order (l + 4, then l + 2, then l + 1). */
+#define SHUF __builtin_shufflevector
+#define tree8x4(s0, s1, s2, s3, out)                                                             \
+    do {                                                                                      \
+        const v8 p01_ = SHUF(s0, s1, 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(s0, s1, 4, 5, 6, 7, 12, 13, 14, 15); \
+        const v8 p23_ = SHUF(s2, s3, 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(s2, s3, 4, 5, 6, 7, 12, 13, 14, 15); \
+        const v8 q_ = SHUF(p01_, p23_, 0, 1, 4, 5, 8, 9, 12, 13) +                            \
+                      SHUF(p01_, p23_, 2, 3, 6, 7, 10, 11, 14, 15);                           \
+        (out) = SHUF(q_, q_, 0, 2, 4, 6, 0, 2, 4, 6) + SHUF(q_, q_, 1, 3, 5, 7, 1, 3, 5, 7);     \
+    } while (0)
+
+/* t[k·n + i] = x[i·K + k] for i < n, k < K: 8×8 tiles transposed in registers, the edges
+ * one element at a time. */
+static inline __attribute__((always_inline)) void mlp_transpose(const float *restrict x, int K, int n,
+                                                                float *restrict t)
+{
+    const int n8 = n / 8 * 8, K8 = K / 8 * 8;
+    for (int i = 0; i < n8; i += 8) {
+        const float *xr = x + (size_t)i * (size_t)K;
+        for (int k = 0; k < K8; k += 8) {
+            const v8 r0 = ld8(xr + k), r1 = ld8(xr + K + k), r2 = ld8(xr + 2 * K + k),
+                     r3 = ld8(xr + 3 * K + k), r4 = ld8(xr + 4 * K + k), r5 = ld8(xr + 5 * K + k),
+                     r6 = ld8(xr + 6 * K + k), r7 = ld8(xr + 7 * K + k);
+            const v8 t0 = SHUF(r0, r1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = SHUF(r0, r1, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 t2 = SHUF(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = SHUF(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 t4 = SHUF(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = SHUF(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 t6 = SHUF(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = SHUF(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 u0 = SHUF(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = SHUF(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+            const v8 u2 = SHUF(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = SHUF(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+            const v8 u4 = SHUF(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = SHUF(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
+            const v8 u6 = SHUF(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = SHUF(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
+            float *o = t + (size_t)k * (size_t)n + i;
+            st8(o, SHUF(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11));
+            st8(o + n, SHUF(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11));
+            st8(o + 2 * n, SHUF(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11));
+            st8(o + 3 * n, SHUF(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11));
+            st8(o + 4 * n, SHUF(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15));
+            st8(o + 5 * n, SHUF(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15));
+            st8(o + 6 * n, SHUF(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15));
+            st8(o + 7 * n, SHUF(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15));
+        }
+        for (int k = K8; k < K; k++)
+            for (int l = 0; l < 8; l++) t[(size_t)k * (size_t)n + (size_t)(i + l)] = xr[(size_t)l * (size_t)K + (size_t)k];
+    }
+    for (int i = n8; i < n; i++)
+        for (int k = 0; k < K; k++) t[(size_t)k * (size_t)n + (size_t)i] = x[(size_t)i * (size_t)K + (size_t)k];
+}
+
+/* dW[r·C + c] += tree16 over rows of d[r][·]·in[c][·] (row i into lane i mod 16), and
+ * db[r] += tree16 of d[r][·]. */
+static inline __attribute__((always_inline)) void mlp_grad(const float *restrict d, const float *restrict in,
+                                                           int C, int R, int n, float *restrict dW,
+                                                           float *restrict db)
+{
+    const int full = n / MLP_LANES * MLP_LANES, m = n - full;
+    for (int r = 0; r < R; r++) {
+        const float *dr = d + (size_t)r * (size_t)n;
+        float *g = dW + (size_t)r * (size_t)C;
+        v8 dl = {0}, dh = {0};
+        if (m) tail16(dr + full, m, &dl, &dh);
+        v8 s0 = dl, s1 = dh;
+        for (int i = 0; i < full; i += MLP_LANES) {
+            s0 += ld8(dr + i);
+            s1 += ld8(dr + i + 8);
+        }
+        db[r] += tree16(s0, s1);
+        int c = 0;
+        for (; c + 4 <= C; c += 4) {
+            const float *i0 = in + (size_t)c * (size_t)n, *i1 = i0 + n, *i2 = i1 + n, *i3 = i2 + n;
+            v8 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0 = {0}, c1 = {0}, e0 = {0}, e1 = {0};
+            for (int i = 0; i < full; i += MLP_LANES) {
+                const v8 x0 = ld8(dr + i), x1 = ld8(dr + i + 8);
+                a0 += x0 * ld8(i0 + i);
+                a1 += x1 * ld8(i0 + i + 8);
+                b0 += x0 * ld8(i1 + i);
+                b1 += x1 * ld8(i1 + i + 8);
+                c0 += x0 * ld8(i2 + i);
+                c1 += x1 * ld8(i2 + i + 8);
+                e0 += x0 * ld8(i3 + i);
+                e1 += x1 * ld8(i3 + i + 8);
+            }
+            if (m) {
+                v8 l, h;
+                tail16(i0 + full, m, &l, &h);
+                a0 += dl * l;
+                a1 += dh * h;
+                tail16(i1 + full, m, &l, &h);
+                b0 += dl * l;
+                b1 += dh * h;
+                tail16(i2 + full, m, &l, &h);
+                c0 += dl * l;
+                c1 += dh * h;
+                tail16(i3 + full, m, &l, &h);
+                e0 += dl * l;
+                e1 += dh * h;
+            }
+            v8 t;
+            tree8x4(a0 + a1, b0 + b1, c0 + c1, e0 + e1, t);
+            g[c] += t[0];
+            g[c + 1] += t[1];
+            g[c + 2] += t[2];
+            g[c + 3] += t[3];
+        }
+        for (; c < C; c++) {
+            const float *i0 = in + (size_t)c * (size_t)n;
+            v8 a0 = {0}, a1 = {0};
+            for (int i = 0; i < full; i += MLP_LANES) {
+                a0 += ld8(dr + i) * ld8(i0 + i);
+                a1 += ld8(dr + i + 8) * ld8(i0 + i + 8);
+            }
+            if (m) {
+                v8 l0, h0;
+                tail16(i0 + full, m, &l0, &h0);
+                a0 += dl * l0;
+                a1 += dh * h0;
+            }
+            g[c] += tree16(a0, a1);
+        }
+    }
+}
+
+static void mlp_act_forward(const nf_dense *L, float *Z, float *A, int n)
+{
+    if (L->act_p && nf_act_learnable(L->act.kind)) {
+        for (int o = 0; o < L->out; o++)
+            nf_act_unit_forward(L->act.kind, Z + (size_t)o * (size_t)n, NULL, L->act_p + o, n, 1,
+                                A + (size_t)o * (size_t)n);
+    } else {
+        nf_act_forward(&L->act, Z, A, (size_t)L->out * (size_t)n);
+    }
+}
+
+static void mlp_act_backward(const nf_dense *L, const float *Z, const float *A, float *D, int n, int acc)
+{
+    if (L->act_p && nf_act_learnable(L->act.kind)) {
+        for (int o = 0; o < L->out; o++) {
+            const size_t off = (size_t)o * (size_t)n;
+            nf_act_unit_backward(L->act.kind, Z + off, A + off, L->act_p + o, D + off, n, 1,
+                                 L->act_dp ? L->act_dp + o : NULL, acc);
+        }
+    } else {
+        nf_act_backward(&L->act, Z, A, D, (size_t)L->out * (size_t)n);
+    }
+}
+
+NF_CLONES
+nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, int batch,
+                                  const nf_loss_spec *loss, size_t denom, double *loss_out)
+{
+    enum { B = NF_MLP_BLOCK, W = NF_MLP_MAX_WIDTH };
+    const int nl = m->n_layers, nin = m->sizes[0], nout = m->sizes[nl];
+    float Xt[W * B], Yt[W * B];
+    for (int i = 0; i < nl; i++) {
+        nf_dense *L = &m->layers[i];
+        memset(L->dW, 0, (size_t)L->in * (size_t)L->out * sizeof(float));
+        memset(L->db, 0, (size_t)L->out * sizeof(float));
+    }
+    if (!denom) denom = (size_t)batch * (size_t)nout;
+    double total = 0.0;
+    for (int r = 0; r < batch; r += B) {
+        const int n = batch - r < B ? batch - r : B;
+        const float *x = X + (size_t)r * (size_t)nin, *y = Y + (size_t)r * (size_t)nout;
+        mlp_transpose(x, nin, n, Xt);
+        if (nout == 1)
+            memcpy(Yt, y, (size_t)n * sizeof(float));
+        else
+            mlp_transpose(y, nout, n, Yt);
+        const float *in = Xt;
+        for (int l = 0; l < nl; l++) {
+            const nf_dense *L = &m->layers[l];
+            mlp_lin(L->W, L->in, 1, L->b, in, L->in, m->Z[l], L->out, n);
+            mlp_act_forward(L, m->Z[l], m->A[l], n);
+            in = m->A[l];
+        }
+        int cur = 0;
+        float *D = m->dbuf[0];
+        total += nf_loss_grad(loss, m->A[nl - 1], Yt, (size_t)nout * (size_t)n, denom, D);
+        for (int l = nl - 1; l >= 0; l--) {
+            const nf_dense *L = &m->layers[l];
+            mlp_act_backward(L, m->Z[l], m->A[l], D, n, r > 0);
+            const float *inp = l ? m->A[l - 1] : Xt;
+            mlp_grad(D, inp, L->in, L->out, n, L->dW, L->db);
+            if (l) {
+                float *Dn = m->dbuf[cur ^ 1];
+                mlp_lin(L->W, 1, L->in, NULL, D, L->out, Dn, L->in, n);
+                cur ^= 1;
+                D = Dn;
+            }
+        }
+    }
+    if (loss_out) *loss_out = total;
+    return NF_OK;
+}

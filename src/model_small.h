@@ -18,4 +18,18 @@ int nf_model_small_ok(const nf_model *m);
 nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, int batch,
                               const nf_loss_spec *loss, size_t denom, double *loss_out);
 
+/* Every MLP with all sizes (inputs, hidden widths, outputs) at most NF_MLP_MAX_WIDTH and
+ * every layer's in·out at most NF_MLP_MAX_IN_OUT (a 64→64 layer runs faster in sgemm, even
+ * at batch 64: bench/README.md): one fused kernel over row blocks of NF_MLP_BLOCK rows
+ * (model_small.c).  Unlike the one-hidden-layer kernel it runs on every shard of a
+ * data-parallel step (nf_model_set_threads), as the per-layer path does.  Same contract as
+ * nf_model_grad; the model's Z/A/dA buffers are its workspace (they hold transposed blocks
+ * afterwards).  ~32 KB of stack. */
+#define NF_MLP_MAX_WIDTH 64
+#define NF_MLP_BLOCK 64
+#define NF_MLP_MAX_IN_OUT 1024
+int nf_model_mlp_small_ok(const nf_model *m);
+nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, int batch,
+                                  const nf_loss_spec *loss, size_t denom, double *loss_out);
+
 #endif

@@ -223,7 +223,10 @@ NF_CLONES static double mse_sum_db(const nf_dense *L, const float *restrict E, i
  * tiny one-hidden-layer nets take one fused kernel instead of sgemm (model_small.c), except
  * while dropping units, which that kernel does not do; MSE on a linear output pre-fills the
  * output Z (mse_prefill); everything else runs forward, nf_loss_grad, backward. */
-static int fused_small(const nf_model *m) { return nf_model_small_ok(m) && !drop_active(m, 0); }
+static int fused_small(const nf_model *m)
+{
+    return (nf_model_small_ok(m) || nf_model_mlp_small_ok(m)) && !drop_active(m, 0);
+}
 
 static int prefilled_mse(const nf_model *m, const nf_loss_spec *loss)
 {
@@ -236,7 +239,8 @@ nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int 
     if (fused_small(m)) {
         nf_status cst = nf_model_check_batch(m, batch);
         if (cst) return cst;
-        return nf_model_grad_small(m, X, Y, batch, loss, denom, loss_out);
+        if (nf_model_small_ok(m)) return nf_model_grad_small(m, X, Y, batch, loss, denom, loss_out);
+        return nf_model_grad_mlp_small(m, X, Y, batch, loss, denom, loss_out);
     }
     const int last = m->n_layers - 1;
     const size_t n = (size_t)batch * (size_t)m->sizes[m->n_layers];

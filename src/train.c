@@ -37,10 +37,32 @@ void nf_history_free(nf_history *h)
     h->loss = h->seconds = h->val_loss = NULL;
 }
 
+/* Rows idx[0..count) of src into dst.  Narrow rows (a small net's inputs, one target) are
+ * copied in place: a memcpy call per 4- to 40-byte row cost more than the fused step of a
+ * 10→10→1 net's gradient (bench/README.md). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 static void gather_rows(const float *src, size_t width, const int *idx, int count, float *dst)
 {
-    for (int r = 0; r < count; r++)
-        memcpy(dst + (size_t)r * width, src + (size_t)idx[r] * width, width * sizeof(float));
+    enum { AHEAD = 16 }; /* rows are random: fetch a few ahead (the copy waits on the misses) */
+    for (int r = 0; r < count && r < AHEAD; r++) __builtin_prefetch(src + (size_t)idx[r] * width);
+    if (width == 1) {
+        for (int r = 0; r < count; r++) {
+            if (r + AHEAD < count) __builtin_prefetch(src + idx[r + AHEAD]);
+            dst[r] = src[idx[r]];
+        }
+    } else if (width <= 64) {
+        for (int r = 0; r < count; r++) {
+            if (r + AHEAD < count) __builtin_prefetch(src + (size_t)idx[r + AHEAD] * width);
+            const float *s = src + (size_t)idx[r] * width;
+            float *d = dst + (size_t)r * width;
+            for (size_t k = 0; k < width; k++) d[k] = s[k];
+        }
+    } else {
+        for (int r = 0; r < count; r++)
+            memcpy(dst + (size_t)r * width, src + (size_t)idx[r] * width, width * sizeof(float));
+    }
 }
 
 /* Shapes of the flat buffer for optimizers that care (adafactor): W [out, in], b [out] and

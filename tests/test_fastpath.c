@@ -1,7 +1,10 @@
 /* test_fastpath.c — the throughput shortcuts against the plain paths they replace:
  *  - the small-shape dense path (loops) against the sgemm path (nf_dense_set_small_max(0));
  *  - nf_model_grad's fused bias+MSE+db pass against forward, nf_loss_grad, backward;
- *  - data-parallel steps (nf_model_set_threads) against the serial step. */
+ *  - data-parallel steps (nf_model_set_threads) against the serial step;
+ *  - the fused small-MLP kernel against the per-layer path (nf_model_set_fused_max(0)), and its
+ *    recorded bits, which every build (AVX2 or AVX-512 clones, baseline under clang and the
+ *    sanitizers) must reproduce. */
 #include <string.h>
 
 #include "testutil.h"
@@ -326,6 +329,153 @@ START_TEST(sharded_grad_matches_serial)
 }
 END_TEST
 
+
+/* ---- the fused small-MLP kernel ---- */
+
+typedef struct {
+    int n_layers, sizes[5];
+    nf_act_kind hid, out;
+    nf_loss_kind loss;
+} mlp_case;
+
+static const mlp_case mlp_cases[] = {
+    {2, {10, 10, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE},
+    {2, {20, 20, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MAE},
+    {3, {5, 7, 3, 2}, NF_ACT_TANH, NF_ACT_SIGMOID, NF_LOSS_HUBER},
+    {4, {13, 31, 17, 9, 5}, NF_ACT_GELU, NF_ACT_LINEAR, NF_LOSS_LOG_COSH},
+    {1, {9, 3}, NF_ACT_RELU, NF_ACT_SWISH, NF_LOSS_MSE},
+    {3, {6, 24, 12, 3}, NF_ACT_PRELU, NF_ACT_LINEAR, NF_LOSS_MSE},
+    {2, {3, 16, 4}, NF_ACT_ELU_LEARN, NF_ACT_TANH, NF_LOSS_MSE},
+    {2, {64, 16, 64}, NF_ACT_SOFTPLUS, NF_ACT_LINEAR, NF_LOSS_HUBER},
+    {3, {2, 8, 8, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE},
+};
+static const int mlp_batches[] = {1, 7, 16, 63, 64, 65, 200};
+
+static nf_model *mlp_make(const mlp_case *c, uint64_t seed, int batch)
+{
+    nf_act_spec hid = {c->hid, nf_act_default_param(c->hid)}, out = {c->out, nf_act_default_param(c->out)};
+    nf_model *m;
+    ck_assert_int_eq(nf_model_create_mlp(&m, c->n_layers, c->sizes, &hid, &out), NF_OK);
+    nf_rng rng;
+    nf_rng_seed(&rng, seed);
+    nf_init_spec is = {NF_INIT_GLOROT_UNIFORM, NF_BIAS_CONST, 0.1f};
+    ck_assert_int_eq(nf_init_model(m, &is, &rng), NF_OK);
+    /* per-unit parameters away from their common initial value */
+    for (int l = 0; l < c->n_layers; l++) {
+        const nf_dense *L = nf_model_layer(m, l);
+        if (L->act_p)
+            for (int o = 0; o < L->out; o++) L->act_p[o] = (float)nf_rng_range(&rng, 0.1, 0.9);
+    }
+    ck_assert_int_eq(nf_model_reserve(m, batch), NF_OK);
+    return m;
+}
+
+/* Gradients and loss of the fused kernel against the per-layer (sgemm and loops) path, for
+ * every activation and loss, several depths and batches of one, partial and several blocks. */
+START_TEST(fused_mlp_matches_per_layer)
+{
+    const mlp_case *c = &mlp_cases[_i];
+    const int maxb = 200, L = c->n_layers;
+    nf_model *m = mlp_make(c, 70 + (uint64_t)_i, maxb);
+    const size_t np = nf_model_n_params(m);
+    const size_t nx = (size_t)maxb * (size_t)c->sizes[0], ny = (size_t)maxb * (size_t)c->sizes[L];
+    float *X, *Y, *g_ref;
+    ck_assert_int_eq(nf_alloc_floats(&X, nx), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&Y, ny), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&g_ref, np), NF_OK);
+    nf_rng rng;
+    nf_rng_seed(&rng, 90 + (uint64_t)_i);
+    fill(X, nx, &rng);
+    fill(Y, ny, &rng);
+    nf_loss_spec ls = {c->loss, 0.3f};
+    for (size_t bi = 0; bi < sizeof mlp_batches / sizeof mlp_batches[0]; bi++) {
+        const int batch = mlp_batches[bi];
+        double l_ref, l_fused;
+        const int prev = nf_model_set_fused_max(0);
+        ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &l_ref), NF_OK);
+        memcpy(g_ref, nf_model_grads(m), np * sizeof(float));
+        nf_model_set_fused_max(prev);
+        memset(nf_model_grads(m), 0xff, np * sizeof(float)); /* NaN: all must be rewritten */
+        ck_assert_int_eq(nf_model_grad(m, X, Y, batch, &ls, 0, &l_fused), NF_OK);
+        double dg = max_rel_diff(nf_model_grads(m), g_ref, np);
+        ck_assert_msg(dg < 2e-5, "case %d batch %d: grads differ by %.3g", _i, batch, dg);
+        ck_assert_msg(tu_rel(l_fused, l_ref, 1e-12) < 1e-6, "case %d batch %d: loss %.9g vs %.9g", _i,
+                      batch, l_fused, l_ref);
+        /* the sums are over the whole batch: a gradient that moved is not the initial one */
+        double mag = 0.0;
+        for (size_t k = 0; k < np; k++) mag += fabs((double)g_ref[k]);
+        ck_assert_msg(mag > 0.0, "case %d batch %d: zero gradient", _i, batch);
+    }
+    nf_free(X);
+    nf_free(Y);
+    nf_free(g_ref);
+    nf_model_free(m);
+}
+END_TEST
+
+static uint64_t fnv_floats(uint64_t h, const float *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &a[i], sizeof u);
+        for (int b = 0; b < 4; b++) {
+            h ^= (u >> (8 * b)) & 0xffu;
+            h *= 1099511628211ull;
+        }
+    }
+    return h;
+}
+
+/* The fused kernel's bits for three nets (ReLU and linear only: no libm), after 20 Adam-free
+ * steps p −= 0.05·g, so that every step's gradient feeds the next: recorded once, reproduced
+ * by every clone (AVX-512, AVX2, baseline), since the order of every operation is the
+ * source's; and by 2 threads, since batches under two shards of 256 rows run serially. */
+START_TEST(fused_mlp_bits_are_recorded)
+{
+    static const struct {
+        mlp_case c;
+        int batch;
+        uint64_t want;
+    } rec[] = {
+        {{2, {10, 10, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE}, 64, 0xdb90bbe7cc1d4891ull},
+        {{2, {20, 20, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE}, 500, 0x52ab4a3fbe3f5241ull},
+        {{3, {13, 31, 17, 5}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE}, 131, 0x4433ce502f3467b3ull},
+    };
+    for (size_t k = 0; k < sizeof rec / sizeof rec[0]; k++) {
+        for (int threads = 1; threads <= 2; threads++) {
+            nf_model *m = mlp_make(&rec[k].c, 3 + k, rec[k].batch);
+            ck_assert_int_eq(nf_model_set_threads(m, threads), NF_OK);
+            const int b = rec[k].batch, L = rec[k].c.n_layers;
+            const size_t nx = (size_t)b * (size_t)rec[k].c.sizes[0], ny = (size_t)b * (size_t)rec[k].c.sizes[L];
+            float *X, *Y;
+            ck_assert_int_eq(nf_alloc_floats(&X, nx), NF_OK);
+            ck_assert_int_eq(nf_alloc_floats(&Y, ny), NF_OK);
+            nf_rng rng;
+            nf_rng_seed(&rng, 123 + k);
+            fill(X, nx, &rng);
+            fill(Y, ny, &rng);
+            nf_loss_spec mse = {NF_LOSS_MSE, 1.0f};
+            uint64_t h = 1469598103934665603ull;
+            const size_t np = nf_model_n_params(m);
+            for (int step = 0; step < 20; step++) {
+                double loss;
+                ck_assert_int_eq(nf_model_grad(m, X, Y, b, &mse, 0, &loss), NF_OK);
+                float *p = nf_model_params(m);
+                const float *g = nf_model_grads(m);
+                for (size_t i = 0; i < np; i++) p[i] -= 0.05f * g[i];
+                h = fnv_floats(h, g, np);
+                h = fnv_floats(h, &(float){(float)loss}, 1);
+            }
+            ck_assert_msg(h == rec[k].want, "net %zu, %d threads: hash 0x%016llx, recorded 0x%016llx", k,
+                          threads, (unsigned long long)h, (unsigned long long)rec[k].want);
+            nf_free(X);
+            nf_free(Y);
+            nf_model_free(m);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("test_fastpath");
@@ -335,6 +485,8 @@ int main(void)
     tcase_add_test(tc, fused_mse_matches_plain);
     tcase_add_test(tc, model_nt_dx_matches_dense_chain);
     tcase_add_test(tc, sharded_grad_matches_serial);
+    tcase_add_loop_test(tc, fused_mlp_matches_per_layer, 0, (int)(sizeof mlp_cases / sizeof mlp_cases[0]));
+    tcase_add_test(tc, fused_mlp_bits_are_recorded);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

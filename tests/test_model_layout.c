@@ -200,20 +200,23 @@ typedef struct {
     int small_max;
     int sgemm_calls; /* calls nf_model_grad makes at batch 1031 (counted by hand) */
     const char *what;
+    int fused_off; /* 1: nf_model_set_fused_max(0), the per-layer path for nets the fused kernel takes */
 } step_case;
 
 /* 2L forward/dW entries and L − 1 dX entries, whatever the path. */
 static const step_case cases[] = {
-    {2, {64, 40, 33}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 5, "MSE pre-fill"},
-    {1, {64, 66}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 2, "one layer"},
-    {2, {9, 40, 1}, NF_ACT_GELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 5, "one-column output"},
-    {3, {3, 20, 6, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 5, "small output layer (loops)"},
-    {3, {3, 20, 6, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 0, 8, "small path off"},
-    {2, {2, 3, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 0, "fused small net"},
-    {2, {2, 3, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0.2f, 0, 5, "small net with dropout"},
-    {3, {7, 33, 20, 5}, NF_ACT_TANH, NF_ACT_SIGMOID, NF_LOSS_MSE, 0, 16, 8, "non-linear output"},
-    {3, {7, 33, 20, 5}, NF_ACT_TANH, NF_ACT_LINEAR, NF_LOSS_HUBER, 0, 16, 8, "plain loss"},
-    {3, {6, 24, 12, 4}, NF_ACT_ELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0.3f, 16, 8, "dropout"},
+    {2, {64, 40, 33}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 5, "MSE pre-fill", 0},
+    {1, {64, 66}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 2, "one layer", 0},
+    {2, {9, 40, 1}, NF_ACT_GELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 5, "one-column output", 1},
+    {3, {3, 20, 6, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 5, "small output layer (loops)", 1},
+    {3, {3, 20, 6, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 0, 8, "small path off", 1},
+    {2, {2, 3, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 0, "fused small net", 0},
+    {3, {3, 20, 6, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0, 16, 0, "fused MLP", 0},
+    {2, {9, 40, 1}, NF_ACT_GELU, NF_ACT_LINEAR, NF_LOSS_HUBER, 0, 0, 0, "fused MLP, small path off", 0},
+    {2, {2, 3, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0.2f, 0, 5, "small net with dropout", 0},
+    {3, {7, 33, 20, 5}, NF_ACT_TANH, NF_ACT_SIGMOID, NF_LOSS_MSE, 0, 16, 8, "non-linear output", 1},
+    {3, {7, 33, 20, 5}, NF_ACT_TANH, NF_ACT_LINEAR, NF_LOSS_HUBER, 0, 16, 8, "plain loss", 1},
+    {3, {6, 24, 12, 4}, NF_ACT_ELU, NF_ACT_LINEAR, NF_LOSS_MSE, 0.3f, 16, 8, "dropout", 0},
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -240,6 +243,7 @@ START_TEST(step_gemms_are_the_calls_the_step_makes)
     const step_case *c = &cases[_i];
     const int batch = 1031, L = c->n_layers;
     const int prev = nf_dense_set_small_max(c->small_max);
+    const int prev_fused = nf_model_set_fused_max(c->fused_off ? 0 : 64);
     nf_model *m = make(L, c->sizes, c->hid, c->out, 17 + (uint64_t)_i);
     if (c->dropout > 0.0f) ck_assert_int_eq(nf_model_set_dropout(m, c->dropout, 5), NF_OK);
     ck_assert_int_eq(nf_model_reserve(m, batch), NF_OK);
@@ -335,6 +339,7 @@ START_TEST(step_gemms_are_the_calls_the_step_makes)
     }
 #endif
     nf_dense_set_small_max(prev);
+    nf_model_set_fused_max(prev_fused);
     nf_free(X);
     nf_free(Y);
     nf_model_free(m);

@@ -133,6 +133,14 @@ int nf_model_training(const nf_model *m);
  * training-mode forward drew; NULL without dropout buffers. */
 const float *nf_model_dropout_mask(const nf_model *m, int i);
 
+/* Fused small-net kernel: nf_model_grad runs an MLP whose sizes (inputs, every width,
+ * outputs) are all at most this limit as one fused forward + loss + backward over blocks of
+ * rows, without sgemm (nets with dropout active excepted).  Default and maximum 64; 0 sends
+ * such nets through the per-layer path (nf_dense_set_small_max still applies there); the
+ * one-hidden-layer kernel for n_in <= 8, hidden <= 32, one output is not affected.
+ * Process-wide setting for tests and benchmarks, not synchronised.  Returns the previous one. */
+int nf_model_set_fused_max(int max_width);
+
 /* Forward of X [batch, n_in]; the output [batch, n_out] is nf_model_output(m). */
 nf_status nf_model_forward(nf_model *m, const float *X, int batch);
 const float *nf_model_output(const nf_model *m);
