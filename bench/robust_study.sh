@@ -1,6 +1,7 @@
 #!/bin/sh
-# The 3-ReLU abs robustness study (bench/robust_study/README.md): baseline, each aid alone,
-# the robust preset, and the preset again on other seeds.  Summaries go to bench/robust_study/.
+# The 3-ReLU abs robustness study (bench/robust_study/README.md): baseline, each aid alone, the
+# first robust preset (P1 below, spelled out: --preset robust now expands to the grow-and-prune
+# method of bench/convergence/), and P1 again on other seeds.  Summaries go to bench/robust_study/.
 #   bench/robust_study.sh [NNFIT] [JOBS] [RESTARTS_SINGLE]
 set -eu
 N=${1:-build/src/cli/nnfit}
@@ -36,7 +37,8 @@ run decoupled_wd_1e-4 "$R1" --decoupled-weight-decay 1e-4
 run schedule_cosine "$R1" --schedule cosine
 run warmup_10 "$R1" --warmup 10
 run lr_0.003 "$R1" --lr 0.003
-run preset_robust 1000 --preset robust
-run preset_robust_seed1 1000 --preset robust --seed 1
-# ablation: the edge rule and the learning rate of the preset, 1000 restarts each
-$N sweep $BASE --restarts 1000 --preset robust --revive-edge 0,0.1 --lr 0.001,0.003 > "$D/ablation.txt"
+P1="--init data_kink --revive-every 10 --revive-edge 0.1 --lr 0.003"
+run preset_robust 1000 $P1
+run preset_robust_seed1 1000 $P1 --seed 1
+# ablation: the edge rule and the learning rate of P1, 1000 restarts each
+$N sweep $BASE --restarts 1000 --init data_kink --revive-every 10 --revive-edge 0,0.1 --lr 0.001,0.003 > "$D/ablation.txt"

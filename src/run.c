@@ -30,8 +30,9 @@ void nf_run_set_task(nf_run_spec *spec, nf_task_kind kind)
 {
     const nf_task_config old = spec->task;
     nf_task_defaults(kind, &spec->task);
-    spec->task.n_samples = old.n_samples;
+    if (spec->n_set) spec->task.n_samples = old.n_samples;
     spec->task.frame = old.frame;
+    spec->task.k = old.k;
     spec->task.seed = old.seed;
     spec->task.taps = old.taps;
     spec->task.n_taps = old.n_taps;

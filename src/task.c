@@ -11,14 +11,14 @@
 #include "nnfit/rng.h"
 #include "task_taps.h"
 
-static const char *const names[NF_TASK_COUNT] = {"abs", "fir", "dft", "spectrum"};
+static const char *const names[NF_TASK_COUNT] = {"abs", "fir", "dft", "spectrum", "teacher"};
 
 const char *nf_task_name(nf_task_kind kind)
 {
     return (unsigned)kind < NF_TASK_COUNT ? names[kind] : "?";
 }
 
-const char *nf_task_names(void) { return "abs, fir, dft, spectrum"; }
+const char *nf_task_names(void) { return "abs, fir, dft, spectrum, teacher"; }
 
 nf_status nf_task_parse(const char *name, nf_task_kind *kind)
 {
@@ -40,8 +40,9 @@ void nf_task_defaults(nf_task_kind kind, nf_task_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->kind = kind;
-    cfg->n_samples = 4096;
+    cfg->n_samples = kind == NF_TASK_TEACHER ? 8192 : 4096;
     cfg->frame = 64;
+    cfg->k = 10;
     cfg->taps = nf_task_default_taps(&cfg->n_taps);
 }
 
@@ -65,6 +66,7 @@ void nf_task_shape(const nf_task_config *c, int *n_in, int *n_out)
         *n_out = 2 * dft_bins(c);
         break;
     case NF_TASK_SPECTRUM: *n_in = c->frame; *n_out = c->frame / 2 + 1; break;
+    case NF_TASK_TEACHER: *n_in = c->k; *n_out = 1; break;
     default: *n_in = *n_out = 0; break;
     }
 }
@@ -76,8 +78,8 @@ void nf_task_default_layers(const nf_task_config *c, int *sizes, int *n_layers, 
     hidden->kind = NF_ACT_RELU;
     hidden->param = 0.0f;
     sizes[0] = n_in;
-    if (c->kind == NF_TASK_ABS) {
-        sizes[1] = 3;
+    if (c->kind == NF_TASK_ABS || c->kind == NF_TASK_TEACHER) {
+        sizes[1] = c->kind == NF_TASK_ABS ? 3 : n_in;
         sizes[2] = 1;
         *n_layers = 2;
     } else if (c->kind == NF_TASK_SPECTRUM) {
@@ -95,7 +97,9 @@ nf_status nf_task_validate(const nf_task_config *c)
     if ((unsigned)c->kind >= NF_TASK_COUNT) return nf_fail(NF_EINVAL, "unknown task %d", c->kind);
     if (c->n_samples < 1 || c->n_samples > (1 << 26))
         return nf_fail(NF_EINVAL, "sample count must be in 1..%d, got %d", 1 << 26, c->n_samples);
-    if (c->kind != NF_TASK_ABS && (c->frame < 1 || c->frame > 65536))
+    if (c->kind == NF_TASK_TEACHER && (c->k < 1 || c->k > 4096))
+        return nf_fail(NF_EINVAL, "teacher k must be in 1..4096, got %d", c->k);
+    if (c->kind != NF_TASK_ABS && c->kind != NF_TASK_TEACHER && (c->frame < 1 || c->frame > 65536))
         return nf_fail(NF_EINVAL, "frame length must be in 1..65536, got %d", c->frame);
     if (c->kind == NF_TASK_FIR) {
         if (!c->taps || c->n_taps < 1 || c->n_taps > 65536)
@@ -206,6 +210,15 @@ nf_status nf_task_generate(const nf_task_config *c, nf_mat *X, nf_mat *Y)
         return NF_OK;
     }
     for (size_t i = 0; i < nf_mat_size(X); i++) X->data[i] = (float)nf_rng_normal(&rng);
+    if (c->kind == NF_TASK_TEACHER) {
+        for (int r = 0; r < n; r++) {
+            const float *x = X->data + (size_t)r * (size_t)n_in;
+            double s = 0.0;
+            for (int i = 0; i < n_in; i++) s += x[i] > 0.0f ? (double)x[i] : 0.0;
+            Y->data[r] = (float)s;
+        }
+        return NF_OK;
+    }
     /* Targets through the exact operator, accumulated in double. */
     nf_task_config lin = *c;
     int K = c->frame / 2 + 1;

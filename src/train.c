@@ -322,6 +322,11 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     if (cfg->aids && nf_opt_is_full_batch(cfg->opt.kind))
         return nf_fail(NF_EINVAL, "training aids (schedules, dropout, revival, ...) need a mini-batch "
                                   "optimizer, not %s", nf_opt_name(cfg->opt.kind));
+    if (cfg->aids && cfg->aids->polish &&
+        (cfg->loss.kind != NF_LOSS_MSE || nf_model_n_layers(m) < 2 ||
+         nf_model_layer(m, nf_model_n_layers(m) - 1)->act.kind != NF_ACT_LINEAR))
+        return nf_fail(NF_EINVAL, "the least-squares output refit needs the mse loss, a hidden layer and a "
+                                  "linear output layer");
     if (nf_opt_is_full_batch(cfg->opt.kind)) {
         nf_status fst = train_full_batch(m, X, Y, cfg, &sz, hist);
         if (hist == &local) nf_history_free(hist);
@@ -333,7 +338,27 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     const int shuffle = cfg->shuffle && batch < N;
     const int part_cap = batch < n ? batch : n > 0 ? n : 1; /* rows of a batch held here, at most */
 
-    nf_status st = nf_model_reserve(m, dist ? part_cap : batch);
+    /* grow and prune: train a wider copy in place of m, copy its survivors into m at the end */
+    nf_model *const narrow = m;
+    nf_model *wide = NULL;
+    nf_grow_rt *grow = NULL;
+    nf_status st = NF_OK;
+    if (cfg->aids && cfg->aids->grow > 1.0 && nf_model_n_layers(m) > 1) {
+        if ((st = nf_aids_validate(cfg->aids))) return st;
+        nf_rng grng;
+        nf_rng_seed(&grng, nf_rng_derive(cfg->seed, 79));
+        st = nf_grow_model(m, cfg->aids->grow, &cfg->aids->revive_init, &cfg->aids->revive_opts, X->data, n,
+                           &grng, &wide);
+        if (!st && nf_model_threads(m) > 1) st = nf_model_set_threads(wide, nf_model_threads(m));
+        if (!st) st = nf_grow_rt_begin(&grow, cfg->aids, m, wide, cfg->epochs);
+        if (st) {
+            nf_model_free(wide);
+            return st;
+        }
+        hist->grown_width = nf_model_size(wide, 1);
+        m = wide;
+    }
+    if (!st) st = nf_model_reserve(m, dist ? part_cap : batch);
     float *params = nf_model_params(m), *grads = nf_model_grads(m);
     const size_t n_params = nf_model_n_params(m);
     nf_optim *opt = NULL;
@@ -341,6 +366,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     if (!st) st = set_tensor_shapes(opt, m);
     nf_aids_rt *aids = NULL;
     if (!st && cfg->aids) st = nf_aids_begin(&aids, cfg->aids, m, opt, n, cfg->epochs, VX != NULL, cfg->seed);
+    if (!st && grow) nf_aids_attach_grow(aids, grow);
 
     int *perm = NULL, *part = NULL;
     float *Xb = NULL, *Yb = NULL, *backup = NULL;
@@ -428,6 +454,16 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
             break;
     }
     if (aids) nf_aids_finish(aids, hist);
+    if (wide && (!st || st == NF_EDIVERGED)) {
+        nf_status gst = nf_grow_rt_finish(grow, wide, X->data, n, narrow);
+        if (!gst) gst = nf_model_reserve(narrow, batch);
+        if (gst) st = gst;
+    }
+    m = narrow;
+    if (cfg->aids && cfg->aids->polish && (!st || st == NF_EDIVERGED)) {
+        nf_status pst = nf_polish_output(m, X->data, Y->data, n);
+        if (pst) st = pst;
+    }
     hist->seconds_total = nf_seconds() - t0;
     st = finish(m, X, Y, cfg, &sz, hist, st);
     free(perm);
@@ -437,6 +473,8 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     nf_free(backup);
     nf_aids_free(aids);
     nf_optim_free(opt);
+    nf_grow_rt_free(grow);
+    nf_model_free(wide);
     if (hist == &local) nf_history_free(hist);
     return st;
 }

@@ -96,6 +96,9 @@ void nf_aids_defaults(nf_aids_config *a)
     memset(a, 0, sizeof *a);
     nf_sched_defaults(&a->sched);
     a->dup_cos = 0.999;
+    a->prune_start = 0.3;
+    a->prune_end = 0.6;
+    a->prune_every = 5;
     a->revive_init.kind = NF_INIT_GLOROT_UNIFORM;
     a->revive_opts.gain = 1.0f;
     a->revive_opts.base = NF_INIT_GLOROT_UNIFORM;
@@ -130,6 +133,12 @@ nf_status nf_aids_validate(const nf_aids_config *a)
         return nf_fail(NF_EINVAL, "parallel revival cosine must be in [0, 1], got %g", a->revive_parallel);
     if (!(a->revive_edge >= 0.0 && a->revive_edge < 0.5))
         return nf_fail(NF_EINVAL, "edge revival fraction must be in [0, 0.5), got %g", a->revive_edge);
+    if (!(a->grow >= 0.0) || !isfinite(a->grow) || a->grow > 64.0)
+        return nf_fail(NF_EINVAL, "grow factor must be in [0, 64], got %g", a->grow);
+    if (!(a->prune_start >= 0.0 && a->prune_start <= a->prune_end && a->prune_end <= 1.0))
+        return nf_fail(NF_EINVAL, "pruning needs 0 <= prune_start <= prune_end <= 1, got %g, %g",
+                       a->prune_start, a->prune_end);
+    if (a->prune_every < 0) return nf_fail(NF_EINVAL, "prune_every must be >= 0");
     if ((unsigned)a->revive_init.kind >= NF_INIT_COUNT || (unsigned)a->revive_opts.base >= NF_INIT_COUNT ||
         a->revive_opts.base == NF_INIT_DATA_KINK)
         return nf_fail(NF_EINVAL, "bad revival initialiser");
@@ -249,6 +258,14 @@ nf_status nf_revive_units_rule(nf_model *m, nf_optim *opt, const float *X, int n
                                const nf_revive_rule *rule, const nf_init_spec *spec,
                                const nf_init_opts *opts, float *scratch, nf_rng *rng, int *count)
 {
+    return nf_revive_units_skip(m, opt, X, n, rule, spec, opts, NULL, scratch, rng, count);
+}
+
+nf_status nf_revive_units_skip(nf_model *m, nf_optim *opt, const float *X, int n,
+                               const nf_revive_rule *rule, const nf_init_spec *spec,
+                               const nf_init_opts *opts, const unsigned char *skip, float *scratch,
+                               nf_rng *rng, int *count)
+{
     const double dup_cos = rule->dup_cos;
     *count = 0;
     const int n_layers = nf_model_n_layers(m), cap = nf_model_batch_cap(m);
@@ -285,10 +302,15 @@ nf_status nf_revive_units_rule(nf_model *m, nf_optim *opt, const float *X, int n
     if (!opts) opts = &dflt;
     const float gain = opts->gain != 0.0f ? opts->gain : 1.0f;
     float *al = alive;
+    if (skip)
+        for (size_t u = 0; u < widths; u++)
+            if (skip[u]) alive[u] = 0.0f;
+    const unsigned char *sk = skip;
     for (int l = 0; l < n_layers - 1; l++) {
         const nf_dense *L = nf_model_layer(m, l), *next = nf_model_layer(m, l + 1);
         int drawn = 0;
         for (int j = 0; j < L->out; j++) {
+            if (sk && sk[j]) continue;
             int revive = al[j] == 0.0f;
             if (rule->edge > 0.0 && n > 0) {
                 const double frac = (double)al[j] / n;
@@ -324,6 +346,7 @@ nf_status nf_revive_units_rule(nf_model *m, nf_optim *opt, const float *X, int n
             (*count)++;
         }
         al += L->out;
+        if (sk) sk += L->out;
     }
     return NF_OK;
 }
@@ -342,7 +365,10 @@ struct nf_aids_rt {
     int best_epoch;
     double repel_now;
     nf_rng rng;
+    nf_grow_rt *grow; /* not owned: nf_train's */
 };
+
+void nf_aids_attach_grow(nf_aids_rt *rt, nf_grow_rt *g) { rt->grow = g; }
 
 nf_status nf_aids_begin(nf_aids_rt **out, const nf_aids_config *a, nf_model *m, nf_optim *opt,
                         int n, int epochs, int have_val, uint64_t seed)
@@ -391,6 +417,7 @@ void nf_aids_after_grad(nf_aids_rt *rt)
 {
     nf_model *m = rt->m;
     const size_t n_params = nf_model_n_params(m);
+    if (rt->grow) nf_grow_rt_mask_grads(rt->grow, m);
     if (rt->repel_now > 0.0) nf_repel_penalty(m, rt->repel_now, nf_model_grads(m));
     if (rt->a.clip_norm > 0.0) nf_clip_grad_norm(nf_model_grads(m), n_params, rt->a.clip_norm);
     if (rt->a.decoupled_wd > 0.0) {
@@ -409,7 +436,8 @@ int nf_aids_epoch_end(nf_aids_rt *rt, int epoch, double loss, double val_loss, c
     if (rt->a.sched.kind == NF_SCHED_PLATEAU) nf_plateau_step(&rt->plateau, &rt->a.sched, rt->base_lr, metric);
     hist->final_lr = rt->lr;
     int stop = 0;
-    if (rt->a.early_stop > 0) {
+    /* while units are still to be pruned, the best epoch could not be restored at this width */
+    if (rt->a.early_stop > 0 && (!rt->grow || nf_grow_rt_pruned(rt->grow))) {
         if (val_loss < rt->best_val) {
             rt->best_val = val_loss;
             rt->best_epoch = epoch;
@@ -422,9 +450,15 @@ int nf_aids_epoch_end(nf_aids_rt *rt, int epoch, double loss, double val_loss, c
     if (!stop && rt->a.revive_every > 0 && epoch % rt->a.revive_every == 0 && epoch < rt->epochs) {
         int count = 0;
         const nf_revive_rule rule = {rt->a.dup_cos, rt->a.revive_parallel, rt->a.revive_edge};
-        *st = nf_revive_units_rule(rt->m, rt->opt, X, n, &rule, &rt->a.revive_init, &rt->a.revive_opts,
-                                   rt->scratch, &rt->rng, &count);
+        *st = nf_revive_units_skip(rt->m, rt->opt, X, n, &rule, &rt->a.revive_init, &rt->a.revive_opts,
+                                   rt->grow ? nf_grow_rt_alive_skip(rt->grow) : NULL, rt->scratch, &rt->rng,
+                                   &count);
         hist->revivals += count;
+    }
+    if (!stop && !*st && rt->grow) {
+        int count = 0;
+        *st = nf_grow_rt_epoch_end(rt->grow, rt->m, rt->opt, epoch, X, n, &count);
+        hist->pruned += count;
     }
     return stop;
 }

@@ -22,4 +22,24 @@ int nf_aids_epoch_end(nf_aids_rt *rt, int epoch, double loss, double val_loss, c
 void nf_aids_finish(nf_aids_rt *rt, nf_history *hist);
 void nf_aids_free(nf_aids_rt *rt);
 
+/* Grow and prune (train_grow.c): the mask of live units of the wide model trained in place of
+ * the narrow one, and the pruning rounds. */
+typedef struct nf_grow_rt nf_grow_rt;
+nf_status nf_grow_rt_begin(nf_grow_rt **out, const nf_aids_config *a, const nf_model *narrow,
+                           const nf_model *wide, int epochs);
+void nf_grow_rt_free(nf_grow_rt *g);
+const unsigned char *nf_grow_rt_alive(const nf_grow_rt *g);
+const unsigned char *nf_grow_rt_alive_skip(const nf_grow_rt *g); /* 1 for pruned units */
+/* 1 once every pruning round has run (the live widths are the narrow model's). */
+int nf_grow_rt_pruned(const nf_grow_rt *g);
+/* After the epoch: the pruning rounds due by now. */
+nf_status nf_grow_rt_epoch_end(nf_grow_rt *g, nf_model *wide, nf_optim *opt, int epoch, const float *X,
+                               int n, int *count);
+/* Zeroes the gradients of pruned units (before clipping and the optimizer step). */
+void nf_grow_rt_mask_grads(const nf_grow_rt *g, nf_model *wide);
+/* Rounds not run yet (training stopped early), then the live units into narrow. */
+nf_status nf_grow_rt_finish(nf_grow_rt *g, nf_model *wide, const float *X, int n, nf_model *narrow);
+/* The aids runtime consults g for the mask (revival, gradients) and the pruning rounds. */
+void nf_aids_attach_grow(nf_aids_rt *rt, nf_grow_rt *g);
+
 #endif

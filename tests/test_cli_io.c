@@ -483,6 +483,32 @@ START_TEST(pipeline_abs_csv)
 }
 END_TEST
 
+/* nnfit data --task teacher writes the library's rows; the file trains like any other. */
+START_TEST(teacher_data_file)
+{
+    char *out;
+    ck_assert_int_eq(run("data --task teacher --k 10 --data-seed 5 --out t.npy", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "rows: 8192\ninputs: 10\ntargets: 1\n"));
+    free(out);
+    nf_mat M, X, Y;
+    ck_assert_int_eq(nf_data_read(path("t.npy"), NULL, &M), NF_OK);
+    ck_assert(M.rows == 8192 && M.cols == 11);
+    nf_task_config c;
+    nf_task_defaults(NF_TASK_TEACHER, &c);
+    c.k = 10;
+    c.seed = 5;
+    ck_assert_int_eq(nf_task_generate(&c, &X, &Y), NF_OK);
+    for (int r = 0; r < 8192; r++) {
+        ck_assert(!memcmp(M.data + r * 11, X.data + r * 10, 10 * sizeof(float)));
+        ck_assert(M.data[r * 11 + 10] == Y.data[r]);
+    }
+    nf_mat_free(&M); nf_mat_free(&X); nf_mat_free(&Y);
+    ck_assert_int_eq(run("train --data t.npy --inputs 10 --layers 10,10,1 --epochs 2 --quiet", &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "final_loss: "));
+    free(out);
+}
+END_TEST
+
 /* The numbers `predict` and `inspect` print, against the library: predict's MSE over the
  * target columns is the final loss train reported for the same rows; inspect's min, max,
  * mean, std (population) and rms of each tensor are those of the saved weights. */
@@ -788,6 +814,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, pipeline_abs_csv);
     tcase_add_test(tc, pipeline_npy_and_inspect);
+    tcase_add_test(tc, teacher_data_file);
     tcase_add_test(tc, predict_and_inspect_numbers);
     tcase_add_test(tc, pipeline_learnable_acts);
     tcase_add_test(tc, inspect_units);

@@ -569,6 +569,10 @@ START_TEST(split_holdout_shuffle)
     ck_assert_int_eq(Xt.rows, 7);
     ck_assert_int_eq(nf_data_holdout(&X, &Y, 0.3, 42, &Xt2, &Yt2, &Xv2, &Yv2), NF_OK);
     ck_assert_int_eq(memcmp(Xv.data, Xv2.data, 6 * sizeof(float)), 0); /* deterministic */
+    nf_mat_free(&Xt2);
+    nf_mat_free(&Yt2);
+    nf_mat_free(&Xv2);
+    nf_mat_free(&Yv2);
     /* rows stay paired and each row lands in exactly one part */
     float seen = 0;
     for (int r = 0; r < 3; r++) {

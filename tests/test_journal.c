@@ -262,6 +262,15 @@ START_TEST(corruption_in_the_middle_is_refused)
     char *after = slurp(p, &l2);
     ck_assert(l2 == len && memcmp(after, b, (size_t)len) == 0);
     free(after);
+    /* a flip that leaves the record well-formed (a digit of its seed) is caught by the CRC */
+    b[offs[2] + 20] ^= 1;
+    char *seed = strstr(b + offs[2], "seed=");
+    ck_assert(seed && seed < b + offs[3] && seed[5] >= '0' && seed[5] <= '9');
+    seed[5] ^= 1; /* 0↔1, 2↔3, ...: still a number */
+    spit(p, b, len);
+    ck_assert_int_eq(nf_journal_open(&j, p, &id, &done, &nd), NF_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(nf_last_error(), "record 3"));
+    ck_assert_ptr_nonnull(strstr(nf_last_error(), "not cut short"));
     /* a damaged header */
     b[5] = 'X';
     spit(p, b, len);

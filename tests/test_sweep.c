@@ -880,8 +880,8 @@ START_TEST(cli_preset_robust)
     line += strlen("--preset robust");
     line += strspn(line, " ");
     snprintf(expanded, sizeof expanded, "%.*s", (int)strcspn(line, "\n"), line);
-    ck_assert_ptr_nonnull(strstr(expanded, "--init data_kink"));
-    ck_assert_ptr_nonnull(strstr(expanded, "--revive-every"));
+    ck_assert_ptr_nonnull(strstr(expanded, "--grow 2"));
+    ck_assert_ptr_nonnull(strstr(expanded, "--schedule cosine"));
     free(a), free(err);
 
     snprintf(cmd, sizeof cmd, "%s train %s --preset robust", tu_nnfit(), common);
@@ -891,14 +891,15 @@ START_TEST(cli_preset_robust)
     ck_assert_int_eq(tu_run_cmd(cmd, &b, &err), 0);
     free(err);
     ck_assert_int_eq(same_final_loss(a, b), 1);
-    ck_assert_ptr_nonnull(strstr(a, "revivals:"));
+    ck_assert_ptr_nonnull(strstr(a, "grown_width: 6\npruned: 3\n"));
     free(a), free(b);
 
-    /* --init glorot_uniform before --preset still wins */
-    snprintf(cmd, sizeof cmd, "%s train %s --init glorot_uniform --preset=robust", tu_nnfit(), common);
+    /* --lr 0.002 before --preset still wins */
+    snprintf(cmd, sizeof cmd, "%s train %s --lr 0.002 --preset=robust", tu_nnfit(), common);
     ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 0);
+    ck_assert_ptr_nonnull(strstr(a, "lr: 0.002\n"));
     free(err);
-    snprintf(cmd, sizeof cmd, "%s train %s %s --init glorot_uniform", tu_nnfit(), common, expanded);
+    snprintf(cmd, sizeof cmd, "%s train %s %s --lr 0.002", tu_nnfit(), common, expanded);
     ck_assert_int_eq(tu_run_cmd(cmd, &b, &err), 0);
     free(err);
     ck_assert_int_eq(same_final_loss(a, b), 1);
@@ -907,7 +908,7 @@ START_TEST(cli_preset_robust)
     snprintf(cmd, sizeof cmd, "%s sweep --task abs --n 512 --batch 128 --epochs 20 --restarts 2 --jobs 1 --quiet "
                               "--preset robust --out test_sweep_preset.csv", tu_nnfit());
     ck_assert_int_eq(tu_run_cmd(cmd, &a, &err), 0);
-    ck_assert_ptr_nonnull(strstr(a, "data_kink"));
+    ck_assert_ptr_nonnull(strstr(a, "grow=2"));
     free(a), free(err);
     FILE *f = fopen("test_sweep_preset.csv", "r");
     ck_assert_ptr_nonnull(f);
@@ -917,8 +918,8 @@ START_TEST(cli_preset_robust)
     fclose(f);
     remove("test_sweep_preset.csv");
     double final = csv_final_and_command(row, cmd, sizeof cmd);
-    ck_assert_ptr_nonnull(strstr(cmd, "--init data_kink"));
-    ck_assert_ptr_nonnull(strstr(cmd, "--revive-every"));
+    ck_assert_ptr_nonnull(strstr(cmd, "--grow 2"));
+    ck_assert_ptr_nonnull(strstr(cmd, "--schedule cosine"));
     rerun_matches(cmd, final);
 
     snprintf(cmd, sizeof cmd, "%s train --task abs --preset nosuch", tu_nnfit());

@@ -471,7 +471,7 @@ START_TEST(several_problems_and_profiles)
     {
         const int o = !strcmp(jget(sol, "name")->valuestring, "sgd");
         for (int pr = 0; pr < 2; pr++) {
-            const double want = hits[pr][o] ? tot[pr][o] / hits[pr][o] : INFINITY;
+            const double want = hits[pr][o] > 0 ? tot[pr][o] / hits[pr][o] : INFINITY;
             const cJSON *x = cJSON_GetArrayItem(jget(sol, "time"), pr);
             const double got = cJSON_IsString(x) ? INFINITY : x->valuedouble;
             ck_assert_msg(got == want || fabs(got - want) < 1e-9 * want, "ert %d/%d: %g, want %g", pr, o, got, want);

@@ -244,6 +244,63 @@ START_TEST(abs_targets)
 }
 END_TEST
 
+START_TEST(teacher_targets_and_shapes)
+{
+    nf_task_config c;
+    nf_task_defaults(NF_TASK_TEACHER, &c);
+    ck_assert_int_eq(c.n_samples, 8192);
+    ck_assert_int_eq(c.k, 10);
+    c.k = 6;
+    c.seed = 3;
+    int n_in, n_out, sizes[NF_MAX_LAYERS + 1], nl;
+    nf_task_shape(&c, &n_in, &n_out);
+    ck_assert_int_eq(n_in, 6);
+    ck_assert_int_eq(n_out, 1);
+    nf_act_spec h;
+    nf_task_default_layers(&c, sizes, &nl, &h);
+    ck_assert_int_eq(nl, 2);
+    ck_assert(sizes[0] == 6 && sizes[1] == 6 && sizes[2] == 1 && h.kind == NF_ACT_RELU);
+    nf_mat X, Y;
+    ck_assert_int_eq(nf_task_generate(&c, &X, &Y), NF_OK);
+    ck_assert(X.rows == 8192 && X.cols == 6 && Y.rows == 8192 && Y.cols == 1);
+    double mean = 0, sq = 0, ymean = 0;
+    for (int r = 0; r < X.rows; r++) {
+        double s = 0;
+        for (int i = 0; i < 6; i++) {
+            double x = X.data[r * 6 + i];
+            s += x > 0 ? x : 0;
+            mean += x;
+            sq += x * x;
+        }
+        ck_assert_close(Y.data[r], s, 1e-6 * (1 + s));
+        ymean += Y.data[r];
+    }
+    const double cells = 8192.0 * 6;
+    /* x ~ N(0, 1): mean 0 (sd of the estimate 0.0045), E x^2 = 1 (sd 0.0064) */
+    ck_assert(fabs(mean / cells) < 0.02 && fabs(sq / cells - 1.0) < 0.03);
+    /* E y = k E relu(x) = 6 / sqrt(2 pi) = 2.394 (sd of the estimate 0.016) */
+    ck_assert_close(ymean / 8192.0, 6.0 / sqrt(2.0 * M_PI), 0.06);
+    /* other seed, other rows; same seed, same rows */
+    nf_mat X2, Y2;
+    c.seed = 4;
+    ck_assert_int_eq(nf_task_generate(&c, &X2, &Y2), NF_OK);
+    ck_assert(X2.data[0] != X.data[0] || X2.data[1] != X.data[1]);
+    nf_mat_free(&X2); nf_mat_free(&Y2);
+    c.seed = 3;
+    ck_assert_int_eq(nf_task_generate(&c, &X2, &Y2), NF_OK);
+    ck_assert(!memcmp(X2.data, X.data, nf_mat_size(&X) * sizeof(float)));
+    nf_mat_free(&X2); nf_mat_free(&Y2);
+    nf_mat_free(&X); nf_mat_free(&Y);
+    nf_mat W;
+    ck_assert_int_eq(nf_task_exact(&c, &W), NF_EUNSUPPORTED);
+    c.k = 0;
+    ck_assert_int_eq(nf_task_validate(&c), NF_EINVAL);
+    nf_task_kind kind;
+    ck_assert_int_eq(nf_task_parse("teacher", &kind), NF_OK);
+    ck_assert_int_eq(kind, NF_TASK_TEACHER);
+}
+END_TEST
+
 /* nf_diff_stats: max and RMS of |a − b|; a NaN anywhere makes max_abs NaN, so a broken fit
  * never looks perfect. */
 START_TEST(diff_stats_values_and_nan)
@@ -378,6 +435,7 @@ int main(void)
     tcase_add_test(tt, dft_targets_and_matrix);
     tcase_add_test(tt, spectrum_is_dft_magnitude);
     tcase_add_test(tt, abs_targets);
+    tcase_add_test(tt, teacher_targets_and_shapes);
     tcase_add_test(tt, lstsq_recovers_exact_operators);
     tcase_add_test(tt, diff_stats_values_and_nan);
     suite_add_tcase(s, tt);

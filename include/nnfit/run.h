@@ -41,6 +41,7 @@ uint64_t nf_run_stream(uint64_t seed, nf_stream which);
 typedef struct {
     /* data: the built-in task, used when nf_run gets no matrices */
     nf_task_config task;
+    int n_set;                 /* task.n_samples given (else each task's own default) */
     int val_n;                 /* task: validation rows, from stream 1 of the task's data seed */
     double val_split;          /* (0, 1): nf_run holds out this fraction of the training rows as the
                                   validation set, drawn from the split stream (nf_data_holdout) */
@@ -72,7 +73,8 @@ typedef struct {
  * zero biases, MSE, Adam(lr 1e-3), batch 32, 100 epochs, shuffling, seed 0, no aids. */
 void nf_run_defaults(nf_run_spec *spec);
 
-/* Switches the task to `kind` with its defaults, keeping n_samples, frame and seed. */
+/* Switches the task to `kind` with its defaults, keeping frame, k, seed and the task variants,
+ * and n_samples when n_set (else the new task's default: 4096 rows, teacher 8192). */
 void nf_run_set_task(nf_run_spec *spec, nf_task_kind kind);
 
 /* Resolves the spec for data of n_in inputs and n_out outputs (both 0: the task's shape).

@@ -11,7 +11,10 @@
  *           input is (Re x_0..Re x_{N−1}, Im x_0..Im x_{N−1}) and K = N.  orthonormal scales
  *           by 1/√N.
  * spectrum  N real samples → |X_0| .. |X_{N/2}| (N/2+1 outputs).  Needs a hidden layer;
- *           default 64→256→33 ReLU. */
+ *           default 64→256→33 ReLU.
+ * teacher   x ~ N(0, I_k) → y = Σ_i relu(x_i): a two-layer ReLU "teacher" with k orthonormal
+ *           units, biases 0 and output weights 1 (Safran & Shamir 2018).  8192 rows by default;
+ *           default net k→k→1 ReLU, the teacher's own width, where an exact fit exists. */
 #ifndef NNFIT_TASK_H
 #define NNFIT_TASK_H
 
@@ -26,7 +29,14 @@
 extern "C" {
 #endif
 
-typedef enum { NF_TASK_ABS = 0, NF_TASK_FIR, NF_TASK_DFT, NF_TASK_SPECTRUM, NF_TASK_COUNT } nf_task_kind;
+typedef enum {
+    NF_TASK_ABS = 0,
+    NF_TASK_FIR,
+    NF_TASK_DFT,
+    NF_TASK_SPECTRUM,
+    NF_TASK_TEACHER,
+    NF_TASK_COUNT
+} nf_task_kind;
 
 typedef struct {
     nf_task_kind kind;
@@ -38,6 +48,7 @@ typedef struct {
     int dft_complex;   /* dft: complex input */
     int dft_full;      /* dft: all N bins for real input */
     int orthonormal;   /* dft/spectrum: scale by 1/√N */
+    int k;             /* teacher: inputs and teacher units (default 10) */
     uint64_t seed;
 } nf_task_config;
 
@@ -45,10 +56,10 @@ const char *nf_task_name(nf_task_kind kind);
 nf_status nf_task_parse(const char *name, nf_task_kind *kind);
 const char *nf_task_names(void);
 
-/* Defaults for kind (n_samples 4096, frame 64, built-in taps). */
+/* Defaults for kind (n_samples 4096, 8192 for teacher; frame 64, built-in taps; k 10). */
 void nf_task_defaults(nf_task_kind kind, nf_task_config *cfg);
 
-/* Checks sizes (frame 1..65536, taps non-empty and finite, ...). */
+/* Checks sizes (frame 1..65536, k 1..4096, taps non-empty and finite, ...). */
 nf_status nf_task_validate(const nf_task_config *cfg);
 
 /* Input and output widths of the task. */

@@ -83,6 +83,8 @@ typedef struct {
     double final_val_loss; /* validation loss of the final parameters (NaN without a val set) */
     /* training aids */
     int revivals;          /* hidden units revived (dead or duplicate), summed over checks */
+    int pruned;            /* grow and prune: spare units pruned */
+    int grown_width;       /* grow and prune: width of the first hidden layer while training, 0 off */
     int stopped_epoch;     /* epoch where early stopping stopped training, 0 if it did not */
     int restored_epoch;    /* early stopping: epoch whose parameters were restored, 0 none */
     double final_lr;       /* learning rate of the last epoch (with aids; else 0) */

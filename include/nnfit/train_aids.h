@@ -82,6 +82,20 @@ typedef struct {
                                of the samples (a kink at the rim of the data), 0 off */
     nf_init_spec revive_init; /* incoming weights of revived units (data_kink: the data rule) */
     nf_init_opts revive_opts;
+    /* Grow and prune (train_grow.c): with grow > 1 nf_train trains a copy of the model whose
+     * hidden layers have ⌈grow·width⌉ units (the model's own units plus spares drawn with
+     * revive_init, outgoing weights zero), prunes it back to the model's widths in rounds
+     * between epochs prune_start·epochs and prune_end·epochs (one round every prune_every
+     * epochs, at most one per spare unit; the least useful units first, nf_prune_layer) and
+     * finally copies the surviving units into the model.  Pruned units stay exactly zero
+     * (gradients masked, optimizer state reset), are never revived, and early stopping only
+     * watches epochs after the last round. */
+    double grow;           /* width factor, <= 1 off */
+    double prune_start, prune_end; /* fractions of the epochs, 0 <= start <= end <= 1 */
+    int prune_every;       /* epochs between pruning rounds (0: 5) */
+    int prune_units_only;  /* 1: prune among the units only, not their mirror images (ablation) */
+    int polish;            /* after training, refit the output layer by least squares
+                              (nf_polish_output; needs a linear output layer and the MSE loss) */
 } nf_aids_config;
 
 void nf_aids_defaults(nf_aids_config *a);
@@ -120,6 +134,57 @@ nf_status nf_revive_units_rule(nf_model *m, nf_optim *opt, const float *X, int n
 nf_status nf_revive_units(nf_model *m, nf_optim *opt, const float *X, int n, double dup_cos,
                           const nf_init_spec *spec, const nf_init_opts *opts, float *scratch,
                           nf_rng *rng, int *count);
+/* As nf_revive_units_rule, never touching the units with skip[u] set (skip indexes the units
+ * of all hidden layers in order; NULL: none skipped).  Skipped units do not count as live. */
+nf_status nf_revive_units_skip(nf_model *m, nf_optim *opt, const float *X, int n,
+                               const nf_revive_rule *rule, const nf_init_spec *spec,
+                               const nf_init_opts *opts, const unsigned char *skip, float *scratch,
+                               nf_rng *rng, int *count);
+
+/* ---- grow and prune (train_grow.c) -------------------------------------------------------- */
+
+/* ⌈factor·width⌉ for factor > 1, else width. */
+int nf_grow_width(int width, double factor);
+
+/* A new model *out with m's layers, activations, inputs and outputs and hidden widths
+ * nf_grow_width(width, factor).  Unit j < width of every layer keeps m's weights and bias; a
+ * spare unit gets its incoming weights and bias from spec (data_kink on the first layer: a
+ * random direction with its kink through the data X [n, n_in]) and zero outgoing weights, so
+ * the grown model computes exactly m's function. */
+nf_status nf_grow_model(const nf_model *m, double factor, const nf_init_spec *spec,
+                        const nf_init_opts *opts, const float *X, int n, nf_rng *rng, nf_model **out);
+
+/* Least-squares pruning of hidden layer `layer` down to `keep` live units (alive[j] != 0).
+ * Candidates are the live units' features act(z_j) over the rows X [n, n_in] and, with
+ * mirrors, their mirror images act(−z_j) (for relu: the same kink, the other side; relu(z) −
+ * relu(−z) = z, so a unit that sits on the wrong side of its kink and is compensated by a
+ * linear part elsewhere has its other side on offer).  The next layer's current
+ * pre-activations are fitted by ridge least squares over all candidates and a constant; then
+ * the candidate whose removal raises that fit's squared error least (β_f² / (G⁻¹)_ff summed over
+ * the next layer's outputs: Optimal Brain Surgeon on a linear layer, Hassibi & Stork 1993)
+ * leaves, the fit and G⁻¹ are updated exactly, and so on until `keep` remain.  The kept ones
+ * become the layer's units (a unit whose mirror is kept gets −w, −b; a mirror kept next to its
+ * unit moves into a unit that kept nothing), the next layer gets the fit's weights and bias,
+ * every other unit becomes exactly zero with alive[j] = 0, and (opt not NULL) changed units get
+ * fresh optimizer state.  Dead units and duplicates of kept units go first.  po NULL: mirrors
+ * and exchanges.  *count: live units removed. */
+typedef struct {
+    int mirrors;  /* the mirror images are candidates too */
+    int exchange; /* after the greedy removal, best-improvement exchanges (a kept candidate out,
+                     a removed one in) while they raise the fit: greedy removal has ties, and an
+                     early arbitrary choice can leave a set without what the best small set needs */
+} nf_prune_opts;
+nf_status nf_prune_layer(nf_model *m, int layer, const float *X, int n, unsigned char *alive, int keep,
+                         const nf_prune_opts *po, nf_optim *opt, int *count);
+
+/* Copies the live units of w (alive over all hidden units, in order) into m, whose hidden
+ * widths must equal the live counts: the same function when the dead units are zero. */
+nf_status nf_shrink_model(const nf_model *w, const unsigned char *alive, nf_model *m);
+
+/* Refits the output layer (linear activation) by least squares on the last hidden layer's
+ * activations over X [n, n_in] → Y [n, n_out] (normal equations in double, ridge 1e-8 of the
+ * mean diagonal): the lowest MSE for the hidden layers as they are. */
+nf_status nf_polish_output(nf_model *m, const float *X, const float *Y, int n);
 
 #ifdef __cplusplus
 }

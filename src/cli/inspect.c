@@ -47,6 +47,7 @@ static int load_inputs(const nf_model *m, const char *model_path, int have_task,
         nf_task_config cfg;
         nf_task_defaults(task, &cfg);
         cfg.n_samples = n_rows;
+        cfg.k = n_in; /* teacher: as wide as the model's input */
         cfg.seed = data_seed;
         int ti, to;
         nf_task_shape(&cfg, &ti, &to);

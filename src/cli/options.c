@@ -37,6 +37,13 @@ static int parse_task(cli_args *a, const opt_row *r, const char *text)
     return 0;
 }
 
+static int parse_n(cli_args *a, const opt_row *r, const char *text)
+{
+    if (cli_int(r->name, text, (long)r->lo, (long)r->hi, &a->run.task.n_samples)) return EXIT_USAGE;
+    a->run.n_set = 1;
+    return 0;
+}
+
 static int parse_act(cli_args *a, const opt_row *r, const char *text)
 {
     nf_act_spec s;
@@ -160,7 +167,10 @@ static const opt_row base_rows[] = {
     /* built-in task */
     {"task", "NAME", "built-in task (default abs); sweep: a list is several problems", SEC_TASK, TSD | CMD_INSPECT,
      OT_NAME, 0, 0, 0, parse_task, ','},
-    {"n", "N", "rows to generate (default 4096)", SEC_TASK, TSD | CMD_INSPECT, OT_INT, R(task.n_samples), 1, 1 << 26},
+    {"n", "N", "rows to generate (default 4096; teacher 8192)", SEC_TASK, TSD | CMD_INSPECT, OT_NAME, 0, 1, 1 << 26,
+     parse_n},
+    {"k", "K", "teacher: inputs and teacher units, x ~ N(0, I_K), y = sum relu(x_i) (default 10)", SEC_TASK, TSD,
+     OT_INT, R(task.k), 1, 4096},
     {"frame", "N", "fir/dft/spectrum frame length (default 64)", SEC_TASK, TSD, OT_INT, R(task.frame), 1, 65536},
     {"taps", "FILE", "fir taps, one per line (default: the built-in 31-tap low-pass)", SEC_TASK, TSD, OT_TEXT, A(taps)},
     {"fir-single", NULL, "fir as T inputs -> 1 output (weights = taps)", SEC_TASK, TSD, OT_FLAG, R(task.fir_single), 1},
@@ -235,6 +245,18 @@ static const opt_row base_rows[] = {
      R(aids.revive_parallel), 0, 1, NULL, ',', 1, AP_MINIBATCH, MK_AID},
     {"revive-edge", "F", "also revive units active on <= F or >= 1-F of the samples", SEC_AIDS, TS, OT_REAL,
      R(aids.revive_edge), 0, 0.49, NULL, ',', 1, AP_MINIBATCH, MK_AID},
+    {"grow", "X", "train X times as many hidden units, prune back to --layers by least squares over the units "
+     "and their mirror images", SEC_AIDS, TS, OT_REAL, R(aids.grow), 1, 64, NULL, ',', 1, AP_MINIBATCH, MK_AID},
+    {"prune-start", "F", "grow: pruning starts after this fraction of the epochs (0.3)", SEC_AIDS, TS, OT_REAL,
+     R(aids.prune_start), 0, 1, NULL, ',', 0, AP_MINIBATCH, MK_AID},
+    {"prune-end", "F", "grow: the model's widths are reached after this fraction (0.6)", SEC_AIDS, TS, OT_REAL,
+     R(aids.prune_end), 0, 1, NULL, ',', 0, AP_MINIBATCH, MK_AID},
+    {"prune-every", "N", "grow: epochs between pruning rounds (5)", SEC_AIDS, TS, OT_INT, R(aids.prune_every), 1,
+     1 << 30, NULL, ',', 0, AP_MINIBATCH, MK_AID},
+    {"prune-units-only", NULL, "grow: candidates are the units only, not also their mirror images", SEC_AIDS, TS,
+     OT_FLAG, R(aids.prune_units_only), 1, 0, NULL, 0, 0, AP_MINIBATCH, MK_AID},
+    {"polish", NULL, "refit the output layer by least squares after training (mse, linear output)", SEC_AIDS, TS,
+     OT_FLAG, R(aids.polish), 1, 0, NULL, 0, 0, AP_MINIBATCH, MK_AID},
     {"repel", "X", "penalty X * sum cos^2 between hidden units' weight vectors", SEC_AIDS, TS, OT_REAL, R(aids.repel),
      0, 1e6, NULL, ',', 1, AP_MINIBATCH, MK_AID},
     {"repel-anneal", NULL, "--repel falls linearly to 0 by the last epoch", SEC_AIDS, TS, OT_FLAG,
@@ -392,9 +414,12 @@ typedef struct {
     const char *const *args; /* option names (no dashes), each followed by its value (NULL: flag) */
 } preset_def;
 
-/* robust: the best single-run setting of the 3-ReLU abs study. */
-static const char *const preset_robust[] = {"init", "data_kink", "revive-every", "10", "revive-edge", "0.1",
-                                            "lr", "0.003", NULL};
+/* robust: train twice as wide and prune back to --layers by least squares over the units and
+ * their mirror images, revive dead units every 10 epochs, cosine-annealed learning rate from
+ * 0.01 (bench/convergence/README.md: abs 2-3-1, teacher-student k-k-1, spectrum 64-97-33, an
+ * own-data spectrum and small problems the method was not tuned on). */
+static const char *const preset_robust[] = {"grow", "2", "revive-every", "10", "schedule", "cosine", "lr", "0.01",
+                                            NULL};
 static const preset_def presets[] = {{"robust", preset_robust}};
 #define N_PRESETS (int)(sizeof presets / sizeof presets[0])
 

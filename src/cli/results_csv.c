@@ -357,6 +357,7 @@ static nf_status group_rows(const char *name, row *rows, size_t n, double target
 
 nf_status cli_results_parse(const char *buf, size_t len, const char *name, cli_results *res)
 {
+    memset(res, 0, sizeof *res);
     reader r = {.name = name};
     nf_status st = NF_OK;
     const char *nul = memchr(buf, '\0', len);

@@ -171,6 +171,7 @@ static void print_summary(const cli_args *a, const nf_model *m, const nf_history
     if (r->aids_on) {
         printf("final_lr: %.6g\n", h->final_lr);
         if (r->aids.revive_every) printf("revivals: %d\n", h->revivals);
+        if (h->grown_width) printf("grown_width: %d\npruned: %d\n", h->grown_width, h->pruned);
         if (r->aids.early_stop) printf("stopped_epoch: %d\nrestored_epoch: %d\n", h->stopped_epoch, h->restored_epoch);
     }
     double samples = (double)h->epochs_run * (double)rows;
