@@ -896,6 +896,22 @@ START_TEST(report_has_every_table_and_picture)
     ck_assert_ptr_nonnull(strstr(html, "Performance profiles across problems"));
     ck_assert_ptr_nonnull(strstr(html, "p success (McNemar, Holm)"));
     ck_assert_ptr_nonnull(strstr(html, "nnfit sweep --task abs,fir"));
+    /* no broken link: every in-page link names an id of the page, every other one a file of
+     * the report */
+    int links = 0;
+    for (const char *p = html; (p = strstr(p, "href=\"")); p++) {
+        char target[256], want[300];
+        ck_assert_int_eq(sscanf(p + strlen("href=\""), "%255[^\"]", target), 1);
+        if (target[0] == '#')
+            snprintf(want, sizeof want, "id=\"%s\"", target + 1);
+        else {
+            ck_assert_msg(!strstr(target, "://"), "the report links outside itself: %s", target);
+            snprintf(want, sizeof want, "fair_report/%s", target);
+        }
+        ck_assert_msg(target[0] == '#' ? strstr(html, want) != NULL : file_exists(want), "broken link %s", target);
+        links++;
+    }
+    ck_assert_int_ge(links, 4); /* the contents: two problems, tuning, profiles */
     if (have("gnuplot")) {
         static const char *pics[] = {"profile.svg", "profile_ert.svg", "final_loss.svg"};
         for (int i = 0; i < 3; i++) {
@@ -936,6 +952,9 @@ START_TEST(report_has_every_table_and_picture)
     fclose(f);
     expect_usage_error("sweep --task abs --restarts 2 --report fair_report_file --out fair_r.csv", "is a file");
     ck_assert(!file_exists("fair_r.csv"));
+    char *kept = slurp_file("fair_report_file");
+    ck_assert_str_eq(kept, "x"); /* left as it was */
+    free(kept);
     remove("fair_report_file");
 }
 END_TEST
