@@ -646,15 +646,15 @@ START_TEST(halving_cuts_at_the_milestones)
     const cJSON *gp = cJSON_GetArrayItem(jget(jget(j, "tuning"), "grid_points"), 0);
     const cJSON *gp1 = cJSON_GetArrayItem(jget(jget(j1, "tuning"), "grid_points"), 0);
     const cJSON *ms = jget(gp, "milestones");
-    ck_assert_int_eq(cJSON_GetArraySize(ms), 3);
-    const int m[3] = {cJSON_GetArrayItem(ms, 0)->valueint, cJSON_GetArrayItem(ms, 1)->valueint,
-                      cJSON_GetArrayItem(ms, 2)->valueint};
-    ck_assert(m[0] == 6 && m[1] == 18 && m[2] == 54);
-    /* the saved compute: 9 x 6 + 3 x 12 + 1 x 36 epochs per seed instead of 9 x 54 */
-    ck_assert_int_eq((long)jnum(gp, "epochs_run"), R * nf_halving_epochs(N, m, 3, 3.0));
-    ck_assert_int_eq((long)jnum(gp, "epochs_run"), R * (9 * 6 + 3 * 12 + 36));
+    /* one rung fewer than would leave one configuration: 9 -> 3 at epoch 18, 3 train to 54 */
+    ck_assert_int_eq(cJSON_GetArraySize(ms), 2);
+    const int m[2] = {cJSON_GetArrayItem(ms, 0)->valueint, cJSON_GetArrayItem(ms, 1)->valueint};
+    ck_assert(m[0] == 18 && m[1] == 54);
+    /* the saved compute: 9 x 18 + 3 x 36 epochs per seed instead of 9 x 54 */
+    ck_assert_int_eq((long)jnum(gp, "epochs_run"), R * nf_halving_epochs(N, m, 2, 3.0));
+    ck_assert_int_eq((long)jnum(gp, "epochs_run"), R * (9 * 18 + 3 * 36));
     ck_assert_int_eq((long)jnum(gp, "epochs_without_halving"), R * N * E);
-    ck_assert_ptr_nonnull(strstr(out, "successive halving (eta 3) ran 252 of the 972 epochs"));
+    ck_assert_ptr_nonnull(strstr(out, "successive halving (eta 3) ran 540 of the 972 epochs"));
     /* replay the cuts from each trial's curve (nnfit train --log): median over the seeds of the
      * epoch loss (as float) at each milestone, keep the best third */
     double curve[N][R][E];
@@ -671,7 +671,7 @@ START_TEST(halving_cuts_at_the_milestones)
         alive[c] = 1;
         cut_at[c] = -1;
     }
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 1; k++) {
         double med[N] = {0};
         int n_alive = 0;
         for (int c = 0; c < N; c++) {
@@ -710,6 +710,17 @@ START_TEST(halving_cuts_at_the_milestones)
         ck_assert_int_eq(r, R);
         ck_assert(jnum(cf1, "median_final_loss") == jnum(cf, "median_final_loss"));
     }
+    /* the rule picks among the three that trained to the end */
+    int chosen = -1;
+    double br = 0, bt = 0, bl = 0;
+    for (int c = 0; c < N; c++) {
+        const cJSON *cf = cJSON_GetArrayItem(jget(gp, "configs"), c);
+        ck_assert_int_eq((int)jnum(cf, "eligible"), cut_at[c] < 0);
+        if (cut_at[c] >= 0) continue;
+        const double rr = jnum(cf, "success_rate"), tm = jnum(cf, "median_ttt"), lm = jnum(cf, "median_final_loss");
+        if (chosen < 0 || better_cfg("", rr, tm, lm, br, bt, bl)) chosen = c, br = rr, bt = tm, bl = lm;
+    }
+    ck_assert_int_eq((int)jnum(gp, "chosen_config"), chosen);
     cJSON_Delete(j);
     cJSON_Delete(j1);
     free(out);
@@ -885,6 +896,22 @@ START_TEST(report_has_every_table_and_picture)
     ck_assert_ptr_nonnull(strstr(html, "Performance profiles across problems"));
     ck_assert_ptr_nonnull(strstr(html, "p success (McNemar, Holm)"));
     ck_assert_ptr_nonnull(strstr(html, "nnfit sweep --task abs,fir"));
+    /* no broken link: every in-page link names an id of the page, every other one a file of
+     * the report */
+    int links = 0;
+    for (const char *p = html; (p = strstr(p, "href=\"")); p++) {
+        char target[256], want[300];
+        ck_assert_int_eq(sscanf(p + strlen("href=\""), "%255[^\"]", target), 1);
+        if (target[0] == '#')
+            snprintf(want, sizeof want, "id=\"%s\"", target + 1);
+        else {
+            ck_assert_msg(!strstr(target, "://"), "the report links outside itself: %s", target);
+            snprintf(want, sizeof want, "fair_report/%s", target);
+        }
+        ck_assert_msg(target[0] == '#' ? strstr(html, want) != NULL : file_exists(want), "broken link %s", target);
+        links++;
+    }
+    ck_assert_int_ge(links, 4); /* the contents: two problems, tuning, profiles */
     if (have("gnuplot")) {
         static const char *pics[] = {"profile.svg", "profile_ert.svg", "final_loss.svg"};
         for (int i = 0; i < 3; i++) {
@@ -925,6 +952,9 @@ START_TEST(report_has_every_table_and_picture)
     fclose(f);
     expect_usage_error("sweep --task abs --restarts 2 --report fair_report_file --out fair_r.csv", "is a file");
     ck_assert(!file_exists("fair_r.csv"));
+    char *kept = slurp_file("fair_report_file");
+    ck_assert_str_eq(kept, "x"); /* left as it was */
+    free(kept);
     remove("fair_report_file");
 }
 END_TEST
@@ -952,6 +982,7 @@ START_TEST(bad_input_exits_2_and_writes_nothing)
         {"--tune lr=1e-3:1 --tune-restarts 0", "--tune-restarts: 0 is outside"},
         {"--tune lr=1e-3:1 --halving 1", "--halving: 1 is not a reduction factor"},
         {"--tune lr=1e-3:1 --select best", "--select: 'best' is not one of"},
+        {"--tune lr=1e-3:1 --budget 8 --halving 3", "--halving 3 needs --budget 9 or more"},
         {"--budget 4", "go with --tune NAME=LO:HI"},
         {"--ttt-unit hours", "--ttt-unit: 'hours' is not one of"},
         {"--task abs,abs", "--task: 'abs' is given twice"},

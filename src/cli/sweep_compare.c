@@ -320,8 +320,9 @@ int sweep_profile_plot(const sweep_profile *p, nf_ttt_unit unit, const char *dir
                 title[j++] = *c;
             }
             title[j] = '\0';
-            fprintf(o.f, "%s'%s.dat' index %d using 1:2 with steps lw 2 title '%s'", s ? ", \\\n     " : "", stem, s,
-                    title);
+            /* eight colours, then the same colours dashed: sixteen solvers stay apart */
+            fprintf(o.f, "%s'%s.dat' index %d using 1:2 with steps lw 2 lc %d dt %d title '%s'", s ? ", \\\n     " : "",
+                    stem, s, s % 8 + 1, s / 8 % 5 + 1, title);
         }
         fprintf(o.f, "\nset output\n");
     }

@@ -18,7 +18,9 @@
  * loss.  Remaining ties go to the lower configuration index.
  *
  * Successive halving (--halving ETA): milestones m_0 < ... < m_K = epochs with
- * m_k = round(epochs / ETA^(K-k)) and K = floor(log_ETA N) (nf_halving_milestones); at each m_k
+ * m_k = round(epochs / ETA^(K-k)) and K = floor(log_ETA N) - 1 (nf_halving_milestones: one rung
+ * fewer than would leave a single configuration, so about ETA configurations train to the end
+ * and the selection rule, not the early loss alone, picks among them); at each m_k < epochs
  * the surviving configurations are ranked by the median over their R trials of the epoch loss
  * at m_k (float, as stored in the trials' curves; +inf after divergence) and the best
  * max(1, floor(n/ETA)) go on (nf_halving_cut).  A trial waits at a milestone, without holding a
@@ -179,6 +181,9 @@ int sweep_tune_parse(const opt_list *l, const cli_args *a, sweep_tuning **out)
     t->eta = a->halving;
     t->unit = (nf_ttt_unit)a->ttt_unit;
     t->seed = a->run.seed;
+    if (t->eta > 1.0 && t->budget < t->eta * t->eta)
+        return cli_usage_error("--halving %g needs --budget %d or more (a first cut, and about %g configurations "
+                               "left to train to the end)", t->eta, (int)ceil(t->eta * t->eta - 1e-9), t->eta);
     double *pts = malloc((size_t)t->budget * (size_t)t->n_ranges * sizeof *pts);
     t->values = calloc((size_t)t->budget * (size_t)t->n_ranges, sizeof *t->values);
     if (!pts || !t->values) {
@@ -238,8 +243,8 @@ int sweep_tune_build(sweep_tuning *t, const sweep_grid *points)
         for (int c = 0; c < t->n_cfg[g]; c++) t->alive[g * N + c] = 1;
         const int epochs = points->specs[g].train.epochs;
         t->n_ms[g] = 0;
-        if (t->eta > 1.0 && t->n_cfg[g] > 1) {
-            const int K = (int)floor(log((double)t->n_cfg[g]) / log(t->eta) + 1e-9);
+        if (t->eta > 1.0 && t->n_cfg[g] >= t->eta * t->eta) {
+            const int K = (int)floor(log((double)t->n_cfg[g]) / log(t->eta) + 1e-9) - 1;
             const int min_epochs = (int)fmax(1.0, floor(epochs / pow(t->eta, K)));
             int n = nf_halving_milestones(epochs, min_epochs, t->eta, t->ms[g], MAX_MILESTONES);
             t->n_ms[g] = n > MAX_MILESTONES ? 0 : n < 0 ? 0 : n;
