@@ -165,10 +165,11 @@ END_TEST
 
 /* ---- the journal under mpirun ---- */
 
-/* trials of about 0.13 s each (release build, idle core): mpirun takes a moment to stop the
- * others after a rank died, and the journal must not be complete by then */
-#define JOURNAL_GRID "sweep --n 1024 --opt adam,sgd --epochs 2000 --restarts 10 --seed 5"
-#define JOURNAL_TRIALS (2 * 10)
+/* 60 trials of about 0.07 s each (release build, idle core): mpirun takes a moment to stop the
+ * others after a rank died, and a signal takes a moment to land on a loaded machine; the
+ * journal must not be complete by then (with 20 trials it was, under load) */
+#define JOURNAL_GRID "sweep --n 1024 --opt adam,sgd --epochs 2000 --restarts 30 --seed 5"
+#define JOURNAL_TRIALS (2 * 30)
 
 /* Whole records ("t ..." lines) in the journal. */
 static int journal_records(const char *name)
