@@ -67,28 +67,29 @@ for sec in $SECTIONS; do
         sw spectrum_method 50 $SPEC $M
         ;;
     ablations)
-        # one part of the method changed at a time: abs (1000 restarts, seed 0), teacher-student
-        # k = 20 (50 restarts), the spectrum (10 restarts)
-        sw abs_method_units_only 1000 $ABS $M --prune-units-only
-        sw abs_method_no_revival 1000 $ABS $M --revive-every 0
-        sw abs_method_no_cosine 1000 $ABS $M --schedule none
-        sw abs_method_lr0.001 1000 $ABS $M --lr 0.001
-        sw abs_no_grow 1000 $ABS --revive-every 10 --schedule cosine --lr 0.01
-        sw abs_grow_only 1000 $ABS --grow 2
-        sw abs_method_grow1.5 1000 $ABS $M --grow 1.5
-        teacher_data 20
-        k=20
-        sw teacher20_method_units_only 50 $(TS $k) $M --prune-units-only
-        sw teacher20_method_no_revival 50 $(TS $k) $M --revive-every 0
-        sw teacher20_method_no_cosine 50 $(TS $k) $M --schedule none
-        sw teacher20_method_lr0.001 50 $(TS $k) $M --lr 0.001
-        sw teacher20_no_grow 50 $(TS $k) --revive-every 10 --schedule cosine --lr 0.01
-        sw teacher20_grow_only 50 $(TS $k) --grow 2
-        sw teacher20_method_grow1.5 50 $(TS $k) $M --grow 1.5
+        # one part of the method changed at a time, cheapest problem first: the spectrum (10
+        # restarts), teacher-student k = 20 (50 restarts), abs (300 restarts, seed 0; the
+        # units-only row has 1000)
         sw spectrum_method_units_only 10 $SPEC $M --prune-units-only
         sw spectrum_no_grow 10 $SPEC --revive-every 10 --schedule cosine --lr 0.01
         sw spectrum_method_grow1.5 10 $SPEC $M --grow 1.5
         sw spectrum_method_no_revival 10 $SPEC $M --revive-every 0
+        teacher_data 20
+        k=20
+        sw teacher20_no_grow 50 $(TS $k) --revive-every 10 --schedule cosine --lr 0.01
+        sw teacher20_grow_only 50 $(TS $k) --grow 2
+        sw teacher20_method_no_revival 50 $(TS $k) $M --revive-every 0
+        sw teacher20_method_no_cosine 50 $(TS $k) $M --schedule none
+        sw teacher20_method_lr0.001 50 $(TS $k) $M --lr 0.001
+        sw teacher20_method_units_only 50 $(TS $k) $M --prune-units-only
+        sw teacher20_method_grow1.5 50 $(TS $k) $M --grow 1.5
+        sw abs_method_units_only 1000 $ABS $M --prune-units-only
+        sw abs_no_grow 300 $ABS --revive-every 10 --schedule cosine --lr 0.01
+        sw abs_grow_only 300 $ABS --grow 2
+        sw abs_method_no_revival 300 $ABS $M --revive-every 0
+        sw abs_method_no_cosine 300 $ABS $M --schedule none
+        sw abs_method_lr0.001 300 $ABS $M --lr 0.001
+        sw abs_method_grow1.5 300 $ABS $M --grow 1.5
         ;;
     p1)
         # the first robust preset
@@ -109,17 +110,11 @@ for sec in $SECTIONS; do
         ;;
     remedies)
         # the remedies of the question's thread, each added to the baseline at the minimal
-        # width: abs (300 restarts) and teacher-student k = 10 (50 restarts)
+        # width, cheapest first: teacher-student k = 10 (50 restarts) and abs (300 restarts);
+        # then the method with the learnable activations, then "more units" (plain Adam at
+        # larger widths)
         teacher_data 10
         TEN=$(TS 10)
-        sw abs_dropout0.1 300 $ABS --dropout 0.1
-        sw abs_tanh_2layers 300 $ABS --layers 2,3,3,1 --act tanh
-        sw abs_sigmoid 300 $ABS --act sigmoid
-        sw abs_elu 300 $ABS --act elu
-        sw abs_softplus 300 $ABS --act softplus
-        sw abs_prelu 300 $ABS --act prelu
-        sw abs_elu_learn 300 $ABS --act elu_learn
-        sw abs_widths 300 $ABS --hidden 3,4,5,6,8,10,12,16
         sw teacher10_dropout0.1 50 $TEN --dropout 0.1
         sw teacher10_tanh_2layers 50 $TEN --layers 10,10,10,1 --act tanh
         sw teacher10_sigmoid 50 $TEN --act sigmoid
@@ -127,12 +122,19 @@ for sec in $SECTIONS; do
         sw teacher10_softplus 50 $TEN --act softplus
         sw teacher10_prelu 50 $TEN --act prelu
         sw teacher10_elu_learn 50 $TEN --act elu_learn
-        sw teacher10_widths 50 $(echo "$TEN" | sed 's/--layers 10,10,1//') --hidden 10,12,15,20,30,40
-        # the method with the same activations (does it carry over to them?)
-        sw abs_method_prelu 300 $ABS $M --act prelu
-        sw abs_method_elu_learn 300 $ABS $M --act elu_learn
+        sw abs_dropout0.1 300 $ABS --dropout 0.1
+        sw abs_tanh_2layers 300 $ABS --layers 2,3,3,1 --act tanh
+        sw abs_sigmoid 300 $ABS --act sigmoid
+        sw abs_elu 300 $ABS --act elu
+        sw abs_softplus 300 $ABS --act softplus
+        sw abs_prelu 300 $ABS --act prelu
+        sw abs_elu_learn 300 $ABS --act elu_learn
         sw teacher10_method_prelu 50 $TEN $M --act prelu
         sw teacher10_method_elu_learn 50 $TEN $M --act elu_learn
+        sw abs_method_prelu 300 $ABS $M --act prelu
+        sw abs_method_elu_learn 300 $ABS $M --act elu_learn
+        sw abs_widths 200 $ABS --hidden 4,5,6,8,12,16
+        sw teacher10_widths 50 $(echo "$TEN" | sed 's/--layers 10,10,1//') --hidden 12,15,20,30,40
         ;;
     unseen)
         for set in dev heldout; do
