@@ -8,9 +8,14 @@ columns) and how many none of these.  For teacher-student rows, "missed" is the 
 median final loss in units of Var(|x|/2) = (1 - 2/pi)/4 ~ 0.0908, the cost of one teacher
 unit left uncovered.
 
-    /usr/bin/python3 bench/convergence/table.py [RESULTS_DIR] [PREFIX...]
+    /usr/bin/python3 bench/convergence/table.py [RESULTS_DIR] [PATTERN...]
+
+PATTERN: row names, shell-style wildcards allowed (teacher*_method); the rows come in the
+order of the patterns, each pattern's matches in natural order (teacher6 before teacher10).
+Without patterns: every row.
 """
 import csv
+import fnmatch
 import gzip
 import math
 import os
@@ -19,7 +24,7 @@ import statistics
 import sys
 
 D = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "results")
-prefixes = sys.argv[2:]
+patterns = sys.argv[2:] or ["*"]
 ROW = re.compile(r"^\s*(\d+)\s+(.*?)\s+(\d+)\s+([\d.]+)%\s+\[\s*([\d.]+),\s*([\d.]+)\]%\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)"
                  r"\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)")
 WALL = re.compile(r"^# wall: (\d+) s, --jobs (\d+)")
@@ -51,7 +56,19 @@ def rows_of(name):
     return out
 
 
-def modes(trials, teacher):
+def short(setting):
+    """The setting without what every row shares; the preset's options as "robust"."""
+    s = re.sub(r"\s*batch=64 epochs=300|glorot_uniform\s*", "", setting)
+    if "grow=2" in s and "revive-every=10" in s and "schedule=cosine" in s and "adam(lr=0.01)" in s:
+        s = "robust " + re.sub(r"\s*(revive-every=10|grow=2|schedule=cosine)", "", s.replace("adam(lr=0.01)", "adam"))
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def modes(r, teacher):
+    trials = r["trials"]
+    if not trials:
+        return "no trial file; mean per trial over all trials: dead %.2f, alw %.2f, dup %.2f, par %.2f" % (
+            r["dead"], r["alw"], r["dup"], r["par"])
     f = [t for t in trials if t["success"] != "1"]
     if not f:
         return "-"
@@ -66,10 +83,12 @@ def modes(trials, teacher):
     return s
 
 
-names = sorted(f[:-4] for f in os.listdir(D) if f.endswith(".txt"))
-if prefixes:
-    names = [n for n in names if any(n.startswith(p) for p in prefixes)]
-print("| row | setting | restarts | success | Wilson 95 % | median loss | s/trial | × baseline | failure modes |")
+natural = lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)]
+every = sorted((f[:-4] for f in os.listdir(D) if f.endswith(".txt")), key=natural)
+names = []
+for pat in patterns:
+    names += [n for n in every if fnmatch.fnmatchcase(n, pat) and n not in names]
+print("| row | setting | restarts | success | Wilson 95 % | median loss | s/trial | wall × baseline | failure modes |")
 print("|---|---|---|---|---|---|---|---|---|")
 for name in names:
     try:
@@ -85,5 +104,5 @@ for name in names:
             ratio = "%.2f" % (r["wall_per_trial"] / base[0]["wall_per_trial"])
         sec = statistics.median(float(t["seconds"]) for t in r["trials"]) if r["trials"] else r["wall_per_trial"]
         print("| %s | %s | %d | %.1f %% | [%.1f, %.1f] | %.4g | %s | %s | %s |" % (
-            name, r["setting"], r["n"], r["succ"], r["lo"], r["hi"], r["median"],
-            "%.3f" % sec if sec else "", ratio, modes(r["trials"], name.startswith("teacher"))))
+            name, short(r["setting"]), r["n"], r["succ"], r["lo"], r["hi"], r["median"],
+            "%.3f" % sec if sec else "", ratio, modes(r, name.startswith("teacher"))))
