@@ -67,7 +67,9 @@ def short(setting):
 def modes(r, teacher):
     trials = r["trials"]
     if not trials:
-        return "no trial file; mean per trial over all trials: dead %.2f, alw %.2f, dup %.2f, par %.2f" % (
+        if r["succ"] == 100.0:
+            return "-"
+        return "(no trial file) mean per trial: dead %.2f, alw %.2f, dup %.2f, par %.2f" % (
             r["dead"], r["alw"], r["dup"], r["par"])
     f = [t for t in trials if t["success"] != "1"]
     if not f:
