@@ -668,6 +668,39 @@ START_TEST(cli_aid_axes)
 }
 END_TEST
 
+/* One aid value of 0 switches the aid off, also over a preset that turns it on (the ablation
+ * --preset robust --revive-every 0): accepted, labelled, left out of the rerun command, and the
+ * trial is the preset's without revival (the rerun reproduces it). */
+START_TEST(cli_single_aid_off)
+{
+    char cmd[4096], *out = NULL, *err = NULL;
+    const char *csv = "test_sweep_aid_off.csv";
+    snprintf(cmd, sizeof cmd,
+             "%s sweep --task abs --n 512 --batch 64 --epochs 40 --preset robust --revive-every 0 --clip-norm 0 "
+             "--restarts 2 --jobs 2 --seed 4 --quiet --out %s", tu_nnfit(), csv);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "batch=64 epochs=40 revive-every=0 grow=2 clip-norm=0 schedule=cosine"));
+    free(out);
+    free(err);
+    FILE *f = fopen(csv, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        double final = csv_final_and_command(line, cmd, sizeof cmd);
+        ck_assert_ptr_null(strstr(cmd, "--revive-every"));
+        ck_assert_ptr_null(strstr(cmd, "--clip-norm"));
+        ck_assert_ptr_nonnull(strstr(cmd, " --lr 0.01 --grow 2 --schedule cosine "));
+        rerun_matches(cmd, final);
+        rows++;
+    }
+    fclose(f);
+    ck_assert_int_eq(rows, 2);
+    remove(csv);
+}
+END_TEST
+
 /* Early stopping (with --val-n validation rows) and L2 weight decay as grid axes: labels, the
  * rerun command carries --val-n/--early-stop/--weight-decay and reproduces the trial, and
  * --early-stop without a validation set is refused. */
@@ -1032,6 +1065,7 @@ int main(void)
     tcase_add_test(tc, cli_plot_files);
     tcase_add_test(tc, cli_bad_input);
     tcase_add_test(tc, cli_aid_axes);
+    tcase_add_test(tc, cli_single_aid_off);
     tcase_add_test(tc, cli_early_stop_and_l2_axes);
     tcase_add_test(tc, cli_preset_robust);
     tcase_add_test(tc, cli_sweep_on_files);

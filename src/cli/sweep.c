@@ -250,7 +250,11 @@ int sweep_build(sweep_grid *g, int s, const unsigned char *choice_in, int config
         const opt_row *r = g->ax[k].row;
         const char *v = g->ax[k].v[ch[k]];
         if (g->ax[k].tuned && config < 0) continue;
-        if (!opt_applies_to(r, &a.run) || opt_is_off(r, v)) continue;
+        if (!opt_applies_to(r, &a.run)) continue;
+        if (opt_is_off(r, v)) { /* the aid switched off here: it reached this grid point */
+            g->ax[k].applied++;
+            continue;
+        }
         int rc = opt_apply(&a, r, v);
         if (rc) return rc;
         used[k] = 1;
