@@ -977,7 +977,7 @@ START_TEST(bad_input_exits_2_and_writes_nothing)
         {"--tune momentum=0:2000 --opt sgd", "leaves the values --momentum accepts, [0, 1000]"},
         {"--tune lr=1e-3:1 --tune lr=1e-2:1", "tuned twice"},
         {"--tune lr=1e-3:1 --lr 0.01", "--lr is given and tuned"},
-        {"--tune momentum=0:0.9 --opt adam", "--tune momentum: applies to none of the sweep's optimizers"},
+        {"--tune momentum=0:0.9 --opt adam", "--tune momentum: applies to none of the sweep's optimizers (it is read by: sgd rmsprop)"},
         {"--tune lr=1e-3:1 --budget 0", "--budget: 0 is outside [1, 255]"},
         {"--tune lr=1e-3:1 --tune-restarts 0", "--tune-restarts: 0 is outside"},
         {"--tune lr=1e-3:1 --halving 1", "--halving: 1 is not a reduction factor"},

@@ -309,6 +309,15 @@ void sweep_rerun_command(const sweep_grid *g, int s, uint64_t seed, char *buf, s
     cli_append_option(buf, cap, "threads", "1");
 }
 
+void sweep_hp_readers(const opt_row *r, char *buf, size_t cap)
+{
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (int o = 0; o < NF_OPT_COUNT && pos < cap; o++)
+        if (nf_opt_reads((nf_opt_kind)o, r->hp))
+            pos += (size_t)snprintf(buf + pos, cap - pos, "%s%s", pos ? " " : "", nf_opt_name((nf_opt_kind)o));
+}
+
 /* An explicit option that reaches no grid point (e.g. --momentum with only adam) is an error. */
 static int check_unused(const sweep_grid *g)
 {
@@ -317,12 +326,8 @@ static int check_unused(const sweep_grid *g)
         if (x->applied || x->preset || x->tuned) continue;
         const opt_row *r = x->row;
         if (r->type == OT_HP) {
-            char readers[512] = "";
-            size_t pos = 0;
-            for (int o = 0; o < NF_OPT_COUNT && pos < sizeof readers; o++)
-                if (nf_opt_reads((nf_opt_kind)o, r->hp))
-                    pos += (size_t)snprintf(readers + pos, sizeof readers - pos, "%s%s", pos ? " " : "",
-                                            nf_opt_name((nf_opt_kind)o));
+            char readers[512];
+            sweep_hp_readers(r, readers, sizeof readers);
             return cli_usage_error("--%s applies to none of the sweep's optimizers (it is read by: %s)", r->name,
                                    readers);
         }
@@ -1007,18 +1012,35 @@ static int pictures(const results *R, int want_diag, const char *const *dirs, in
 }
 
 /* Runs the trials with Ctrl-C and SIGTERM stopping the sweep (finished trials are kept). */
-static nf_status run_trials(nf_sweep_config *cfg, nf_trial *trials, long *n_done)
+typedef struct {
+    struct sigaction int_, term;
+} saved_signals;
+
+/* Ctrl-C and SIGTERM set g_cancel (the running trials finish, no new ones start) until
+ * restore_signals puts the previous handlers back. */
+static void cancel_on_signals(saved_signals *old)
 {
-    struct sigaction sa, old_int, old_term;
+    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     atomic_store(&g_cancel, 0);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old->int_);
+    sigaction(SIGTERM, &sa, &old->term);
+}
+
+static void restore_signals(const saved_signals *old)
+{
+    sigaction(SIGINT, &old->int_, NULL);
+    sigaction(SIGTERM, &old->term, NULL);
+}
+
+static nf_status run_trials(nf_sweep_config *cfg, nf_trial *trials, long *n_done)
+{
+    saved_signals old;
+    cancel_on_signals(&old);
     nf_status st = nf_mpi_sweep_run(cfg, trials, n_done); /* nf_sweep_run in one process */
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    restore_signals(&old);
     return st;
 }
 
@@ -1026,16 +1048,10 @@ static nf_status run_trials(nf_sweep_config *cfg, nf_trial *trials, long *n_done
 static int tune_trials(sweep_tuning *tu, nf_sweep_config *cfg, nf_journal *journal, const sweep_grid *g,
                        sweep_grid *ev)
 {
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    atomic_store(&g_cancel, 0);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    saved_signals old;
+    cancel_on_signals(&old);
     int rc = sweep_tune_run(tu, cfg, journal, g->n, g, ev);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    restore_signals(&old);
     return rc;
 }
 

@@ -57,6 +57,8 @@ int sweep_has(const sweep_grid *g, int s, int k);
 /* An empty grid over g's axes and problems with room for n settings. 0 or EXIT_USAGE. */
 int sweep_grid_derive(sweep_grid *out, const sweep_grid *g, int n);
 void sweep_grid_free(sweep_grid *g);
+/* The optimizers that read hyperparameter row r, space-separated, into buf[cap]. */
+void sweep_hp_readers(const opt_row *r, char *buf, size_t cap);
 
 /* Builds setting s of g from the ordinary axes' choices `choice` ([n_ax], tuned entries
  * ignored) and tuning configuration `config` (-1: no tuned values).  0, SWEEP_SKIP when the

@@ -257,12 +257,8 @@ int sweep_tune_build(sweep_tuning *t, const sweep_grid *points)
         if (!x->tuned || x->applied) continue;
         const opt_row *r = x->row;
         if (r->type == OT_HP) {
-            char readers[512] = "";
-            size_t pos = 0;
-            for (int o = 0; o < NF_OPT_COUNT && pos < sizeof readers; o++)
-                if (nf_opt_reads((nf_opt_kind)o, r->hp))
-                    pos += (size_t)snprintf(readers + pos, sizeof readers - pos, "%s%s", pos ? " " : "",
-                                            nf_opt_name((nf_opt_kind)o));
+            char readers[512];
+            sweep_hp_readers(r, readers, sizeof readers);
             return cli_usage_error("--tune %s: applies to none of the sweep's optimizers (it is read by: %s)", r->name,
                                    readers);
         }
