@@ -74,6 +74,22 @@ static int read_xy(const cli_args *o, const char *data, const char *xp, const ch
     return rc;
 }
 
+/* --val must have --data's columns. */
+static int check_val_cols(const cli_args *o, const nf_mat *X, const nf_mat *Y, const nf_mat *Xv, const nf_mat *Yv)
+{
+    if (Xv->cols == X->cols && Yv->cols == Y->cols) return 0;
+    return cli_usage_error("--val %s has %d columns, expected %d like --data %s", o->val, Xv->cols + Yv->cols,
+                           X->cols + Y->cols, o->data);
+}
+
+static void free_xy(nf_mat *X, nf_mat *Y, nf_mat *Xv, nf_mat *Yv)
+{
+    nf_mat_free(X);
+    nf_mat_free(Y);
+    nf_mat_free(Xv);
+    nf_mat_free(Yv);
+}
+
 int data_opts_load(const cli_args *o, nf_mat *X, nf_mat *Y, nf_mat *Xv, nf_mat *Yv)
 {
     *X = *Y = *Xv = *Yv = (nf_mat){0, 0, NULL, 0};
@@ -81,17 +97,9 @@ int data_opts_load(const cli_args *o, nf_mat *X, nf_mat *Y, nf_mat *Xv, nf_mat *
     if (rc) return rc;
     if (o->val) {
         rc = read_xy(o, o->val, NULL, NULL, Xv, Yv);
-        if (!rc && (Xv->cols != X->cols || Yv->cols != Y->cols)) {
-            rc = cli_usage_error("--val %s has %d columns, expected %d like --data %s", o->val,
-                                 Xv->cols + Yv->cols, X->cols + Y->cols, o->data);
-        }
+        if (!rc) rc = check_val_cols(o, X, Y, Xv, Yv);
     }
-    if (rc) {
-        nf_mat_free(X);
-        nf_mat_free(Y);
-        nf_mat_free(Xv);
-        nf_mat_free(Yv);
-    }
+    if (rc) free_xy(X, Y, Xv, Yv);
     return rc;
 }
 
@@ -204,16 +212,9 @@ int data_opts_load_part(const cli_args *a, int rank, int size, nf_mat *X, nf_mat
         rc = read_xy_part(a, a->data, a->x, a->y, rank, size, X, Y, row0, n_total);
         if (!rc && a->val) {
             rc = read_xy_part(a, a->val, NULL, NULL, rank, size, Xv, Yv, &vr0, &vtotal);
-            if (!rc && (Xv->cols != X->cols || Yv->cols != Y->cols))
-                rc = cli_usage_error("--val %s has %d columns, expected %d like --data %s", a->val,
-                                     Xv->cols + Yv->cols, X->cols + Y->cols, a->data);
+            if (!rc) rc = check_val_cols(a, X, Y, Xv, Yv);
         }
     }
-    if (rc) {
-        nf_mat_free(X);
-        nf_mat_free(Y);
-        nf_mat_free(Xv);
-        nf_mat_free(Yv);
-    }
+    if (rc) free_xy(X, Y, Xv, Yv);
     return rc;
 }
