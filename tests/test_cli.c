@@ -5,12 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int run(const char *args, char **out, char **err)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s", tu_nnfit(), args);
-    return tu_run_cmd(cmd, out, err);
-}
 
 static double field(const char *out, const char *key)
 {
@@ -19,18 +13,6 @@ static double field(const char *out, const char *key)
     return strtod(p + strlen(key), NULL);
 }
 
-/* exit 2, exactly one line on stderr containing `needle`, nothing on stdout */
-static void expect_usage_error(const char *args, const char *needle)
-{
-    char *out, *err;
-    int rc = run(args, &out, &err);
-    ck_assert_msg(rc == 2, "'%s' exited %d (stderr: %s)", args, rc, err);
-    ck_assert_msg(strstr(err, needle) != NULL, "'%s': stderr '%s' lacks '%s'", args, err, needle);
-    ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "'%s': stderr is not one line: %s", args, err);
-    ck_assert_msg(*out == '\0', "'%s' printed to stdout: %s", args, out);
-    free(out);
-    free(err);
-}
 
 START_TEST(fir_and_dft_reach_the_exact_operator)
 {
@@ -39,7 +21,7 @@ START_TEST(fir_and_dft_reach_the_exact_operator)
     for (size_t i = 0; i < 4; i++) {
         char args[256], *out;
         snprintf(args, sizeof args, "train %s --quiet", tasks[i]);
-        ck_assert_int_eq(run(args, &out, NULL), 0);
+        ck_assert_int_eq(tu_run_nnfit(args, &out, NULL), 0);
         double ex = field(out, "weights_vs_exact_max_abs:");
         double ls = field(out, "weights_vs_lstsq_max_abs:");
         ck_assert_msg(ex < 1e-3 && ls < 1e-3, "%s: vs exact %g, vs lstsq %g", tasks[i], ex, ls);
@@ -52,8 +34,8 @@ START_TEST(abs_runs_and_is_deterministic)
 {
     char *o1, *o2;
     const char *args = "train --task abs --epochs 20 --seed 3 --quiet";
-    ck_assert_int_eq(run(args, &o1, NULL), 0);
-    ck_assert_int_eq(run(args, &o2, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(args, &o1, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(args, &o2, NULL), 0);
     double l1 = field(o1, "final_loss:"), l2 = field(o2, "final_loss:");
     ck_assert(l1 == l2);
     ck_assert(l1 > 0 && l1 < 0.5);
@@ -70,8 +52,8 @@ START_TEST(threads_split_batches_same_result)
     char *o1, *o2;
     const char *a1 = "train --task fir --batch 1024 --epochs 60 --threads 1 --quiet";
     const char *a2 = "train --task fir --batch 1024 --epochs 60 --threads 2 --quiet";
-    ck_assert_int_eq(run(a1, &o1, NULL), 0);
-    ck_assert_int_eq(run(a2, &o2, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(a1, &o1, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(a2, &o2, NULL), 0);
     double l1 = field(o1, "final_loss:"), l2 = field(o2, "final_loss:");
     double w1 = field(o1, "weights_vs_exact_max_abs:"), w2 = field(o2, "weights_vs_exact_max_abs:");
     ck_assert_msg(l1 < 1e-6 && fabs(l1 - l2) <= 1e-3 * l1, "losses %g vs %g", l1, l2);
@@ -88,7 +70,7 @@ START_TEST(log_file_has_every_epoch)
     const char *path = "/tmp/nnfit-test-log.csv";
     char args[256];
     snprintf(args, sizeof args, "train --task abs --epochs 7 --quiet --log %s", path);
-    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(args, NULL, NULL), 0);
     FILE *f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
     char line[256];
@@ -110,7 +92,7 @@ END_TEST
 START_TEST(divergence_exits_1)
 {
     char *out, *err;
-    int rc = run("train --task fir --opt sgd --lr 1000 --epochs 50 --quiet", &out, &err);
+    int rc = tu_run_nnfit("train --task fir --opt sgd --lr 1000 --epochs 50 --quiet", &out, &err);
     ck_assert_int_eq(rc, 1);
     ck_assert_ptr_nonnull(strstr(err, "NaN/Inf"));
     ck_assert_ptr_nonnull(strstr(out, "diverged_epoch:"));
@@ -121,35 +103,35 @@ END_TEST
 
 START_TEST(bad_input_exits_2)
 {
-    expect_usage_error("train --bogus", "unknown option '--bogus'");
-    expect_usage_error("train --act relu7", "unknown activation 'relu7' (valid: linear, relu");
-    expect_usage_error("train --opt adamx", "unknown optimizer 'adamx'");
-    expect_usage_error("train --task sine", "unknown task 'sine' (valid: abs");
-    expect_usage_error("train --init glorot", "unknown initialiser 'glorot'");
-    expect_usage_error("train --loss l3", "unknown loss 'l3'");
-    expect_usage_error("train --lr -0.1", "--lr");
-    expect_usage_error("train --lr abc", "'abc' is not a decimal number");
-    expect_usage_error("train --lr nan", "not a finite number");
-    expect_usage_error("train --epochs 0", "--epochs: 0 is outside");
-    expect_usage_error("train --epochs 1.5", "'1.5' is not a decimal integer");
-    expect_usage_error("train --epochs 12abc", "'12abc' is not a decimal integer");
-    expect_usage_error("train --lr 2e6", "--lr: 2e6 is outside");
-    expect_usage_error("train --dropout 0.995", "--dropout: 0.995 is outside");
-    expect_usage_error("train --seed -1", "--seed: '-1'");
-    expect_usage_error("train --data a.csv --inputs 1 --x b.csv --y c.csv", "not both");
-    expect_usage_error("train --batch -1", "--batch");
-    expect_usage_error("train --layers 2,0,1", "--layers");
-    expect_usage_error("train --layers 3,3,1", "does not fit task abs");
-    expect_usage_error("train --betas 0.9", "two numbers");
-    expect_usage_error("train --opt adam --momentum 0.9", "--momentum does not apply to --opt adam");
-    expect_usage_error("train --opt sgd --amsgrad", "--amsgrad does not apply");
-    expect_usage_error("train --opt sgd --nesterov", "nesterov needs momentum");
-    expect_usage_error("train --delta 2", "--delta applies only to --loss huber");
-    expect_usage_error("train --act relu --act-param 0.1", "--act-param applies only");
-    expect_usage_error("train --task fir --taps /nonexistent/taps.txt", "/nonexistent/taps.txt");
-    expect_usage_error("train --lr", "needs a value");
-    expect_usage_error("train extra", "unexpected argument 'extra'");
-    expect_usage_error("frobnicate", "unknown command 'frobnicate'");
+    tu_expect_usage_error("train --bogus", "unknown option '--bogus'");
+    tu_expect_usage_error("train --act relu7", "unknown activation 'relu7' (valid: linear, relu");
+    tu_expect_usage_error("train --opt adamx", "unknown optimizer 'adamx'");
+    tu_expect_usage_error("train --task sine", "unknown task 'sine' (valid: abs");
+    tu_expect_usage_error("train --init glorot", "unknown initialiser 'glorot'");
+    tu_expect_usage_error("train --loss l3", "unknown loss 'l3'");
+    tu_expect_usage_error("train --lr -0.1", "--lr");
+    tu_expect_usage_error("train --lr abc", "'abc' is not a decimal number");
+    tu_expect_usage_error("train --lr nan", "not a finite number");
+    tu_expect_usage_error("train --epochs 0", "--epochs: 0 is outside");
+    tu_expect_usage_error("train --epochs 1.5", "'1.5' is not a decimal integer");
+    tu_expect_usage_error("train --epochs 12abc", "'12abc' is not a decimal integer");
+    tu_expect_usage_error("train --lr 2e6", "--lr: 2e6 is outside");
+    tu_expect_usage_error("train --dropout 0.995", "--dropout: 0.995 is outside");
+    tu_expect_usage_error("train --seed -1", "--seed: '-1'");
+    tu_expect_usage_error("train --data a.csv --inputs 1 --x b.csv --y c.csv", "not both");
+    tu_expect_usage_error("train --batch -1", "--batch");
+    tu_expect_usage_error("train --layers 2,0,1", "--layers");
+    tu_expect_usage_error("train --layers 3,3,1", "does not fit task abs");
+    tu_expect_usage_error("train --betas 0.9", "two numbers");
+    tu_expect_usage_error("train --opt adam --momentum 0.9", "--momentum does not apply to --opt adam");
+    tu_expect_usage_error("train --opt sgd --amsgrad", "--amsgrad does not apply");
+    tu_expect_usage_error("train --opt sgd --nesterov", "nesterov needs momentum");
+    tu_expect_usage_error("train --delta 2", "--delta applies only to --loss huber");
+    tu_expect_usage_error("train --act relu --act-param 0.1", "--act-param applies only");
+    tu_expect_usage_error("train --task fir --taps /nonexistent/taps.txt", "/nonexistent/taps.txt");
+    tu_expect_usage_error("train --lr", "needs a value");
+    tu_expect_usage_error("train extra", "unexpected argument 'extra'");
+    tu_expect_usage_error("frobnicate", "unknown command 'frobnicate'");
 }
 END_TEST
 
@@ -160,42 +142,42 @@ START_TEST(numbers_decimal_only)
     const char *common = "train --task abs --epochs 3 --quiet --seed";
     char cmd[256];
     snprintf(cmd, sizeof cmd, "%s 010", common);
-    ck_assert_int_eq(run(cmd, &a, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(cmd, &a, NULL), 0);
     snprintf(cmd, sizeof cmd, "%s 10", common);
-    ck_assert_int_eq(run(cmd, &b, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(cmd, &b, NULL), 0);
     snprintf(cmd, sizeof cmd, "%s 8", common);
-    ck_assert_int_eq(run(cmd, &c, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(cmd, &c, NULL), 0);
     double la = field(a, "final_loss:"), lb = field(b, "final_loss:"), lc = field(c, "final_loss:");
     ck_assert_msg(la == lb, "--seed 010 gave %.9g, --seed 10 %.9g (010 read as octal?)", la, lb);
     ck_assert_msg(la != lc, "--seed 010 gave the result of --seed 8");
     free(a);
     free(b);
     free(c);
-    expect_usage_error("train --seed 0x10", "--seed: '0x10' is not a decimal integer");
-    expect_usage_error("train --seed ' -1'", "--seed: ' -1' is not a decimal integer");
-    expect_usage_error("train --seed -1", "--seed: '-1' must be a non-negative integer");
-    expect_usage_error("train --seed 18446744073709551616", "--seed: 18446744073709551616 is larger than 18446744073709551615");
-    expect_usage_error("train --epochs ' 5'", "--epochs: ' 5' is not a decimal integer");
-    expect_usage_error("train --epochs +5", "--epochs: '+5' is not a decimal integer");
-    expect_usage_error("train --epochs 010x", "'010x' is not a decimal integer");
-    expect_usage_error("train --epochs 4294967297", "--epochs: 4294967297 is outside [1, ");
-    expect_usage_error("train --epochs -3", "--epochs: -3 is outside [1, ");
-    expect_usage_error("train --lr 1e400", "--lr: '1e400' is outside the range of a double");
-    expect_usage_error("train --lr 1e-400", "--lr: '1e-400' is too close to zero for a double");
-    expect_usage_error("train --lr 0x1p-3", "--lr: '0x1p-3' is not a decimal number");
-    expect_usage_error("train --lr inf", "--lr: 'inf' is not a finite number");
+    tu_expect_usage_error("train --seed 0x10", "--seed: '0x10' is not a decimal integer");
+    tu_expect_usage_error("train --seed ' -1'", "--seed: ' -1' is not a decimal integer");
+    tu_expect_usage_error("train --seed -1", "--seed: '-1' must be a non-negative integer");
+    tu_expect_usage_error("train --seed 18446744073709551616", "--seed: 18446744073709551616 is larger than 18446744073709551615");
+    tu_expect_usage_error("train --epochs ' 5'", "--epochs: ' 5' is not a decimal integer");
+    tu_expect_usage_error("train --epochs +5", "--epochs: '+5' is not a decimal integer");
+    tu_expect_usage_error("train --epochs 010x", "'010x' is not a decimal integer");
+    tu_expect_usage_error("train --epochs 4294967297", "--epochs: 4294967297 is outside [1, ");
+    tu_expect_usage_error("train --epochs -3", "--epochs: -3 is outside [1, ");
+    tu_expect_usage_error("train --lr 1e400", "--lr: '1e400' is outside the range of a double");
+    tu_expect_usage_error("train --lr 1e-400", "--lr: '1e-400' is too close to zero for a double");
+    tu_expect_usage_error("train --lr 0x1p-3", "--lr: '0x1p-3' is not a decimal number");
+    tu_expect_usage_error("train --lr inf", "--lr: 'inf' is not a finite number");
     /* a bound is printed so that it reads back as itself */
-    expect_usage_error("train --val-split 1 --data x.csv", "--val-split: 1 is not a fraction strictly between 0 and 1");
+    tu_expect_usage_error("train --val-split 1 --data x.csv", "--val-split: 1 is not a fraction strictly between 0 and 1");
 }
 END_TEST
 
 START_TEST(help_and_version)
 {
     char *out;
-    ck_assert_int_eq(run("train --help", &out, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit("train --help", &out, NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "--layers"));
     free(out);
-    ck_assert_int_eq(run("--version", &out, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit("--version", &out, NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, NNFIT_VERSION));
     free(out);
 }

@@ -19,12 +19,6 @@
 
 /* ---- helpers ---- */
 
-static int run(const char *args, char **out, char **err)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s", tu_nnfit(), args);
-    return tu_run_cmd(cmd, out, err);
-}
 
 static char *slurp_file(const char *path)
 {
@@ -174,18 +168,6 @@ static void assert_same_results(const char *a, const char *b)
     free_csv(&y);
 }
 
-/* exit 2, exactly one line on stderr containing `needle`, nothing on stdout */
-static void expect_usage_error(const char *args, const char *needle)
-{
-    char *out, *err;
-    int rc = run(args, &out, &err);
-    ck_assert_msg(rc == 2, "'%s' exited %d (stderr: %s)", args, rc, err);
-    ck_assert_msg(strstr(err, needle) != NULL, "'%s': stderr '%s' lacks '%s'", args, err, needle);
-    ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "'%s': stderr is not one line: %s", args, err);
-    ck_assert_msg(*out == '\0', "'%s' printed to stdout: %s", args, out);
-    free(out);
-    free(err);
-}
 
 /* Quantile as numpy's default with +inf taking part (stats.h). */
 static double quantile(double *v, int n, double q)
@@ -207,7 +189,7 @@ static double quantile(double *v, int n, double q)
 
 START_TEST(time_to_target_per_trial_and_quartiles)
 {
-    ck_assert_int_eq(run("sweep --task abs --n 512 --batch 64 --epochs 40 --opt adam --lr 0.01,0.03 --restarts 12 "
+    ck_assert_int_eq(tu_run_nnfit("sweep --task abs --n 512 --batch 64 --epochs 40 --opt adam --lr 0.01,0.03 --restarts 12 "
                          "--jobs 2 --quiet --out fair_ttt.csv --json fair_ttt.json", NULL, NULL), 0);
     csv c = read_csv("fair_ttt.csv");
     const int te = col(&c, "target_epoch"), e = col(&c, "ttt_epochs"), v = col(&c, "ttt_evals"),
@@ -325,7 +307,7 @@ START_TEST(paired_tests_against_the_best)
 {
     enum { R = 12, S = 4 };
     char *out = NULL;
-    ck_assert_int_eq(run("sweep --task abs --n 512 --batch 64 --epochs 40 --opt adam,sgd --lr 0.003,0.03 "
+    ck_assert_int_eq(tu_run_nnfit("sweep --task abs --n 512 --batch 64 --epochs 40 --opt adam,sgd --lr 0.003,0.03 "
                          "--restarts 12 --jobs 2 --quiet --json fair_cmp.json", &out, NULL), 0);
     cJSON *j = load_json("fair_cmp.json");
     double succ[S][R], loss[S][R], ttt[S][R];
@@ -408,7 +390,7 @@ START_TEST(several_problems_and_profiles)
     ck_assert_int_eq(system("cd . && NNFIT=$NNFIT_BIN; $NNFIT data --task abs --n 400 --data-seed 5 --out fair_a.csv "
                             "--quiet && $NNFIT data --task fir --fir-single --n 400 --out fair_b.csv --quiet"), 0);
     char *out = NULL, *err = NULL;
-    int rc = run("sweep --data fair_a.csv,fair_b.csv --inputs 2,31 --target 2e-3,1e-4 --layers '2,3,1;31,1' "
+    int rc = tu_run_nnfit("sweep --data fair_a.csv,fair_b.csv --inputs 2,31 --target 2e-3,1e-4 --layers '2,3,1;31,1' "
                  "--opt adam,sgd --lr 0.02 --batch 32 --epochs 30 --restarts 4 --jobs 2 --quiet --out fair_p.csv "
                  "--json fair_p.json", &out, &err);
     ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
@@ -495,11 +477,11 @@ START_TEST(several_problems_and_profiles)
     cJSON_Delete(j);
     free(out);
     free(err);
-    expect_usage_error("sweep --data fair_a.csv,fair_b.csv --inputs 2,31 --target 1e-3 --layers 2,3,1 --restarts 1",
+    tu_expect_usage_error("sweep --data fair_a.csv,fair_b.csv --inputs 2,31 --target 1e-3 --layers 2,3,1 --restarts 1",
                        "no grid point fits problem fair_b.csv");
-    expect_usage_error("sweep --data fair_a.csv,fair_b.csv --inputs 2,31,4 --target 1e-3 --hidden 3 --restarts 1",
+    tu_expect_usage_error("sweep --data fair_a.csv,fair_b.csv --inputs 2,31,4 --target 1e-3 --hidden 3 --restarts 1",
                        "--inputs has 3 values for 2 --data files");
-    expect_usage_error("sweep --task abs,fir --target 1e-3,1e-3,1 --restarts 1", "--target has 3 values for 2 problems");
+    tu_expect_usage_error("sweep --task abs,fir --target 1e-3,1e-3,1 --restarts 1", "--target has 3 values for 2 problems");
     remove("fair_a.csv");
     remove("fair_b.csv");
     remove("fair_p.csv");
@@ -528,7 +510,7 @@ START_TEST(tuning_seeds_are_disjoint_and_the_choice_is_the_best)
                  "sweep --task abs --n 512 --batch 64 --epochs 30 --opt adam,sgd --tune lr=1e-3:0.3:log "
                  "--tune momentum=0:0.95 --budget 6 --tune-restarts 3 --restarts 8 --seed 4 --jobs 2 --quiet "
                  "--json fair_tune.json --out fair_tune.csv %s%s", *rules[ru] ? "--select " : "", rules[ru]);
-        ck_assert_msg(run(args, NULL, &err) == 0, "%s: %s", args, err);
+        ck_assert_msg(tu_run_nnfit(args, NULL, &err) == 0, "%s: %s", args, err);
         free(err);
         cJSON *j = load_json("fair_tune.json");
         const cJSON *tu = jget(j, "tuning");
@@ -599,7 +581,7 @@ START_TEST(tuning_seeds_are_disjoint_and_the_choice_is_the_best)
                      "sweep --task abs --n 512 --batch 64 --epochs 30 --opt sgd --lr %s --momentum %s --restarts 8 "
                      "--seed 4 --jobs 1 --quiet --out fair_plain.csv",
                      jget(o1, "lr")->valuestring, jget(o1, "momentum")->valuestring);
-            ck_assert_int_eq(run(plain, NULL, NULL), 0);
+            ck_assert_int_eq(tu_run_nnfit(plain, NULL, NULL), 0);
             csv a = read_csv("fair_tune.csv"), b = read_csv("fair_plain.csv");
             const int fa = col(&a, "final_loss"), fb = col(&b, "final_loss"), sa = col(&a, "seed"), sb = col(&b, "seed");
             ck_assert_int_eq(b.n_rows, 8);
@@ -639,9 +621,9 @@ START_TEST(halving_cuts_at_the_milestones)
                        "--halving 3 --tune-restarts 2 --restarts 3 --seed 2 --quiet";
     char args[2048], *out = NULL;
     snprintf(args, sizeof args, "%s --jobs 2 --json fair_h2.json", base);
-    ck_assert_int_eq(run(args, &out, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(args, &out, NULL), 0);
     snprintf(args, sizeof args, "%s --jobs 1 --json fair_h1.json", base);
-    ck_assert_int_eq(run(args, NULL, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(args, NULL, NULL), 0);
     cJSON *j = load_json("fair_h2.json"), *j1 = load_json("fair_h1.json");
     const cJSON *gp = cJSON_GetArrayItem(jget(jget(j, "tuning"), "grid_points"), 0);
     const cJSON *gp1 = cJSON_GetArrayItem(jget(jget(j1, "tuning"), "grid_points"), 0);
@@ -769,7 +751,7 @@ static void resume_case(const char *args, const char *tag, int trials)
     remove(got);
     snprintf(a, sizeof a, "%s --out %s", args, ref);
     const double t0 = now_seconds();
-    ck_assert_int_eq(run(a, NULL, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(a, NULL, NULL), 0);
     const double T = now_seconds() - t0;
     srand((unsigned)time(NULL));
     snprintf(a, sizeof a, "%s --journal %s --out %s", args, jn, got);
@@ -788,7 +770,7 @@ static void resume_case(const char *args, const char *tag, int trials)
     }
     ck_assert_msg(kills >= 3, "only %d of 5 runs were killed (the sweep takes %.2f s)", kills, T);
     ck_assert_msg(grew >= 1, "the journal never grew in the killed runs (%d)", grew);
-    ck_assert_int_eq(run(a, NULL, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(a, NULL, NULL), 0);
     assert_same_results(ref, got);
     /* every trial was recorded once: a rerun ran only the trials the journal lacked */
     char *jt = slurp_file(jn);
@@ -798,7 +780,7 @@ static void resume_case(const char *args, const char *tag, int trials)
     free(jt);
     /* run once more: nothing left to run, the same results */
     remove(got);
-    ck_assert_int_eq(run(a, NULL, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(a, NULL, NULL), 0);
     assert_same_results(ref, got);
     remove(ref);
     remove(got);
@@ -835,17 +817,17 @@ START_TEST(journal_of_another_sweep_is_refused)
     const char *base = "sweep --task abs --n 256 --epochs 5 --restarts 3 --quiet --journal fair_j.journal";
     char a[2048];
     remove("fair_j.journal");
-    ck_assert_int_eq(run(base, NULL, NULL), 0);
+    ck_assert_int_eq(tu_run_nnfit(base, NULL, NULL), 0);
     char *before = slurp_file("fair_j.journal");
     snprintf(a, sizeof a, "sweep --task abs --n 256 --epochs 6 --restarts 3 --quiet --journal fair_j.journal "
                           "--out fair_j.csv");
-    expect_usage_error(a, "belongs to another sweep: grid line 2 is 'setting 0 problem 0: --task abs --n 256 --epochs 5' "
+    tu_expect_usage_error(a, "belongs to another sweep: grid line 2 is 'setting 0 problem 0: --task abs --n 256 --epochs 5' "
                           "there, 'setting 0 problem 0: --task abs --n 256 --epochs 6' here");
     snprintf(a, sizeof a, "sweep --task abs --n 256 --epochs 5 --restarts 4 --quiet --journal fair_j.journal "
                           "--out fair_j.csv");
-    expect_usage_error(a, "restarts 3 seed 0 there, restarts 4 seed 0 here");
+    tu_expect_usage_error(a, "restarts 3 seed 0 there, restarts 4 seed 0 here");
     snprintf(a, sizeof a, "%s --tune lr=1e-3:1:log --budget 2 --out fair_j.csv", base);
-    expect_usage_error(a, "belongs to another sweep: grid line");
+    tu_expect_usage_error(a, "belongs to another sweep: grid line");
     ck_assert(!file_exists("fair_j.csv"));
     char *after = slurp_file("fair_j.journal");
     ck_assert_str_eq(before, after); /* untouched */
@@ -862,7 +844,7 @@ START_TEST(journal_of_another_sweep_is_refused)
     fputs(after, f);
     fclose(f);
     snprintf(a, sizeof a, "%s --out fair_j.csv", base);
-    expect_usage_error(a, "belongs to another sweep: version nnfit 9.1.0 there, nnfit " NNFIT_VERSION " here");
+    tu_expect_usage_error(a, "belongs to another sweep: version nnfit 9.1.0 there, nnfit " NNFIT_VERSION " here");
     ck_assert(!file_exists("fair_j.csv"));
     free(before);
     free(after);
@@ -883,7 +865,7 @@ START_TEST(report_has_every_table_and_picture)
 {
     ck_assert_int_eq(system("rm -rf fair_report"), 0);
     char *err = NULL;
-    int rc = run("sweep --task abs,fir --target 2e-3,1e-4 --n 256 --epochs 12 --opt adam,sgd --tune lr=1e-3:0.1:log "
+    int rc = tu_run_nnfit("sweep --task abs,fir --target 2e-3,1e-4 --n 256 --epochs 12 --opt adam,sgd --tune lr=1e-3:0.1:log "
                  "--budget 2 --tune-restarts 1 --restarts 4 --jobs 2 --quiet --report fair_report", NULL, &err);
     ck_assert_msg(rc == 0, "rc %d: %s", rc, err);
     free(err);
@@ -950,7 +932,7 @@ START_TEST(report_has_every_table_and_picture)
     FILE *f = fopen("fair_report_file", "w");
     fputs("x", f);
     fclose(f);
-    expect_usage_error("sweep --task abs --restarts 2 --report fair_report_file --out fair_r.csv", "is a file");
+    tu_expect_usage_error("sweep --task abs --restarts 2 --report fair_report_file --out fair_r.csv", "is a file");
     ck_assert(!file_exists("fair_r.csv"));
     char *kept = slurp_file("fair_report_file");
     ck_assert_str_eq(kept, "x"); /* left as it was */
@@ -995,7 +977,7 @@ START_TEST(bad_input_exits_2_and_writes_nothing)
         if (strstr(cases[i].args, "--journal")) /* the empty name case gives its own */
             snprintf(a, sizeof a, "sweep --task abs --n 128 --epochs 2 --restarts 1 --quiet %s --out fair_bad.csv",
                      cases[i].args);
-        expect_usage_error(a, cases[i].msg);
+        tu_expect_usage_error(a, cases[i].msg);
         ck_assert_msg(!file_exists("fair_bad.csv") && !file_exists("fair_bad.json") && !file_exists("fair_bad.journal"),
                       "'%s' wrote a file", a);
     }

@@ -78,3 +78,22 @@ nf_model *tu_mlp(int n_layers, const int *sizes, nf_act_kind hidden, nf_init_kin
     ck_assert_int_eq(nf_init_model(m, &is, &rng), NF_OK);
     return m;
 }
+
+int tu_run_nnfit(const char *args, char **out, char **err)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s", tu_nnfit(), args);
+    return tu_run_cmd(cmd, out, err);
+}
+
+void tu_expect_usage_error(const char *args, const char *needle)
+{
+    char *out, *err;
+    int rc = tu_run_nnfit(args, &out, &err);
+    ck_assert_msg(rc == 2, "'%s' exited %d (stderr: %s)", args, rc, err);
+    ck_assert_msg(strstr(err, needle) != NULL, "'%s': stderr '%s' lacks '%s'", args, err, needle);
+    ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "'%s': stderr is not one line: %s", args, err);
+    ck_assert_msg(*out == '\0', "'%s' printed to stdout: %s", args, out);
+    free(out);
+    free(err);
+}

@@ -18,6 +18,10 @@ const char *tu_nnfit(void);
 /* Runs a shell command, capturing stdout and stderr into malloc'd strings (may be NULL);
  * returns the exit status (or -1). */
 int tu_run_cmd(const char *cmd, char **out, char **err);
+/* tu_run_cmd of "nnfit ARGS". */
+int tu_run_nnfit(const char *args, char **out, char **err);
+/* nnfit ARGS exits 2 with exactly one line on stderr containing needle and nothing on stdout. */
+void tu_expect_usage_error(const char *args, const char *needle);
 
 /* An MLP of sizes[0..n_layers] with `hidden` activations and a linear output, initialised by
  * `init` (zero biases) from an rng seeded with `seed`.  Fails the test on error. */
