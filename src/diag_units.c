@@ -5,6 +5,8 @@
 
 #include "nnfit/diag.h"
 
+enum { DIAG_ROWS = 64 };
+
 void nf_diag_defaults(nf_diag_options *opts) { opts->dup_angle_deg = 1.0; }
 
 /* Angle in degrees between [w_a, b_a] and [w_b, b_b] of layer L (inputs `in`). */
@@ -66,51 +68,71 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
         return nf_fail(NF_ENOMEM, "diag: cannot allocate %d unit records", total);
     }
     nf_status st = NF_OK;
-    if (!nf_model_batch_cap(m)) st = nf_model_reserve(m, n < 1024 ? n : 1024);
-    const int cap = nf_model_batch_cap(m);
+    /* a one-hidden-layer net's units see X itself: no forward pass, all rows in one chunk;
+     * deeper nets run the float forward pass in chunks of the model's batch capacity and
+     * read each layer's input from it */
+    const int deep = n_layers > 2;
+    if (deep && !nf_model_batch_cap(m)) st = nf_model_reserve(m, n < 1024 ? n : 1024);
+    const int cap = deep ? nf_model_batch_cap(m) : n;
     for (int i = 0; i < total; i++) {
         u[i].z_min = INFINITY;
         u[i].z_max = -INFINITY;
     }
+    int wmax = 0;
+    for (int l = 0; l + 1 < n_layers; l++) {
+        const nf_dense *L = nf_model_layer(m, l);
+        if (L->in * L->out > wmax) wmax = L->in * L->out;
+    }
+    int imax = 0;
+    for (int l = 0; l + 1 < n_layers; l++)
+        if (nf_model_layer(m, l)->in > imax) imax = nf_model_layer(m, l)->in;
+    /* double copies of one layer's W, and of a block of DIAG_ROWS inputs transposed */
+    double *wd = st ? NULL : malloc(((size_t)wmax + (size_t)imax * DIAG_ROWS + DIAG_ROWS) * sizeof *wd);
+    if (!st && !wd) st = nf_fail(NF_ENOMEM, "diag: cannot allocate %d weights", wmax);
+    double *xt = wd ? wd + wmax : NULL, *z = xt ? xt + (size_t)imax * DIAG_ROWS : NULL;
     const size_t nin = (size_t)nf_model_n_in(m);
     for (int r = 0; !st && r < n; r += cap) {
         int b = n - r < cap ? n - r : cap;
         const float *xb = X + (size_t)r * nin;
-        st = nf_model_forward(m, xb, b);
-        if (st) break;
+        if (deep && (st = nf_model_forward(m, xb, b))) break;
         /* recompute z per layer from the layer input (A may overwrite Z in place), in double:
-         * z[j] = b[j] + W[j,0]·x[0] + W[j,1]·x[1] + … in that order, all units of a row at
-         * once from Wᵀ (the loop over units vectorises; the order per unit is the same) */
+         * z[j] = b[j] + W[j,0]·x[0] + W[j,1]·x[1] + … in that order, DIAG_ROWS rows of one
+         * unit at a time (the loops over rows vectorise; the order per element is the same) */
         int base = 0;
-        for (int l = 0; !st && l + 1 < n_layers; l++) {
+        for (int l = 0; l + 1 < n_layers; l++) {
             const nf_dense *L = nf_model_layer(m, l);
             const float *in = l ? nf_model_layer_a(m, l - 1) : xb;
-            const size_t ni = (size_t)L->in, no = (size_t)L->out;
-            double *wt = malloc((ni * no + no) * sizeof *wt), *z = wt ? wt + ni * no : NULL;
-            if (!wt) {
-                st = nf_fail(NF_ENOMEM, "diag: cannot allocate %zu weights", ni * no);
-                break;
-            }
-            for (size_t j = 0; j < no; j++)
-                for (size_t k = 0; k < ni; k++) wt[k * no + j] = (double)L->W[j * ni + k];
-            for (int s = 0; s < b; s++) {
-                const float *x = in + (size_t)s * ni;
-                for (size_t j = 0; j < no; j++) z[j] = L->b[j];
-                for (size_t k = 0; k < ni; k++) {
-                    const double xk = (double)x[k], *w = wt + k * no;
-                    for (size_t j = 0; j < no; j++) z[j] += w[j] * xk;
+            const int ni = L->in, no = L->out;
+            for (int i = 0; i < ni * no; i++) wd[i] = (double)L->W[i];
+            for (int s0 = 0; s0 < b; s0 += DIAG_ROWS) {
+                const int nb = b - s0 < DIAG_ROWS ? b - s0 : DIAG_ROWS;
+                for (int s = 0; s < nb; s++)
+                    for (int k = 0; k < ni; k++)
+                        xt[(size_t)k * DIAG_ROWS + (size_t)s] = (double)in[(size_t)(s0 + s) * (size_t)ni + (size_t)k];
+                for (int j = 0; j < no; j++) {
+                    const double bj = (double)L->b[j], *wj = wd + (size_t)j * (size_t)ni;
+                    for (int s = 0; s < nb; s++) z[s] = bj;
+                    for (int k = 0; k < ni; k++) {
+                        const double w = wj[k], *x = xt + (size_t)k * DIAG_ROWS;
+                        for (int s = 0; s < nb; s++) z[s] += w * x[s];
+                    }
+                    nf_unit_diag *d = &u[base + j];
+                    long on = 0;
+                    double lo = d->z_min, hi = d->z_max;
+                    for (int s = 0; s < nb; s++) {
+                        on += z[s] > 0.0;
+                        lo = z[s] < lo ? z[s] : lo;
+                        hi = z[s] > hi ? z[s] : hi;
+                    }
+                    active[base + j] += on;
+                    d->z_min = lo;
+                    d->z_max = hi;
                 }
-                for (size_t j = 0; j < no; j++) {
-                    nf_unit_diag *d = &u[base + (int)j];
-                    if (z[j] > 0.0) active[base + (int)j]++;
-                    if (z[j] < d->z_min) d->z_min = z[j];
-                    if (z[j] > d->z_max) d->z_max = z[j];
-                }
             }
-            free(wt);
             base += L->out;
         }
     }
+    free(wd);
     if (st) {
         free(u);
         free(active);

@@ -225,6 +225,59 @@ START_TEST(diag_antiparallel_valley)
 }
 END_TEST
 
+/* Every hidden layer of a deep net, on a row count that is not a multiple of the row block,
+ * against z recomputed here row by row from the float forward pass: z_min, z_max and the
+ * active fraction exactly. */
+START_TEST(diag_deep_matches_direct)
+{
+    int sizes[] = {5, 7, 6, 3, 1};
+    nf_act_spec relu = {NF_ACT_RELU, 0}, lin = {NF_ACT_LINEAR, 0};
+    nf_model *m = NULL;
+    ck_assert_int_eq(nf_model_create_mlp(&m, 4, sizes, &relu, &lin), NF_OK);
+    nf_rng rng;
+    nf_rng_seed(&rng, 17);
+    float *p = nf_model_params(m);
+    for (size_t i = 0; i < nf_model_n_params(m); i++) p[i] = (float)nf_rng_normal(&rng);
+    const int n = 203;
+    float *X = malloc((size_t)n * 5 * sizeof *X);
+    for (int i = 0; i < n * 5; i++) X[i] = (float)nf_rng_normal(&rng);
+    ck_assert_int_eq(nf_model_reserve(m, 50), NF_OK); /* forward in chunks of 50 rows */
+    nf_unit_diag *u = NULL;
+    int nu = 0;
+    ck_assert_int_eq(nf_diag_units(m, X, n, NULL, &u, &nu), NF_OK);
+    ck_assert_int_eq(nu, 16);
+    ck_assert_int_eq(nf_model_reserve(m, n), NF_OK);
+    ck_assert_int_eq(nf_model_forward(m, X, n), NF_OK);
+    int base = 0, checked_both = 0;
+    for (int l = 0; l < 3; l++) {
+        const nf_dense *L = nf_model_layer(m, l);
+        const float *in = l ? nf_model_layer_a(m, l - 1) : X;
+        for (int j = 0; j < L->out; j++) {
+            double lo = INFINITY, hi = -INFINITY;
+            long on = 0;
+            for (int s = 0; s < n; s++) {
+                double z = L->b[j];
+                for (int k = 0; k < L->in; k++) z += (double)L->W[j * L->in + k] * (double)in[s * L->in + k];
+                on += z > 0.0;
+                if (z < lo) lo = z;
+                if (z > hi) hi = z;
+            }
+            const nf_unit_diag *d = &u[base + j];
+            ck_assert_int_eq(d->layer, l);
+            ck_assert_msg(d->z_min == lo && d->z_max == hi, "layer %d unit %d: z in [%.17g, %.17g], direct [%.17g, %.17g]",
+                          l, j, d->z_min, d->z_max, lo, hi);
+            ck_assert(d->active_frac == (double)on / n);
+            checked_both += on > 0 && on < n;
+        }
+        base += L->out;
+    }
+    ck_assert_int_gt(checked_both, 8); /* most units are neither dead nor always on */
+    free(u);
+    free(X);
+    nf_model_free(m);
+}
+END_TEST
+
 /* ---- the fused small-net gradient agrees with the sgemm path ---- */
 START_TEST(small_kernel_matches_sgemm)
 {
@@ -1054,6 +1107,7 @@ int main(void)
     tcase_add_test(tc, diag_hand_built);
     tcase_add_test(tc, diag_edges_and_bias);
     tcase_add_test(tc, diag_antiparallel_valley);
+    tcase_add_test(tc, diag_deep_matches_direct);
     tcase_add_test(tc, small_kernel_matches_sgemm);
     tcase_add_test(tc, results_independent_of_jobs);
     tcase_add_test(tc, trial_equals_plain_training);
