@@ -189,12 +189,7 @@ nf_status nf_data_holdout_part(const nf_mat *X, const nf_mat *Y, double frac, ui
     for (int i = 0; i < (int)n_total; i++) perm[i] = i;
     nf_rng rng;
     nf_rng_seed(&rng, seed);
-    for (int i = (int)n_total - 1; i > 0; i--) {
-        int j = (int)nf_rng_below(&rng, (uint64_t)i + 1);
-        int t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    nf_rng_permute(&rng, perm, (int)n_total);
     for (long i = 0; i < nval; i++) mark[perm[i]] = 1;
     free(perm);
     long before = 0, here = 0; /* validation rows before this part, and in it */

@@ -5,7 +5,9 @@
 
 #include "nnfit/diag.h"
 
-enum { DIAG_ROWS = 64 };
+#include "simd.h"
+
+enum { DIAG_ROWS = 64, DIAG_REG = 16 };
 
 void nf_diag_defaults(nf_diag_options *opts) { opts->dup_angle_deg = 1.0; }
 
@@ -45,6 +47,8 @@ static double kink_angle(const nf_dense *L, int a, int b)
     return acos(c) * (180.0 / 3.14159265358979323846);
 }
 
+/* Compiled for AVX-512, AVX2 and baseline (simd.h); no FMA contraction, so the same bits. */
+NF_CLONES
 nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_options *opts,
                         nf_unit_diag **out, int *n_units)
 {
@@ -111,18 +115,28 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
                         xt[(size_t)k * DIAG_ROWS + (size_t)s] = (double)in[(size_t)(s0 + s) * (size_t)ni + (size_t)k];
                 for (int j = 0; j < no; j++) {
                     const double bj = (double)L->b[j], *wj = wd + (size_t)j * (size_t)ni;
-                    for (int s = 0; s < nb; s++) z[s] = bj;
-                    for (int k = 0; k < ni; k++) {
-                        const double w = wj[k], *x = xt + (size_t)k * DIAG_ROWS;
-                        for (int s = 0; s < nb; s++) z[s] += w * x[s];
+                    int s = 0;
+                    for (; s + DIAG_REG <= nb; s += DIAG_REG) { /* DIAG_REG rows held in registers */
+                        double acc[DIAG_REG];
+                        for (int t = 0; t < DIAG_REG; t++) acc[t] = bj;
+                        for (int k = 0; k < ni; k++) {
+                            const double w = wj[k], *x = xt + (size_t)k * DIAG_ROWS + s;
+                            for (int t = 0; t < DIAG_REG; t++) acc[t] += w * x[t];
+                        }
+                        memcpy(z + s, acc, sizeof acc);
+                    }
+                    for (; s < nb; s++) {
+                        double a = bj;
+                        for (int k = 0; k < ni; k++) a += wj[k] * xt[(size_t)k * DIAG_ROWS + (size_t)s];
+                        z[s] = a;
                     }
                     nf_unit_diag *d = &u[base + j];
                     long on = 0;
                     double lo = d->z_min, hi = d->z_max;
-                    for (int s = 0; s < nb; s++) {
-                        on += z[s] > 0.0;
-                        lo = z[s] < lo ? z[s] : lo;
-                        hi = z[s] > hi ? z[s] : hi;
+                    for (int i = 0; i < nb; i++) {
+                        on += z[i] > 0.0;
+                        lo = z[i] < lo ? z[i] : lo;
+                        hi = z[i] > hi ? z[i] : hi;
                     }
                     active[base + j] += on;
                     d->z_min = lo;

@@ -246,6 +246,21 @@ static nf_status nf_model_grad_impl(nf_model *m, const float *X, const float *Y,
     return nf_model_grad_serial(m, X, Y, batch, loss, denom, loss_out);
 }
 
+int nf_model_reads_rows(const nf_model *m, int batch)
+{
+    return nf_pool_shards(m, batch) <= 1 && nf_model_grad_rows_ok(m);
+}
+
+nf_status nf_model_grad_rows(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
+                             const nf_loss_spec *loss, size_t denom, double *loss_out)
+{
+    if (nf_pool_shards(m, batch) > 1) return nf_fail(NF_EINVAL, "rows read in place need a serial step");
+    const nf_fpstate fp = nf_fp_enter();
+    const nf_status st = nf_model_grad_rows_serial(m, X, Y, idx, batch, loss, denom, loss_out);
+    nf_fp_leave(fp);
+    return st;
+}
+
 /* Public entry points: run with subnormals flushed (fpenv.h); calls inside the model's files
  * go to the _impl and _serial functions, so the mode is switched once per public call. */
 nf_status nf_model_forward(nf_model *m, const float *X, int batch)

@@ -52,14 +52,14 @@ static inline __attribute__((always_inline)) void lanes_dot(float *restrict acc,
 /* Compiled for AVX-512, AVX2 and baseline; the C11 default of no FMA contraction keeps the
  * three variants bit-identical. */
 NF_CLONES
-nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, int batch,
+nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
                               const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
     enum { B = NF_SMALL_BLOCK, H = NF_SMALL_MAX_HIDDEN, K = NF_SMALL_MAX_IN };
     const int nin = m->sizes[0], h = m->sizes[1];
     const nf_dense *L1 = &m->layers[0], *L2 = &m->layers[1];
     const int z1 = nf_act_needs_z(L1->act.kind), z2 = nf_act_needs_z(L2->act.kind);
-    float Xt[K * B], Z[H * B], A[H * B], D[H * B], pz[B], pa[B], dp[B];
+    float Xt[K * B], Z[H * B], A[H * B], D[H * B], pz[B], pa[B], dp[B], Yg[B];
     float gW1[H * K][LANES], gb1[H][LANES], gW2[H][LANES], gb2[LANES];
     memset(gW1, 0, (size_t)(h * nin) * sizeof gW1[0]);
     memset(gb1, 0, (size_t)h * sizeof gb1[0]);
@@ -69,8 +69,15 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, int b
     double total = 0.0;
     for (int r = 0; r < batch; r += B) {
         const int nb = batch - r < B ? batch - r : B;
-        const float *x = X + (size_t)r * (size_t)nin;
-        if (nin == 2) { /* constant stride: vectorises as a de-interleave */
+        const float *x = X + (size_t)r * (size_t)nin, *y = Y + r;
+        if (idx) { /* rows idx[r..r + nb) of X and Y, gathered straight into the block */
+            for (int i = 0; i < nb; i++) {
+                const float *xi = X + (size_t)idx[r + i] * (size_t)nin;
+                for (int k = 0; k < nin; k++) Xt[k * nb + i] = xi[k];
+                Yg[i] = Y[idx[r + i]];
+            }
+            y = Yg;
+        } else if (nin == 2) { /* constant stride: vectorises as a de-interleave */
             for (int i = 0; i < nb; i++) {
                 Xt[i] = x[2 * i];
                 Xt[nb + i] = x[2 * i + 1];
@@ -104,7 +111,7 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, int b
         if (loss->kind == NF_LOSS_MSE) {
             /* as nf_loss_grad, with the squared residuals summed in 16 double lanes */
             const float s2 = 2.0f * (float)(1.0 / (double)denom);
-            const float *t = Y + r;
+            const float *t = y;
             double lsum[LANES] = {0};
             int i = 0;
             for (; i + LANES <= nb; i += LANES)
@@ -122,7 +129,7 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, int b
                 for (int l = 0; l < w; l++) lsum[l] += lsum[l + w];
             total += lsum[0] / (double)denom;
         } else {
-            total += nf_loss_grad(loss, out, Y + r, (size_t)nb, denom, dp);
+            total += nf_loss_grad(loss, out, y, (size_t)nb, denom, dp);
         }
         nf_act_backward(&L2->act, pz, out, dp, (size_t)nb);
         /* backward */
@@ -323,19 +330,27 @@ static inline __attribute__((always_inline)) void tail16(const float *a, int m, 
         (out) = SHUF(q_, q_, 0, 2, 4, 6, 0, 2, 4, 6) + SHUF(q_, q_, 1, 3, 5, 7, 1, 3, 5, 7);     \
     } while (0)
 
-/* t[k·n + i] = x[i·K + k] for i < n, k < K: 8×8 tiles transposed in registers, the edges
- * one element at a time. */
-static inline __attribute__((always_inline)) void mlp_transpose(const float *restrict x, int K, int n,
-                                                                float *restrict t)
+/* t[k·n + i] = x_i[k] for i < n, k < K, where x_i is row idx[r + i] of X (row r + i when idx
+ * is NULL): 8×8 tiles transposed in registers, the edges one element at a time.  Reading the
+ * rows of a shuffled batch where they lie saves the copy into a batch buffer. */
+static inline __attribute__((always_inline)) const float *mlp_row(const float *X, const int *idx, int r, int K)
+{
+    return X + (size_t)(idx ? idx[r] : r) * (size_t)K;
+}
+
+static inline __attribute__((always_inline)) void mlp_transpose(const float *restrict X, const int *idx, int r0,
+                                                                int K, int n, float *restrict t)
 {
     const int n8 = n / 8 * 8, K8 = K / 8 * 8;
     for (int i = 0; i < n8; i += 8) {
-        const float *xr = x + (size_t)i * (size_t)K;
+        const float *x0 = mlp_row(X, idx, r0 + i, K), *x1 = mlp_row(X, idx, r0 + i + 1, K),
+                    *x2 = mlp_row(X, idx, r0 + i + 2, K), *x3 = mlp_row(X, idx, r0 + i + 3, K),
+                    *x4 = mlp_row(X, idx, r0 + i + 4, K), *x5 = mlp_row(X, idx, r0 + i + 5, K),
+                    *x6 = mlp_row(X, idx, r0 + i + 6, K), *x7 = mlp_row(X, idx, r0 + i + 7, K);
         for (int k = 0; k < K8; k += 8) {
-            const v8 r0 = ld8(xr + k), r1 = ld8(xr + K + k), r2 = ld8(xr + 2 * K + k),
-                     r3 = ld8(xr + 3 * K + k), r4 = ld8(xr + 4 * K + k), r5 = ld8(xr + 5 * K + k),
-                     r6 = ld8(xr + 6 * K + k), r7 = ld8(xr + 7 * K + k);
-            const v8 t0 = SHUF(r0, r1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = SHUF(r0, r1, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 r0_ = ld8(x0 + k), r1 = ld8(x1 + k), r2 = ld8(x2 + k), r3 = ld8(x3 + k), r4 = ld8(x4 + k),
+                     r5 = ld8(x5 + k), r6 = ld8(x6 + k), r7 = ld8(x7 + k);
+            const v8 t0 = SHUF(r0_, r1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = SHUF(r0_, r1, 2, 10, 3, 11, 6, 14, 7, 15);
             const v8 t2 = SHUF(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = SHUF(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);
             const v8 t4 = SHUF(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = SHUF(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);
             const v8 t6 = SHUF(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = SHUF(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
@@ -353,11 +368,22 @@ static inline __attribute__((always_inline)) void mlp_transpose(const float *res
             st8(o + 6 * n, SHUF(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15));
             st8(o + 7 * n, SHUF(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15));
         }
-        for (int k = K8; k < K; k++)
-            for (int l = 0; l < 8; l++) t[(size_t)k * (size_t)n + (size_t)(i + l)] = xr[(size_t)l * (size_t)K + (size_t)k];
+        for (int k = K8; k < K; k++) {
+            float *o = t + (size_t)k * (size_t)n + i;
+            o[0] = x0[k];
+            o[1] = x1[k];
+            o[2] = x2[k];
+            o[3] = x3[k];
+            o[4] = x4[k];
+            o[5] = x5[k];
+            o[6] = x6[k];
+            o[7] = x7[k];
+        }
     }
-    for (int i = n8; i < n; i++)
-        for (int k = 0; k < K; k++) t[(size_t)k * (size_t)n + (size_t)i] = x[(size_t)i * (size_t)K + (size_t)k];
+    for (int i = n8; i < n; i++) {
+        const float *xi = mlp_row(X, idx, r0 + i, K);
+        for (int k = 0; k < K; k++) t[(size_t)k * (size_t)n + (size_t)i] = xi[k];
+    }
 }
 
 /* dW[r·C + c] += tree16 over rows of d[r][·]·in[c][·] (row i into lane i mod 16), and
@@ -458,7 +484,7 @@ static void mlp_act_backward(const nf_dense *L, const float *Z, const float *A, 
 }
 
 NF_CLONES
-nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, int batch,
+nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
                                   const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
     enum { B = NF_MLP_BLOCK, W = NF_MLP_MAX_WIDTH };
@@ -473,12 +499,13 @@ nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, i
     double total = 0.0;
     for (int r = 0; r < batch; r += B) {
         const int n = batch - r < B ? batch - r : B;
-        const float *x = X + (size_t)r * (size_t)nin, *y = Y + (size_t)r * (size_t)nout;
-        mlp_transpose(x, nin, n, Xt);
-        if (nout == 1)
-            memcpy(Yt, y, (size_t)n * sizeof(float));
+        mlp_transpose(X, idx, r, nin, n, Xt);
+        if (nout == 1 && !idx)
+            memcpy(Yt, Y + r, (size_t)n * sizeof(float));
+        else if (nout == 1)
+            for (int i = 0; i < n; i++) Yt[i] = Y[idx[r + i]];
         else
-            mlp_transpose(y, nout, n, Yt);
+            mlp_transpose(Y, idx, r, nout, n, Yt);
         const float *in = Xt;
         for (int l = 0; l < nl; l++) {
             const nf_dense *L = &m->layers[l];

@@ -12,10 +12,11 @@
 /* Whether m has the shape nf_model_grad_small handles. */
 int nf_model_small_ok(const nf_model *m);
 
-/* Same contract as nf_model_grad (grads overwritten, loss mean divides by denom, 0 = batch);
+/* Same contract as nf_model_grad on rows idx[0..batch) of X and Y (rows 0..batch when idx is
+ * NULL), read in place (grads overwritten, loss mean divides by denom, 0 = batch);
  * leaves the model's activation workspace untouched.  Uses ~130 KB of stack (fine for the
  * 8 MB default of glibc threads; a caller with tiny thread stacks should know). */
-nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, int batch,
+nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
                               const nf_loss_spec *loss, size_t denom, double *loss_out);
 
 /* Every MLP with all sizes (inputs, hidden widths, outputs) at most NF_MLP_MAX_WIDTH and
@@ -29,7 +30,7 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, int b
 #define NF_MLP_BLOCK 64
 #define NF_MLP_MAX_IN_OUT 1024
 int nf_model_mlp_small_ok(const nf_model *m);
-nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, int batch,
+nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
                                   const nf_loss_spec *loss, size_t denom, double *loss_out);
 
 #endif

@@ -233,15 +233,22 @@ static int prefilled_mse(const nf_model *m, const nf_loss_spec *loss)
     return loss->kind == NF_LOSS_MSE && m->layers[m->n_layers - 1].act.kind == NF_ACT_LINEAR;
 }
 
+int nf_model_grad_rows_ok(const nf_model *m) { return fused_small(m); }
+
+nf_status nf_model_grad_rows_serial(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
+                                    const nf_loss_spec *loss, size_t denom, double *loss_out)
+{
+    if (!fused_small(m)) return nf_fail(NF_EINVAL, "this model's step does not read rows in place");
+    nf_status cst = nf_model_check_batch(m, batch);
+    if (cst) return cst;
+    if (nf_model_small_ok(m)) return nf_model_grad_small(m, X, Y, idx, batch, loss, denom, loss_out);
+    return nf_model_grad_mlp_small(m, X, Y, idx, batch, loss, denom, loss_out);
+}
+
 nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int batch,
                                const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
-    if (fused_small(m)) {
-        nf_status cst = nf_model_check_batch(m, batch);
-        if (cst) return cst;
-        if (nf_model_small_ok(m)) return nf_model_grad_small(m, X, Y, batch, loss, denom, loss_out);
-        return nf_model_grad_mlp_small(m, X, Y, batch, loss, denom, loss_out);
-    }
+    if (fused_small(m)) return nf_model_grad_rows_serial(m, X, Y, NULL, batch, loss, denom, loss_out);
     const int last = m->n_layers - 1;
     const size_t n = (size_t)batch * (size_t)m->sizes[m->n_layers];
     if (!denom) denom = n;

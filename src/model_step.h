@@ -21,4 +21,18 @@ nf_status nf_model_backward_serial(nf_model *m, const float *X, int batch);
 nf_status nf_model_grad_serial(nf_model *m, const float *X, const float *Y, int batch,
                                const nf_loss_spec *loss, size_t denom, double *loss_out);
 
+/* Whether the step of m reads its batch's rows where they lie (the fused small-net kernels,
+ * model_small.c), and that step on rows idx[0..batch) of X [*, n_in] and Y [*, n_out]:
+ * the same numbers as nf_model_grad_serial on those rows copied into a batch, without the
+ * copy.  NF_EINVAL where not _ok. */
+int nf_model_grad_rows_ok(const nf_model *m);
+nf_status nf_model_grad_rows_serial(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
+                                    const nf_loss_spec *loss, size_t denom, double *loss_out);
+
+/* For the training loop (train.c): whether a step on `batch` rows runs serially on rows read
+ * in place, and that step with subnormals flushed, as nf_model_grad. */
+int nf_model_reads_rows(const nf_model *m, int batch);
+nf_status nf_model_grad_rows(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
+                             const nf_loss_spec *loss, size_t denom, double *loss_out);
+
 #endif

@@ -19,7 +19,7 @@ void nf_rng_seed(nf_rng *rng, uint64_t seed)
     for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&x);
 }
 
-uint64_t nf_rng_u64(nf_rng *rng)
+static inline uint64_t next(nf_rng *rng)
 {
     uint64_t *s = rng->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -32,6 +32,8 @@ uint64_t nf_rng_u64(nf_rng *rng)
     s[3] = rotl(s[3], 45);
     return result;
 }
+
+uint64_t nf_rng_u64(nf_rng *rng) { return next(rng); }
 
 double nf_rng_uniform(nf_rng *rng) { return (double)(nf_rng_u64(rng) >> 11) * 0x1.0p-53; }
 
@@ -46,13 +48,28 @@ double nf_rng_normal(nf_rng *rng)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2);
 }
 
-uint64_t nf_rng_below(nf_rng *rng, uint64_t n)
+/* Draws r until r < limit = 2^64 − 1 − (2^64 − 1) mod n, then r mod n.  Since limit is at
+ * least 2^64 − n, any r <= 2^64 − 1 − n is accepted without computing limit (a 64-bit
+ * division), which changes nothing in the stream. */
+static inline uint64_t below(nf_rng *rng, uint64_t n)
 {
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    uint64_t r;
-    do r = nf_rng_u64(rng);
-    while (r >= limit);
+    uint64_t r = next(rng);
+    if (r > UINT64_MAX - n) {
+        const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+        while (r >= limit) r = next(rng);
+    }
     return r % n;
+}
+
+uint64_t nf_rng_below(nf_rng *rng, uint64_t n) { return below(rng, n); }
+
+void nf_rng_permute(nf_rng *rng, int *perm, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        const int j = (int)below(rng, (uint64_t)i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
 }
 
 uint64_t nf_rng_derive(uint64_t seed, uint64_t index)

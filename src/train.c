@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "nnfit/rng.h"
+#include "model_step.h"
 #include "train_aids_internal.h"
 
 double nf_seconds(void)
@@ -410,20 +411,16 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
     const double t0 = nf_seconds();
     for (int epoch = 1; !st && epoch <= cfg->epochs; epoch++) {
         memcpy(backup, params, n_params * sizeof(float));
-        if (shuffle)
-            for (int i = N - 1; i > 0; i--) {
-                int j = (int)nf_rng_below(&rng, (uint64_t)i + 1);
-                int t = perm[i];
-                perm[i] = perm[j];
-                perm[j] = t;
-            }
+        if (shuffle) nf_rng_permute(&rng, perm, N);
         double sum = 0.0;
         int bad = 0;
         if (aids) nf_aids_epoch_start(aids, epoch);
         for (int r = 0; r < N && !st; r += batch) {
             int b = N - r < batch ? N - r : batch, c = b; /* c: rows of this batch held here */
             const float *xb = X->data + (size_t)r * nin, *yb = Y->data + (size_t)r * nout;
-            if (!dist && shuffle) {
+            /* a small net's fused step reads the shuffled rows where they lie */
+            const int in_place = !dist && shuffle && nf_model_reads_rows(m, b);
+            if (!dist && shuffle && !in_place) {
                 gather_rows(X->data, nin, perm + r, b, Xb);
                 gather_rows(Y->data, nout, perm + r, b, Yb);
                 xb = Xb;
@@ -445,7 +442,8 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
                 yb = Y->data + (size_t)(c ? lo - row0 : 0) * nout;
             }
             double loss = 0.0;
-            if (c > 0) st = nf_model_grad(m, xb, yb, c, &cfg->loss, dist ? (size_t)b * nout : 0, &loss);
+            if (in_place) st = nf_model_grad_rows(m, X->data, Y->data, perm + r, b, &cfg->loss, 0, &loss);
+            else if (c > 0) st = nf_model_grad(m, xb, yb, c, &cfg->loss, dist ? (size_t)b * nout : 0, &loss);
             else memset(grads, 0, n_params * sizeof(float));
             if (dist) {
                 double d[2] = {loss, 0.0};

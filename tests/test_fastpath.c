@@ -4,10 +4,16 @@
  *  - data-parallel steps (nf_model_set_threads) against the serial step;
  *  - the fused small-MLP kernel against the per-layer path (nf_model_set_fused_max(0)), and its
  *    recorded bits, which every build (AVX2 or AVX-512 clones, baseline under clang and the
- *    sanitizers) must reproduce. */
+ *    sanitizers) must reproduce;
+ *  - both fused kernels reading a shuffled batch's rows where they lie, against the same batch
+ *    copied out. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
+
+#include "../src/model_small.h" /* nf_model_small_ok */
+#include "../src/model_step.h" /* nf_model_grad_rows: the training loop's in-place batch */
 
 static void fill(float *a, size_t n, nf_rng *rng)
 {
@@ -413,6 +419,70 @@ START_TEST(fused_mlp_matches_per_layer)
 }
 END_TEST
 
+/* The training loop's shuffled batch read in place (nf_model_grad_rows) gives the bits of
+ * the same rows copied into a batch, for every fused-MLP case and the one-hidden-layer
+ * kernel's shapes, with repeated rows and batches of one, partial and several blocks. */
+static const mlp_case rows_cases[] = {
+    {2, {2, 3, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE},
+    {2, {5, 8, 1}, NF_ACT_TANH, NF_ACT_LINEAR, NF_LOSS_HUBER},
+};
+
+START_TEST(rows_in_place_match_copied)
+{
+    const int n_mlp = (int)(sizeof mlp_cases / sizeof mlp_cases[0]);
+    const mlp_case *c = _i < n_mlp ? &mlp_cases[_i] : &rows_cases[_i - n_mlp];
+    const int rows = 300, maxb = 600, L = c->n_layers, nin = c->sizes[0], nout = c->sizes[L];
+    nf_model *m = mlp_make(c, 170 + (uint64_t)_i, maxb);
+    const size_t np = nf_model_n_params(m);
+    float *X, *Y, *Xg, *Yg, *g_ref;
+    ck_assert_int_eq(nf_alloc_floats(&X, (size_t)rows * nin), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&Y, (size_t)rows * nout), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&Xg, (size_t)maxb * nin), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&Yg, (size_t)maxb * nout), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&g_ref, np), NF_OK);
+    int *idx = malloc((size_t)maxb * sizeof *idx);
+    nf_rng rng;
+    nf_rng_seed(&rng, 190 + (uint64_t)_i);
+    fill(X, (size_t)rows * nin, &rng);
+    fill(Y, (size_t)rows * nout, &rng);
+    nf_loss_spec ls = {c->loss, 0.3f};
+    const int sizes[] = {1, 7, 64, 65, 200, 600};
+    for (size_t bi = 0; bi < sizeof sizes / sizeof sizes[0]; bi++) {
+        const int b = sizes[bi];
+        for (int i = 0; i < b; i++) idx[i] = (int)nf_rng_below(&rng, (uint64_t)rows);
+        if (b > 1) idx[b - 1] = idx[0]; /* a row twice */
+        for (int i = 0; i < b; i++) {
+            memcpy(Xg + (size_t)i * nin, X + (size_t)idx[i] * nin, (size_t)nin * sizeof(float));
+            memcpy(Yg + (size_t)i * nout, Y + (size_t)idx[i] * nout, (size_t)nout * sizeof(float));
+        }
+        ck_assert_msg(nf_model_reads_rows(m, b), "case %d: the fused step reads rows in place", _i);
+        double l_ref, l_rows;
+        ck_assert_int_eq(nf_model_grad(m, Xg, Yg, b, &ls, 0, &l_ref), NF_OK);
+        memcpy(g_ref, nf_model_grads(m), np * sizeof(float));
+        memset(nf_model_grads(m), 0xff, np * sizeof(float));
+        ck_assert_int_eq(nf_model_grad_rows(m, X, Y, idx, b, &ls, 0, &l_rows), NF_OK);
+        ck_assert_msg(memcmp(nf_model_grads(m), g_ref, np * sizeof(float)) == 0 && l_rows == l_ref,
+                      "case %d batch %d: in place %.9g vs copied %.9g", _i, b, l_rows, l_ref);
+    }
+    /* a model whose step is not fused says so, and the in-place call refuses */
+    const int prev = nf_model_set_fused_max(0);
+    if (!nf_model_reads_rows(m, 7)) {
+        double l;
+        ck_assert_int_eq(nf_model_grad_rows(m, X, Y, idx, 7, &ls, 0, &l), NF_EINVAL);
+    } else {
+        ck_assert_msg(nf_model_small_ok(m), "case %d: only the one-hidden-layer kernel ignores the switch", _i);
+    }
+    nf_model_set_fused_max(prev);
+    free(idx);
+    nf_free(X);
+    nf_free(Y);
+    nf_free(Xg);
+    nf_free(Yg);
+    nf_free(g_ref);
+    nf_model_free(m);
+}
+END_TEST
+
 static uint64_t fnv_floats(uint64_t h, const float *a, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -487,6 +557,8 @@ int main(void)
     tcase_add_test(tc, sharded_grad_matches_serial);
     tcase_add_loop_test(tc, fused_mlp_matches_per_layer, 0, (int)(sizeof mlp_cases / sizeof mlp_cases[0]));
     tcase_add_test(tc, fused_mlp_bits_are_recorded);
+    tcase_add_loop_test(tc, rows_in_place_match_copied, 0,
+                        (int)(sizeof mlp_cases / sizeof mlp_cases[0] + sizeof rows_cases / sizeof rows_cases[0]));
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

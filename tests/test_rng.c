@@ -77,6 +77,20 @@ START_TEST(below_matches_reference_and_covers)
     nf_rng r;
     nf_rng_seed(&r, 7);
     for (int i = 0; i < 12; i++) ck_assert_int_eq((int)nf_rng_below(&r, 10), want[i]);
+    /* n = 2^63 + 1 rejects about half the draws (r >= 2^63 + 1): the slow path of the test */
+    const uint64_t big[10] = {4118682332196087775ULL, 1609190652402573441ULL, 4524261822856303789ULL,
+                              8186203469158895160ULL, 1572621373277208150ULL, 5657094326528388495ULL,
+                              4226375597405381511ULL, 1170811111865358819ULL, 6249991440498483004ULL,
+                              1382952951901082134ULL}; /* raw draws 7, 8, 9, 13 and 16 are rejected */
+    nf_rng_seed(&r, 11);
+    for (int i = 0; i < 10; i++) ck_assert(nf_rng_below(&r, (1ULL << 63) + 1) == big[i]);
+    /* Fisher–Yates from n − 1 down, j = below(i + 1) */
+    const int perm_want[10] = {6, 7, 3, 4, 5, 2, 0, 9, 1, 8};
+    int perm[10];
+    for (int i = 0; i < 10; i++) perm[i] = i;
+    nf_rng_seed(&r, 3);
+    nf_rng_permute(&r, perm, 10);
+    for (int i = 0; i < 10; i++) ck_assert_int_eq(perm[i], perm_want[i]);
     /* every value of [0, n) equally often, n itself never */
     for (uint64_t n = 1; n <= 5; n++) {
         long count[5] = {0};

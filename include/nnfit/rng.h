@@ -34,6 +34,10 @@ double nf_rng_normal(nf_rng *rng);
 /* Uniform integer in [0, n), n > 0, without modulo bias. */
 uint64_t nf_rng_below(nf_rng *rng, uint64_t n);
 
+/* Fisher–Yates on perm[0..n): for i = n−1 down to 1, swap perm[i] with perm[nf_rng_below(i + 1)]
+ * (the same draws as that loop written out). */
+void nf_rng_permute(nf_rng *rng, int *perm, int n);
+
 /* A seed for sub-stream `index` of `seed` (splitmix64 of both); used for per-trial seeds. */
 uint64_t nf_rng_derive(uint64_t seed, uint64_t index);
 
