@@ -203,17 +203,30 @@ int nf_model_mlp_small_ok(const nf_model *m)
     return m->n_layers >= 1;
 }
 
-/* out[r][i] = (Σ_c w[r·rs + c·cs]·in[c][i]) (+ b[r]) for r < R, c < C, i < n; rows of length n. */
+/* The epilogue of mlp_lin on one output value v at element e of the output block: ReLU
+ * (v > 0 ? v : 0, the forward of nf_act_forward) when relu, the ReLU backward
+ * (mask[e] > 0 ? v : 0, as nf_act_backward, mask the layer's activations) when mask, else v. */
+typedef int v8i __attribute__((vector_size(32)));
+#define EPI8(v, e)                                                                                 \
+    (relu ? (v8)((v8i)(v) & (v8i)((v) > zero8))                                                \
+          : mask ? (v8)((v8i)(v) & (v8i)(ld8(mask + (e)) > zero8)) : (v))
+#define EPI1(v, e) (relu ? ((v) > 0.0f ? (v) : 0.0f) : mask ? (mask[(e)] > 0.0f ? (v) : 0.0f) : (v))
+
+/* out[r][i] = (Σ_c w[r·rs + c·cs]·in[c][i]) (+ b[r]) for r < R, c < C, i < n, then the
+ * epilogue (EPI8); rows of length n. */
 static inline __attribute__((always_inline)) void mlp_lin(const float *restrict w, int rs, int cs,
                                                           const float *restrict b,
                                                           const float *restrict in, int C,
-                                                          float *restrict out, int R, int n)
+                                                          float *restrict out, int R, int n, int relu,
+                                                          const float *restrict mask)
 {
+    const v8 zero8 = splat8(0.0f);
     int r = 0;
     /* two outputs at a time share the loads of the inputs (same operations per element) */
     for (; r + 2 <= R && n >= MLP_CHUNK; r += 2) {
         const float *wr = w + (size_t)r * (size_t)rs, *wq = wr + rs;
         float *o = out + (size_t)r * (size_t)n, *p = o + n;
+        const size_t eo = (size_t)r * (size_t)n, ep = eo + (size_t)n;
         int i = 0;
         for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
             const v8 w0 = splat8(wr[0]), u0 = splat8(wq[0]);
@@ -244,14 +257,14 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
                 e2 += bq;
                 e3 += bq;
             }
-            st8(o + i, a0);
-            st8(o + i + 8, a1);
-            st8(o + i + 16, a2);
-            st8(o + i + 24, a3);
-            st8(p + i, e0);
-            st8(p + i + 8, e1);
-            st8(p + i + 16, e2);
-            st8(p + i + 24, e3);
+            st8(o + i, EPI8(a0, eo + i));
+            st8(o + i + 8, EPI8(a1, eo + i + 8));
+            st8(o + i + 16, EPI8(a2, eo + i + 16));
+            st8(o + i + 24, EPI8(a3, eo + i + 24));
+            st8(p + i, EPI8(e0, ep + i));
+            st8(p + i + 8, EPI8(e1, ep + i + 8));
+            st8(p + i + 16, EPI8(e2, ep + i + 16));
+            st8(p + i + 24, EPI8(e3, ep + i + 24));
         }
         for (; i < n; i++) {
             float a = wr[0] * in[i], e = wq[0] * in[i];
@@ -259,13 +272,18 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
                 a += wr[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
                 e += wq[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
             }
-            o[i] = b ? a + b[r] : a;
-            p[i] = b ? e + b[r + 1] : e;
+            if (b) {
+                a += b[r];
+                e += b[r + 1];
+            }
+            o[i] = EPI1(a, eo + (size_t)i);
+            p[i] = EPI1(e, ep + (size_t)i);
         }
     }
     for (; r < R; r++) {
         const float *wr = w + (size_t)r * (size_t)rs;
         float *o = out + (size_t)r * (size_t)n;
+        const size_t eo = (size_t)r * (size_t)n;
         int i = 0;
         for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
             const v8 w0 = splat8(wr[0]);
@@ -286,15 +304,16 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
                 a2 += br;
                 a3 += br;
             }
-            st8(o + i, a0);
-            st8(o + i + 8, a1);
-            st8(o + i + 16, a2);
-            st8(o + i + 24, a3);
+            st8(o + i, EPI8(a0, eo + i));
+            st8(o + i + 8, EPI8(a1, eo + i + 8));
+            st8(o + i + 16, EPI8(a2, eo + i + 16));
+            st8(o + i + 24, EPI8(a3, eo + i + 24));
         }
         for (; i < n; i++) {
             float a = wr[0] * in[i];
             for (int c = 1; c < C; c++) a += wr[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
-            o[i] = b ? a + b[r] : a;
+            if (b) a += b[r];
+            o[i] = EPI1(a, eo + (size_t)i);
         }
     }
 }
@@ -386,6 +405,59 @@ static inline __attribute__((always_inline)) void mlp_transpose(const float *res
     }
 }
 
+/* The 8-lane partial sums (lanes l and l + 8 added) of d·in[c] for four columns c of in
+ * (rows of length n): full rows in order, then the block's tail of m rows (dl, dh). */
+static inline __attribute__((always_inline)) void mlp_grad4(const float *restrict dr, const float *restrict i0,
+                                                            int n, int full, int m, const v8 *dl,
+                                                            const v8 *dh, v8 *restrict q)
+{
+    const float *i1 = i0 + n, *i2 = i1 + n, *i3 = i2 + n;
+    v8 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0 = {0}, c1 = {0}, e0 = {0}, e1 = {0};
+    for (int i = 0; i < full; i += MLP_LANES) {
+        const v8 x0 = ld8(dr + i), x1 = ld8(dr + i + 8);
+        a0 += x0 * ld8(i0 + i);
+        a1 += x1 * ld8(i0 + i + 8);
+        b0 += x0 * ld8(i1 + i);
+        b1 += x1 * ld8(i1 + i + 8);
+        c0 += x0 * ld8(i2 + i);
+        c1 += x1 * ld8(i2 + i + 8);
+        e0 += x0 * ld8(i3 + i);
+        e1 += x1 * ld8(i3 + i + 8);
+    }
+    if (m) {
+        v8 l, h;
+        tail16(i0 + full, m, &l, &h);
+        a0 += *dl * l;
+        a1 += *dh * h;
+        tail16(i1 + full, m, &l, &h);
+        b0 += *dl * l;
+        b1 += *dh * h;
+        tail16(i2 + full, m, &l, &h);
+        c0 += *dl * l;
+        c1 += *dh * h;
+        tail16(i3 + full, m, &l, &h);
+        e0 += *dl * l;
+        e1 += *dh * h;
+    }
+    q[0] = a0 + a1;
+    q[1] = b0 + b1;
+    q[2] = c0 + c1;
+    q[3] = e0 + e1;
+}
+
+/* tree8 of eight vectors at once: lane j of the result is tree8(q[j]), the same sums in
+ * the same order as tree8x4 (l + 4, then l + 2, then l + 1). */
+#define tree8x8(q, out)                                                                           \
+    do {                                                                                      \
+        const v8 p01_ = SHUF(q[0], q[1], 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(q[0], q[1], 4, 5, 6, 7, 12, 13, 14, 15); \
+        const v8 p23_ = SHUF(q[2], q[3], 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(q[2], q[3], 4, 5, 6, 7, 12, 13, 14, 15); \
+        const v8 p45_ = SHUF(q[4], q[5], 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(q[4], q[5], 4, 5, 6, 7, 12, 13, 14, 15); \
+        const v8 p67_ = SHUF(q[6], q[7], 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(q[6], q[7], 4, 5, 6, 7, 12, 13, 14, 15); \
+        const v8 q03_ = SHUF(p01_, p23_, 0, 1, 4, 5, 8, 9, 12, 13) + SHUF(p01_, p23_, 2, 3, 6, 7, 10, 11, 14, 15); \
+        const v8 q47_ = SHUF(p45_, p67_, 0, 1, 4, 5, 8, 9, 12, 13) + SHUF(p45_, p67_, 2, 3, 6, 7, 10, 11, 14, 15); \
+        (out) = SHUF(q03_, q47_, 0, 2, 4, 6, 8, 10, 12, 14) + SHUF(q03_, q47_, 1, 3, 5, 7, 9, 11, 13, 15); \
+    } while (0)
+
 /* dW[r·C + c] += tree16 over rows of d[r][·]·in[c][·] (row i into lane i mod 16), and
  * db[r] += tree16 of d[r][·]. */
 static inline __attribute__((always_inline)) void mlp_grad(const float *restrict d, const float *restrict in,
@@ -405,37 +477,19 @@ static inline __attribute__((always_inline)) void mlp_grad(const float *restrict
         }
         db[r] += tree16(s0, s1);
         int c = 0;
-        for (; c + 4 <= C; c += 4) {
-            const float *i0 = in + (size_t)c * (size_t)n, *i1 = i0 + n, *i2 = i1 + n, *i3 = i2 + n;
-            v8 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0 = {0}, c1 = {0}, e0 = {0}, e1 = {0};
-            for (int i = 0; i < full; i += MLP_LANES) {
-                const v8 x0 = ld8(dr + i), x1 = ld8(dr + i + 8);
-                a0 += x0 * ld8(i0 + i);
-                a1 += x1 * ld8(i0 + i + 8);
-                b0 += x0 * ld8(i1 + i);
-                b1 += x1 * ld8(i1 + i + 8);
-                c0 += x0 * ld8(i2 + i);
-                c1 += x1 * ld8(i2 + i + 8);
-                e0 += x0 * ld8(i3 + i);
-                e1 += x1 * ld8(i3 + i + 8);
-            }
-            if (m) {
-                v8 l, h;
-                tail16(i0 + full, m, &l, &h);
-                a0 += dl * l;
-                a1 += dh * h;
-                tail16(i1 + full, m, &l, &h);
-                b0 += dl * l;
-                b1 += dh * h;
-                tail16(i2 + full, m, &l, &h);
-                c0 += dl * l;
-                c1 += dh * h;
-                tail16(i3 + full, m, &l, &h);
-                e0 += dl * l;
-                e1 += dh * h;
-            }
+        for (; c + 8 <= C; c += 8) { /* eight columns: one tree of eight vectors, one vector add */
+            v8 q[8];
+            mlp_grad4(dr, in + (size_t)c * (size_t)n, n, full, m, &dl, &dh, q);
+            mlp_grad4(dr, in + (size_t)(c + 4) * (size_t)n, n, full, m, &dl, &dh, q + 4);
             v8 t;
-            tree8x4(a0 + a1, b0 + b1, c0 + c1, e0 + e1, t);
+            tree8x8(q, t);
+            st8(g + c, ld8(g + c) + t);
+        }
+        for (; c + 4 <= C; c += 4) {
+            v8 q[4];
+            mlp_grad4(dr, in + (size_t)c * (size_t)n, n, full, m, &dl, &dh, q);
+            v8 t;
+            tree8x4(q[0], q[1], q[2], q[3], t);
             g[c] += t[0];
             g[c + 1] += t[1];
             g[c + 2] += t[2];
@@ -506,24 +560,28 @@ nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, c
             for (int i = 0; i < n; i++) Yt[i] = Y[idx[r + i]];
         else
             mlp_transpose(Y, idx, r, nout, n, Yt);
+        /* ReLU runs in mlp_lin's epilogue: forward on z before it is stored (into A, which is
+         * all its backward reads), backward as the mask on the d of the layer below */
         const float *in = Xt;
         for (int l = 0; l < nl; l++) {
             const nf_dense *L = &m->layers[l];
-            mlp_lin(L->W, L->in, 1, L->b, in, L->in, m->Z[l], L->out, n);
-            mlp_act_forward(L, m->Z[l], m->A[l], n);
+            const int relu = L->act.kind == NF_ACT_RELU;
+            mlp_lin(L->W, L->in, 1, L->b, in, L->in, relu ? m->A[l] : m->Z[l], L->out, n, relu, NULL);
+            if (!relu) mlp_act_forward(L, m->Z[l], m->A[l], n);
             in = m->A[l];
         }
-        int cur = 0;
+        int cur = 0, masked = 0; /* masked: D already holds the ReLU backward of layer l */
         float *D = m->dbuf[0];
         total += nf_loss_grad(loss, m->A[nl - 1], Yt, (size_t)nout * (size_t)n, denom, D);
         for (int l = nl - 1; l >= 0; l--) {
             const nf_dense *L = &m->layers[l];
-            mlp_act_backward(L, m->Z[l], m->A[l], D, n, r > 0);
+            if (!masked) mlp_act_backward(L, m->Z[l], m->A[l], D, n, r > 0);
             const float *inp = l ? m->A[l - 1] : Xt;
             mlp_grad(D, inp, L->in, L->out, n, L->dW, L->db);
             if (l) {
                 float *Dn = m->dbuf[cur ^ 1];
-                mlp_lin(L->W, 1, L->in, NULL, D, L->out, Dn, L->in, n);
+                masked = m->layers[l - 1].act.kind == NF_ACT_RELU;
+                mlp_lin(L->W, 1, L->in, NULL, D, L->out, Dn, L->in, n, 0, masked ? m->A[l - 1] : NULL);
                 cur ^= 1;
                 D = Dn;
             }
