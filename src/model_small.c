@@ -17,6 +17,18 @@
 
 enum { LANES = 16 };
 
+/* Eight floats as one value (GCC/clang vector extension): the compiler keeps these in
+ * registers at whatever width the clone has (two SSE registers on baseline). */
+typedef float v8 __attribute__((vector_size(32)));
+
+/* Unaligned, aliasing loads and stores of eight floats (as the intrinsics headers define
+ * theirs); macros, so that no function passes a vector by value. */
+typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define ld8(p) (*(const v8u *)(const void *)(p))
+#define st8(p, v) (*(v8u *)(void *)(p) = (v))
+#define splat8(x) ((v8){(x), (x), (x), (x), (x), (x), (x), (x)})
+typedef int v8i __attribute__((vector_size(32)));
+
 /* Activations with per-unit parameters (prelu, elu_learn) take the general path. */
 int nf_model_small_ok(const nf_model *m)
 {
@@ -49,6 +61,115 @@ static inline __attribute__((always_inline)) void lanes_dot(float *restrict acc,
     }
 }
 
+/* ReLU hidden layer, linear output: the forward pass of a block in registers, eight rows at
+ * a time (pz only; the backward pass recomputes z), with the operations of the passes below:
+ *   z_j = ((0 + W1[j,0]·x0) + W1[j,1]·x1 + …) + b1[j],  a_j = z_j > 0 ? z_j : 0,
+ *   pz = ((0 + W2[0]·a_0) + W2[1]·a_1 + …) + b2. */
+static inline __attribute__((always_inline)) void relu_net_forward(const float *restrict W1, const float *restrict b1,
+                                                                   const float *restrict W2, float b2, int nin, int h,
+                                                                   const float *restrict Xt, int nb, float *restrict pz)
+{
+    const v8 zero = splat8(0.0f);
+    int i = 0;
+    for (; i + 16 <= nb; i += 16) { /* two vectors of rows: two independent chains */
+        v8 x[NF_SMALL_MAX_IN], y[NF_SMALL_MAX_IN];
+        for (int k = 0; k < nin; k++) {
+            x[k] = ld8(Xt + k * nb + i);
+            y[k] = ld8(Xt + k * nb + i + 8);
+        }
+        v8 p = zero, q = zero;
+        for (int j = 0; j < h; j++) {
+            v8 z = zero, u = zero;
+            for (int k = 0; k < nin; k++) {
+                const v8 w = splat8(W1[j * nin + k]);
+                z += w * x[k];
+                u += w * y[k];
+            }
+            const v8 bj = splat8(b1[j]), w2 = splat8(W2[j]);
+            z += bj;
+            u += bj;
+            p += w2 * (v8)((v8i)z & (v8i)(z > zero));
+            q += w2 * (v8)((v8i)u & (v8i)(u > zero));
+        }
+        st8(pz + i, p + splat8(b2));
+        st8(pz + i + 8, q + splat8(b2));
+    }
+    for (; i < nb; i++) {
+        float p = 0.0f;
+        for (int j = 0; j < h; j++) {
+            float z = 0.0f;
+            for (int k = 0; k < nin; k++) z += W1[j * nin + k] * Xt[k * nb + i];
+            z += b1[j];
+            p += W2[j] * (z > 0.0f ? z : 0.0f);
+        }
+        pz[i] = p + b2;
+    }
+}
+
+/* Its backward pass, one hidden unit at a time so that the unit's 16-lane sums stay in
+ * registers over the block (row i into lane i mod 16, as lanes_dot):
+ *   gW2[j] += dp·a_j,  d = dp·W2[j] masked by a_j > 0,  gb1[j] += d,  gW1[j,k] += d·x_k. */
+static inline __attribute__((always_inline)) void relu_net_backward(const float *restrict W1, const float *restrict b1,
+                                                                    const float *restrict W2, int nin, int h,
+                                                                    const float *restrict Xt, const float *restrict dp,
+                                                                    int nb, float (*restrict gW1)[LANES],
+                                                                    float (*restrict gb1)[LANES],
+                                                                    float (*restrict gW2)[LANES])
+{
+    const v8 zero = splat8(0.0f);
+    const int full = nb / LANES * LANES;
+    for (int j = 0; j < h; j++) {
+        const v8 w2 = splat8(W2[j]), bj = splat8(b1[j]);
+        const float *w1 = W1 + j * nin;
+        v8 g1l[NF_SMALL_MAX_IN], g1h[NF_SMALL_MAX_IN];
+        for (int k = 0; k < nin; k++) {
+            g1l[k] = ld8(gW1[j * nin + k]);
+            g1h[k] = ld8(gW1[j * nin + k] + 8);
+        }
+        v8 g2l = ld8(gW2[j]), g2h = ld8(gW2[j] + 8), gbl = ld8(gb1[j]), gbh = ld8(gb1[j] + 8);
+        for (int i = 0; i < full; i += LANES) {
+            v8 zl = zero, zh = zero;
+            for (int k = 0; k < nin; k++) {
+                const v8 w = splat8(w1[k]);
+                zl += w * ld8(Xt + k * nb + i);
+                zh += w * ld8(Xt + k * nb + i + 8);
+            }
+            zl += bj;
+            zh += bj;
+            const v8i ml = (v8i)(zl > zero), mh = (v8i)(zh > zero);
+            const v8 al = (v8)((v8i)zl & ml), ah = (v8)((v8i)zh & mh);
+            const v8 pl = ld8(dp + i), ph = ld8(dp + i + 8);
+            g2l += pl * al;
+            g2h += ph * ah;
+            const v8 dl = (v8)((v8i)(pl * w2) & ml), dh = (v8)((v8i)(ph * w2) & mh);
+            gbl += dl;
+            gbh += dh;
+            for (int k = 0; k < nin; k++) {
+                g1l[k] += dl * ld8(Xt + k * nb + i);
+                g1h[k] += dh * ld8(Xt + k * nb + i + 8);
+            }
+        }
+        st8(gW2[j], g2l);
+        st8(gW2[j] + 8, g2h);
+        st8(gb1[j], gbl);
+        st8(gb1[j] + 8, gbh);
+        for (int k = 0; k < nin; k++) {
+            st8(gW1[j * nin + k], g1l[k]);
+            st8(gW1[j * nin + k] + 8, g1h[k]);
+        }
+        for (int i = full; i < nb; i++) { /* the block's tail: lanes 0 .. nb − full − 1 */
+            const int l = i - full;
+            float z = 0.0f;
+            for (int k = 0; k < nin; k++) z += W1[j * nin + k] * Xt[k * nb + i];
+            z += b1[j];
+            const float a = z > 0.0f ? z : 0.0f, d = a > 0.0f ? dp[i] * W2[j] : 0.0f;
+            gW2[j][l] += dp[i] * a;
+            gb1[j][l] += d;
+            for (int k = 0; k < nin; k++) gW1[j * nin + k][l] += d * Xt[k * nb + i];
+        }
+    }
+}
+
 /* Compiled for AVX-512, AVX2 and baseline; the C11 default of no FMA contraction keeps the
  * three variants bit-identical. */
 NF_CLONES
@@ -59,6 +180,7 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
     const int nin = m->sizes[0], h = m->sizes[1];
     const nf_dense *L1 = &m->layers[0], *L2 = &m->layers[1];
     const int z1 = nf_act_needs_z(L1->act.kind), z2 = nf_act_needs_z(L2->act.kind);
+    const int relu_lin = L1->act.kind == NF_ACT_RELU && L2->act.kind == NF_ACT_LINEAR;
     float Xt[K * B], Z[H * B], A[H * B], D[H * B], pz[B], pa[B], dp[B], Yg[B];
     float gW1[H * K][LANES], gb1[H][LANES], gW2[H][LANES], gb2[LANES];
     memset(gW1, 0, (size_t)(h * nin) * sizeof gW1[0]);
@@ -86,28 +208,34 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
             for (int k = 0; k < nin; k++)
                 for (int i = 0; i < nb; i++) Xt[k * nb + i] = x[i * nin + k];
         }
-        /* hidden layer: Z[j] = Σ_k W1[j,k]·Xt[k] + b1[j] (rows of length nb) */
-        for (int j = 0; j < h; j++) {
-            float *zj = Z + j * nb;
-            for (int i = 0; i < nb; i++) zj[i] = 0.0f;
-            for (int k = 0; k < nin; k++) {
-                const float w = L1->W[j * nin + k], *xk = Xt + k * nb;
-                for (int i = 0; i < nb; i++) zj[i] += w * xk[i];
+        float *a1 = z1 ? A : Z, *out = z2 ? pa : pz;
+        if (relu_lin) {
+            if (nin == 2) /* the inner loops unrolled for the commonest shape */
+                relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], 2, h, Xt, nb, pz);
+            else
+                relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], nin, h, Xt, nb, pz);
+        } else {
+            /* hidden layer: Z[j] = Σ_k W1[j,k]·Xt[k] + b1[j] (rows of length nb) */
+            for (int j = 0; j < h; j++) {
+                float *zj = Z + j * nb;
+                for (int i = 0; i < nb; i++) zj[i] = 0.0f;
+                for (int k = 0; k < nin; k++) {
+                    const float w = L1->W[j * nin + k], *xk = Xt + k * nb;
+                    for (int i = 0; i < nb; i++) zj[i] += w * xk[i];
+                }
+                const float bj = L1->b[j];
+                for (int i = 0; i < nb; i++) zj[i] += bj;
             }
-            const float bj = L1->b[j];
-            for (int i = 0; i < nb; i++) zj[i] += bj;
+            nf_act_forward(&L1->act, Z, a1, (size_t)h * (size_t)nb);
+            /* output: pz = Σ_j W2[j]·A[j] + b2 */
+            for (int i = 0; i < nb; i++) pz[i] = 0.0f;
+            for (int j = 0; j < h; j++) {
+                const float w = L2->W[j], *aj = a1 + j * nb;
+                for (int i = 0; i < nb; i++) pz[i] += w * aj[i];
+            }
+            for (int i = 0; i < nb; i++) pz[i] += L2->b[0];
+            nf_act_forward(&L2->act, pz, out, (size_t)nb);
         }
-        float *a1 = z1 ? A : Z;
-        nf_act_forward(&L1->act, Z, a1, (size_t)h * (size_t)nb);
-        /* output: pz = Σ_j W2[j]·A[j] + b2 */
-        for (int i = 0; i < nb; i++) pz[i] = 0.0f;
-        for (int j = 0; j < h; j++) {
-            const float w = L2->W[j], *aj = a1 + j * nb;
-            for (int i = 0; i < nb; i++) pz[i] += w * aj[i];
-        }
-        for (int i = 0; i < nb; i++) pz[i] += L2->b[0];
-        float *out = z2 ? pa : pz;
-        nf_act_forward(&L2->act, pz, out, (size_t)nb);
         if (loss->kind == NF_LOSS_MSE) {
             /* as nf_loss_grad, with the squared residuals summed in 16 double lanes */
             const float s2 = 2.0f * (float)(1.0 / (double)denom);
@@ -131,8 +259,16 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
         } else {
             total += nf_loss_grad(loss, out, y, (size_t)nb, denom, dp);
         }
-        nf_act_backward(&L2->act, pz, out, dp, (size_t)nb);
         /* backward */
+        if (relu_lin) { /* the linear output's backward is the identity */
+            lanes_dot(gb2, dp, NULL, nb);
+            if (nin == 2)
+                relu_net_backward(L1->W, L1->b, L2->W, 2, h, Xt, dp, nb, gW1, gb1, gW2);
+            else
+                relu_net_backward(L1->W, L1->b, L2->W, nin, h, Xt, dp, nb, gW1, gb1, gW2);
+            continue;
+        }
+        nf_act_backward(&L2->act, pz, out, dp, (size_t)nb);
         lanes_dot(gb2, dp, NULL, nb);
         for (int j = 0; j < h; j++) {
             const float *aj = a1 + j * nb;
@@ -174,16 +310,6 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
 
 enum { MLP_CHUNK = 32, MLP_LANES = 16 };
 
-/* Eight floats as one value (GCC/clang vector extension): the compiler keeps these in
- * registers at whatever width the clone has (two SSE registers on baseline). */
-typedef float v8 __attribute__((vector_size(32)));
-
-/* Unaligned, aliasing loads and stores of eight floats (as the intrinsics headers define
- * theirs); macros, so that no function passes a vector by value. */
-typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
-#define ld8(p) (*(const v8u *)(const void *)(p))
-#define st8(p, v) (*(v8u *)(void *)(p) = (v))
-#define splat8(x) ((v8){(x), (x), (x), (x), (x), (x), (x), (x)})
 
 static int fused_max = NF_MLP_MAX_WIDTH;
 
@@ -206,7 +332,6 @@ int nf_model_mlp_small_ok(const nf_model *m)
 /* The epilogue of mlp_lin on one output value v at element e of the output block: ReLU
  * (v > 0 ? v : 0, the forward of nf_act_forward) when relu, the ReLU backward
  * (mask[e] > 0 ? v : 0, as nf_act_backward, mask the layer's activations) when mask, else v. */
-typedef int v8i __attribute__((vector_size(32)));
 #define EPI8(v, e)                                                                                 \
     (relu ? (v8)((v8i)(v) & (v8i)((v) > zero8))                                                \
           : mask ? (v8)((v8i)(v) & (v8i)(ld8(mask + (e)) > zero8)) : (v))
