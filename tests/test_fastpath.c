@@ -496,8 +496,10 @@ static uint64_t fnv_floats(uint64_t h, const float *a, size_t n)
     return h;
 }
 
-/* The fused kernel's bits for three nets (ReLU and linear only: no libm), after 20 Adam-free
- * steps p −= 0.05·g, so that every step's gradient feeds the next: recorded once, reproduced
+/* The fused kernels' bits for six nets (three through the MLP kernel, three through the
+ * one-hidden-layer kernel; ReLU, linear and the vmath.h tanh: no libm), after 20 Adam-free
+ * steps p −= 0.05·g, so that every step's gradient feeds the next: recorded once (the
+ * one-hidden-layer nets' by the kernel before its ReLU path was written), reproduced
  * by every clone (AVX-512, AVX2, baseline), since the order of every operation is the
  * source's; and by 2 threads, since batches under two shards of 256 rows run serially. */
 START_TEST(fused_mlp_bits_are_recorded)
@@ -510,6 +512,10 @@ START_TEST(fused_mlp_bits_are_recorded)
         {{2, {10, 10, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE}, 64, 0xdb90bbe7cc1d4891ull},
         {{2, {20, 20, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE}, 500, 0x52ab4a3fbe3f5241ull},
         {{3, {13, 31, 17, 5}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE}, 131, 0x4433ce502f3467b3ull},
+        /* the one-hidden-layer kernel: its ReLU path with a block tail, and its general nin */
+        {{2, {2, 3, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE}, 1000, 0x83b4ea08652e604full},
+        {{2, {5, 9, 1}, NF_ACT_RELU, NF_ACT_LINEAR, NF_LOSS_MSE}, 333, 0xd5a0f983105982d9ull},
+        {{2, {3, 6, 1}, NF_ACT_TANH, NF_ACT_LINEAR, NF_LOSS_MSE}, 77, 0xa8035f12fc7fed76ull},
     };
     for (size_t k = 0; k < sizeof rec / sizeof rec[0]; k++) {
         for (int threads = 1; threads <= 2; threads++) {
