@@ -7,7 +7,10 @@ Workloads (nnfit's data files, written once with `nnfit data`):
   teacher20  teacher task k = 20, 20→20→1 ReLU, batch 64
   abs        abs task, 2→3→1 ReLU, full batch of 4096 rows
 nnfit: `nnfit sweep --restarts R --jobs J` (one trial per worker thread, every trial its own
-shuffle), timed whole (start-up, data loading, reports included).  Peer: R' restarts trained at
+shuffle), timed whole (start-up, data loading, diagnostics and reports included); R is set so
+that a run lasts about 2 s on a 2-core machine, where the ~0.05 s of start-up weighs little.
+The peer times its training loop only (not Python, the torch import or the data load), and
+shares one shuffle among its batched restarts.  Peer: R' restarts trained at
 once with bmm, at 1 and at J intra-op threads; its best is the reference.  Both with Adam, lr
 0.01, and the same OPENBLAS_CORETYPE (the one given, else the one OpenBLAS picks for nnfit).
 Each round runs nnfit, peer at 1 thread, peer at J threads, in an order that rotates over
@@ -33,9 +36,9 @@ ROOT = os.path.dirname(HERE)
 
 # name: (data args, inputs, layers, batch, nnfit restarts, nnfit epochs, peer trials, peer steps)
 WORKLOADS = {
-    "teacher10": (["--task", "teacher", "--k", "10"], 10, "10,10,1", 64, 96, 20, 1024, 40),
-    "teacher20": (["--task", "teacher", "--k", "20"], 20, "20,20,1", 64, 48, 20, 1024, 30),
-    "abs": (["--task", "abs", "--n", "4096"], 2, "2,3,1", 0, 96, 500, 1000, 30),
+    "teacher10": (["--task", "teacher", "--k", "10"], 10, "10,10,1", 64, 768, 20, 1024, 40),
+    "teacher20": (["--task", "teacher", "--k", "20"], 20, "20,20,1", 64, 288, 20, 1024, 30),
+    "abs": (["--task", "abs", "--n", "4096"], 2, "2,3,1", 0, 576, 500, 1000, 30),
 }
 TARGETS = {"teacher10": 20.0, "teacher20": 20.0, "abs": 60.0}
 

@@ -151,6 +151,20 @@ static void small_backward(const nf_dense *L, const float *X, const float *A, fl
     }
 }
 
+/* β for an sgemm that overwrites C: small C is zeroed here and accumulated into (β = 1), which
+ * gives the same bits as β = 0 (OpenBLAS applies β to C first, β = 0 storing +0, and its
+ * kernels then add α·A·B to C); its β pass is slower than memset on the small matrices of a
+ * mini-batch (9 % of a 64→97→33 step at batch 64).  Large C keeps β = 0, which OpenBLAS
+ * splits over its threads. */
+int nf_dense_zeroes_first(int rows, int cols) { return (size_t)rows * (size_t)cols <= (size_t)1 << 15; }
+
+static float zero_out(float *C, int rows, int cols)
+{
+    if (!nf_dense_zeroes_first(rows, cols)) return 0.0f;
+    memset(C, 0, (size_t)rows * (size_t)cols * sizeof(float));
+    return 1.0f;
+}
+
 void nf_dense_gemm_forward(const nf_dense *L, const float *X, int batch, float *Z, int accumulate)
 {
     if (nf_dense_is_small(L)) {
@@ -158,8 +172,9 @@ void nf_dense_gemm_forward(const nf_dense *L, const float *X, int batch, float *
         return;
     }
     /* Z[batch, out] = X[batch, in] · W[out, in]ᵀ (+ Z) */
+    const float beta = accumulate ? 1.0f : zero_out(Z, batch, L->out);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, L->out, L->in, 1.0f, X, L->in, L->W,
-                L->in, accumulate ? 1.0f : 0.0f, Z, L->out);
+                L->in, beta, Z, L->out);
 }
 
 nf_status nf_dense_forward(const nf_dense *layer, const float *X, int batch, float *Z, float *A)
@@ -255,16 +270,19 @@ void nf_dense_backward_ex(const nf_dense *layer, const float *X, const float *Z,
         alpha = 1.0f;
     }
     /* dW[out, in] = alpha · dA[batch, out]ᵀ · X[batch, in] */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, alpha, dA, out, X, in,
-                accumulate ? 1.0f : 0.0f, layer->dW, in);
+    const float beta = accumulate ? 1.0f : zero_out(layer->dW, out, in);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, alpha, dA, out, X, in, beta,
+                layer->dW, in);
     /* dX[batch, in] = alpha · dA[batch, out] · W[out, in] */
     if (dX && wt) {
         nf_dense_transpose_w(layer, wt);
+        const float bx = zero_out(dX, batch, in);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, in, out, alpha, dA, out, wt,
-                    out, 0.0f, dX, in);
+                    out, bx, dX, in);
     } else if (dX) {
+        const float bx = zero_out(dX, batch, in);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out, alpha, dA, out,
-                    layer->W, in, 0.0f, dX, in);
+                    layer->W, in, bx, dX, in);
     }
 }
 

@@ -338,7 +338,7 @@ nf_status nf_model_step_gemms(const nf_model *m, const float *X, int batch, cons
     const float s2 = (float)(2.0 / (double)denom);
     for (int i = 0; i <= last; i++) {
         const nf_dense *L = &m->layers[i];
-        const float beta = mse && i == last ? 1.0f : 0.0f;
+        const float beta = (mse && i == last) || nf_dense_zeroes_first(batch, L->out) ? 1.0f : 0.0f;
         add_gemm(&g, NF_GEMM_FORWARD, i, 0, 1, batch, L->out, L->in, 1.0f, layer_input(m, i), L->in,
                  (nf_buf_ref){NF_BUF_W, i}, L->in, beta, (nf_buf_ref){NF_BUF_Z, i}, L->out);
     }
@@ -349,14 +349,16 @@ nf_status nf_model_step_gemms(const nf_model *m, const float *X, int batch, cons
         const nf_buf_ref dz = mse && i == last ? (nf_buf_ref){NF_BUF_Z, i}
                                                 : (nf_buf_ref){cur ? NF_BUF_D1 : NF_BUF_D0, -1};
         add_gemm(&g, NF_GEMM_GRAD_W, i, 1, 0, L->out, L->in, batch, alpha, dz, L->out,
-                 layer_input(m, i), L->in, 0.0f, (nf_buf_ref){NF_BUF_DW, i}, L->in);
+                 layer_input(m, i), L->in, nf_dense_zeroes_first(L->out, L->in) ? 1.0f : 0.0f,
+                 (nf_buf_ref){NF_BUF_DW, i}, L->in);
+        const float bx = nf_dense_zeroes_first(batch, L->in) ? 1.0f : 0.0f;
         const nf_buf_ref dx = {cur ? NF_BUF_D0 : NF_BUF_D1, -1};
         if (i && m->wt)
             add_gemm(&g, NF_GEMM_GRAD_X, i, 0, 1, batch, L->in, L->out, alpha, dz, L->out,
-                     (nf_buf_ref){NF_BUF_WT, i}, L->out, 0.0f, dx, L->in);
+                     (nf_buf_ref){NF_BUF_WT, i}, L->out, bx, dx, L->in);
         else if (i)
             add_gemm(&g, NF_GEMM_GRAD_X, i, 0, 0, batch, L->in, L->out, alpha, dz, L->out,
-                     (nf_buf_ref){NF_BUF_W, i}, L->in, 0.0f, dx, L->in);
+                     (nf_buf_ref){NF_BUF_W, i}, L->in, bx, dx, L->in);
         cur ^= 1;
     }
     *count = g.n;

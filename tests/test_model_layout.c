@@ -366,13 +366,14 @@ START_TEST(step_gemms_documented_sequence)
         nf_buf_kind a, b, c;
         int lda, ldb, ldc;
     } want[5] = {
-        /* Z0 = X·W0ᵀ; Z1 += A0·W1ᵀ onto b − Y */
-        {NF_GEMM_FORWARD, 0, 0, 1, B, 40, 64, 1.0f, 0.0f, NF_BUF_X, NF_BUF_W, NF_BUF_Z, 64, 64, 40},
+        /* Z0 = X·W0ᵀ onto zeros (every C here is small: zeroed, then beta = 1); Z1 += A0·W1ᵀ
+         * onto b − Y */
+        {NF_GEMM_FORWARD, 0, 0, 1, B, 40, 64, 1.0f, 1.0f, NF_BUF_X, NF_BUF_W, NF_BUF_Z, 64, 64, 40},
         {NF_GEMM_FORWARD, 1, 0, 1, B, 33, 40, 1.0f, 1.0f, NF_BUF_A, NF_BUF_W, NF_BUF_Z, 40, 40, 33},
         /* dW1 = s2·E1ᵀ·A0, dX = s2·E1·(W1ᵀ)ᵀ into D1; dW0 = D1ᵀ·X */
-        {NF_GEMM_GRAD_W, 1, 1, 0, 33, 40, B, s2, 0.0f, NF_BUF_Z, NF_BUF_A, NF_BUF_DW, 33, 40, 40},
-        {NF_GEMM_GRAD_X, 1, 0, 1, B, 40, 33, s2, 0.0f, NF_BUF_Z, NF_BUF_WT, NF_BUF_D1, 33, 33, 40},
-        {NF_GEMM_GRAD_W, 0, 1, 0, 40, 64, B, 1.0f, 0.0f, NF_BUF_D1, NF_BUF_X, NF_BUF_DW, 40, 64, 64},
+        {NF_GEMM_GRAD_W, 1, 1, 0, 33, 40, B, s2, 1.0f, NF_BUF_Z, NF_BUF_A, NF_BUF_DW, 33, 40, 40},
+        {NF_GEMM_GRAD_X, 1, 0, 1, B, 40, 33, s2, 1.0f, NF_BUF_Z, NF_BUF_WT, NF_BUF_D1, 33, 33, 40},
+        {NF_GEMM_GRAD_W, 0, 1, 0, 40, 64, B, 1.0f, 1.0f, NF_BUF_D1, NF_BUF_X, NF_BUF_DW, 40, 64, 64},
     };
     for (int k = 0; k < 5; k++) {
         ck_assert_int_eq(c[k].role, want[k].role);
@@ -398,12 +399,18 @@ START_TEST(step_gemms_documented_sequence)
     ck_assert(c[1].A == nf_model_layer_a(m, 0) && c[2].A == nf_model_layer_z(m, 1));
     ck_assert(c[2].C == nf_model_layer(m, 1)->dW && c[4].C == nf_model_layer(m, 0)->dW);
     ck_assert(c[3].C == c[4].A);
-    /* Huber: the plain path (beta 0, alpha 1, dZ in D0) */
+    /* Huber: the plain path (Z1 onto zeros, alpha 1, dZ in D0) */
     const nf_loss_spec hub = {NF_LOSS_HUBER, 1.0f};
     ck_assert_int_eq(nf_model_step_gemms(m, X, B, &hub, 0, c, 5, &n), NF_OK);
-    ck_assert(c[1].beta == 0.0f && c[2].alpha == 1.0f && c[3].alpha == 1.0f);
+    ck_assert(c[1].beta == 1.0f && c[2].alpha == 1.0f && c[3].alpha == 1.0f);
     ck_assert_int_eq(c[2].a.kind, NF_BUF_D0);
     ck_assert(c[2].A == nf_model_dout(m));
+    /* 1000 rows: Z0, Z1 (33 000 floats) and D1 are left to OpenBLAS's beta = 0, the weight
+     * gradients (at most 2 560 floats) are still zeroed first */
+    ck_assert_int_eq(nf_model_reserve(m, 1000), NF_OK);
+    ck_assert_int_eq(nf_model_step_gemms(m, X, 1000, &hub, 0, c, 5, &n), NF_OK);
+    ck_assert(c[0].beta == 0.0f && c[1].beta == 0.0f && c[2].beta == 1.0f && c[3].beta == 0.0f &&
+              c[4].beta == 1.0f);
     nf_model_free(m);
 }
 END_TEST

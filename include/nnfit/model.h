@@ -172,7 +172,9 @@ nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out);
  * holds the exact cblas_sgemm arguments (row-major) with the operand buffers named and
  * resolved.  It follows the step's shapes: MSE with a linear output runs the output layer's
  * forward with beta = 1 onto Z pre-filled with b − Y and takes alpha = 2/denom in its
- * backward products, whose dZ operand is then that Z; layers of the small-shape path
+ * backward products, whose dZ operand is then that Z; a product that overwrites a C of at
+ * most 32768 floats is listed with beta = 1, since the step zeroes such a C itself (the same
+ * result as beta = 0, faster than OpenBLAS's beta pass); layers of the small-shape path
  * (nf_dense_set_small_max) and nets of the fused small-net kernel compute their products with
  * loops: their entries have sgemm = 0 and describe the call the product would be.  Benchmarks
  * time these calls as the step's bare-sgemm bound. */
