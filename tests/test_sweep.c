@@ -588,52 +588,6 @@ START_TEST(epoch_callback_stops_one_trial)
 END_TEST
 
 /* ---- CLI: the printed rerun command reproduces the trial ---- */
-START_TEST(cli_rerun_command_reproduces)
-{
-    char cmd[4096], *out = NULL, *err = NULL;
-    const char *csv = "test_sweep_out.csv";
-    snprintf(cmd, sizeof cmd,
-             "%s sweep --task abs --n 1024 --opt adam,sgd --momentum 0.9 --lr 0.01 --batch 128 --epochs 40 "
-             "--restarts 3 --jobs 2 --seed 5 --quiet --out %s", tu_nnfit(), csv);
-    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
-    ck_assert_ptr_nonnull(strstr(out, "95% Wilson"));
-    free(out);
-    free(err);
-    FILE *f = fopen(csv, "r");
-    ck_assert_ptr_nonnull(f);
-    char line[4096];
-    int rows = 0;
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f)); /* header */
-    while (fgets(line, sizeof line, f)) {
-        rows++;
-        if (rows != 2 && rows != 5) continue; /* one adam and one sgd trial */
-        /* fields: ... final_loss is the 11th; the command is the last, quoted */
-        char *p = line;
-        int field = 0;
-        double final = 0;
-        for (int inq = 0; *p; p++) {
-            if (*p == '"') inq = !inq;
-            if (*p == ',' && !inq && ++field == 10) final = strtod(p + 1, NULL);
-        }
-        char *q = strstr(line, ",\"nnfit train");
-        ck_assert_ptr_nonnull(q);
-        q += 2;
-        q[strcspn(q, "\"")] = '\0';
-        ck_assert_ptr_nonnull(strstr(q, "--seed "));
-        snprintf(cmd, sizeof cmd, "%s%s", tu_nnfit(), q + strlen("nnfit"));
-        ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
-        char want[64];
-        snprintf(want, sizeof want, "final_loss: %.6e\n", final);
-        ck_assert_msg(strstr(out, want) != NULL, "rerun of '%s' printed\n%s\nexpected %s", q, out, want);
-        free(out);
-        free(err);
-    }
-    fclose(f);
-    ck_assert_int_eq(rows, 6);
-    remove(csv);
-}
-END_TEST
-
 /* Final loss (11th field) of a results-CSV line and its rerun command (the first quoted field
  * that starts with "nnfit train"), copied into cmd with the test's nnfit path. */
 static double csv_final_and_command(char *line, char *cmd, size_t cap)
@@ -662,6 +616,35 @@ static void rerun_matches(const char *cmd, double final)
     free(out);
     free(err);
 }
+
+START_TEST(cli_rerun_command_reproduces)
+{
+    char cmd[4096], *out = NULL, *err = NULL;
+    const char *csv = "test_sweep_out.csv";
+    snprintf(cmd, sizeof cmd,
+             "%s sweep --task abs --n 1024 --opt adam,sgd --momentum 0.9 --lr 0.01 --batch 128 --epochs 40 "
+             "--restarts 3 --jobs 2 --seed 5 --quiet --out %s", tu_nnfit(), csv);
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "95% Wilson"));
+    free(out);
+    free(err);
+    FILE *f = fopen(csv, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    int rows = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f)); /* header */
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        if (rows != 2 && rows != 5) continue; /* one adam and one sgd trial */
+        const double final = csv_final_and_command(line, cmd, sizeof cmd);
+        ck_assert_ptr_nonnull(strstr(cmd, "--seed "));
+        rerun_matches(cmd, final);
+    }
+    fclose(f);
+    ck_assert_int_eq(rows, 6);
+    remove(csv);
+}
+END_TEST
 
 /* Aid options with value lists are grid axes: labels, CSV columns, and rerun commands that
  * carry the aids and reproduce the trial (0 / none = off: left out of the command). */
