@@ -415,11 +415,13 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
         double sum = 0.0;
         int bad = 0;
         if (aids) nf_aids_epoch_start(aids, epoch);
+        /* a small net's fused step reads the shuffled rows where they lie; the model's shape and
+         * training mode change only between epochs, and a shorter last batch is never split
+         * over threads when a full one is not */
+        const int in_place = !dist && shuffle && nf_model_reads_rows(m, batch);
         for (int r = 0; r < N && !st; r += batch) {
             int b = N - r < batch ? N - r : batch, c = b; /* c: rows of this batch held here */
             const float *xb = X->data + (size_t)r * nin, *yb = Y->data + (size_t)r * nout;
-            /* a small net's fused step reads the shuffled rows where they lie */
-            const int in_place = !dist && shuffle && nf_model_reads_rows(m, b);
             if (!dist && shuffle && !in_place) {
                 gather_rows(X->data, nin, perm + r, b, Xb);
                 gather_rows(Y->data, nout, perm + r, b, Yb);
