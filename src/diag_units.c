@@ -82,14 +82,12 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
         u[i].z_min = INFINITY;
         u[i].z_max = -INFINITY;
     }
-    int wmax = 0;
+    int wmax = 0, imax = 0; /* the largest hidden layer's weights and inputs */
     for (int l = 0; l + 1 < n_layers; l++) {
         const nf_dense *L = nf_model_layer(m, l);
         if (L->in * L->out > wmax) wmax = L->in * L->out;
+        if (L->in > imax) imax = L->in;
     }
-    int imax = 0;
-    for (int l = 0; l + 1 < n_layers; l++)
-        if (nf_model_layer(m, l)->in > imax) imax = nf_model_layer(m, l)->in;
     /* double copies of one layer's W, and of a block of DIAG_ROWS inputs transposed */
     double *wd = st ? NULL : malloc(((size_t)wmax + (size_t)imax * DIAG_ROWS + DIAG_ROWS) * sizeof *wd);
     if (!st && !wd) st = nf_fail(NF_ENOMEM, "diag: cannot allocate %d weights", wmax);

@@ -1,5 +1,6 @@
-/* model_small.h — private: fused gradient for tiny one-hidden-layer, one-output nets
- * (see model_small.c).  Not part of the public API. */
+/* model_small.h — private: the fused gradients of small nets (model_small.c): one kernel for
+ * one-hidden-layer, one-output nets, one for every other small MLP.  Not part of the public
+ * API. */
 #ifndef NNFIT_MODEL_SMALL_H
 #define NNFIT_MODEL_SMALL_H
 
@@ -24,8 +25,8 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
  * at batch 64: bench/README.md): one fused kernel over row blocks of NF_MLP_BLOCK rows
  * (model_small.c).  Unlike the one-hidden-layer kernel it runs on every shard of a
  * data-parallel step (nf_model_set_threads), as the per-layer path does.  Same contract as
- * nf_model_grad; the model's Z/A/dA buffers are its workspace (they hold transposed blocks
- * afterwards).  ~32 KB of stack. */
+ * nf_model_grad_small (rows idx of X and Y, read in place); the model's Z/A/dA buffers are its
+ * workspace (they hold transposed blocks afterwards).  ~32 KB of stack. */
 #define NF_MLP_MAX_WIDTH 64
 #define NF_MLP_BLOCK 64
 #define NF_MLP_MAX_IN_OUT 1024
