@@ -588,6 +588,15 @@ START_TEST(epoch_callback_stops_one_trial)
 END_TEST
 
 /* ---- CLI: the printed rerun command reproduces the trial ---- */
+/* A sweep's results CSV, opened, with its header line read into line (cap chars). */
+static FILE *open_results(const char *csv, char *line, int cap)
+{
+    FILE *f = fopen(csv, "r");
+    ck_assert_msg(f != NULL, "%s: cannot open", csv);
+    ck_assert_ptr_nonnull(fgets(line, cap, f));
+    return f;
+}
+
 /* Final loss (11th field) of a results-CSV line and its rerun command (the first quoted field
  * that starts with "nnfit train"), copied into cmd with the test's nnfit path. */
 static double csv_final_and_command(char *line, char *cmd, size_t cap)
@@ -628,11 +637,9 @@ START_TEST(cli_rerun_command_reproduces)
     ck_assert_ptr_nonnull(strstr(out, "95% Wilson"));
     free(out);
     free(err);
-    FILE *f = fopen(csv, "r");
-    ck_assert_ptr_nonnull(f);
     char line[4096];
+    FILE *f = open_results(csv, line, sizeof line);
     int rows = 0;
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f)); /* header */
     while (fgets(line, sizeof line, f)) {
         rows++;
         if (rows != 2 && rows != 5) continue; /* one adam and one sgd trial */
@@ -665,10 +672,8 @@ START_TEST(cli_aid_axes)
     ck_assert_ptr_null(strstr(out, "\n 16 "));
     free(out);
     free(err);
-    FILE *f = fopen(csv, "r");
-    ck_assert_ptr_nonnull(f);
     char line[4096];
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    FILE *f = open_results(csv, line, sizeof line);
     /* after the fixed columns: the label, then one column per option given, in --help order */
     ck_assert_ptr_nonnull(strstr(line, ",command,label,task,n,given_init,bias_init,batch,epochs,given_seed,revive_every,"
                                        "revive_edge,repel,dropout,clip_norm,schedule\n"));
@@ -718,10 +723,8 @@ START_TEST(cli_single_aid_off)
     ck_assert_ptr_nonnull(strstr(out, "batch=64 epochs=40 revive-every=0 grow=2 clip-norm=0 schedule=cosine"));
     free(out);
     free(err);
-    FILE *f = fopen(csv, "r");
-    ck_assert_ptr_nonnull(f);
     char line[4096];
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    FILE *f = open_results(csv, line, sizeof line);
     int rows = 0;
     while (fgets(line, sizeof line, f)) {
         double final = csv_final_and_command(line, cmd, sizeof cmd);
@@ -753,10 +756,8 @@ START_TEST(cli_early_stop_and_l2_axes)
     ck_assert_ptr_nonnull(strstr(out, "adam(lr=0.01) relu glorot_uniform 2,3,1 batch=64 epochs=80 early-stop=0"));
     free(out);
     free(err);
-    FILE *f = fopen(csv, "r");
-    ck_assert_ptr_nonnull(f);
     char line[4096];
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    FILE *f = open_results(csv, line, sizeof line);
     int checked = 0;
     while (fgets(line, sizeof line, f)) {
         if (atoi(line) != 3) continue; /* early-stop=3, weight-decay=1e-3 */
@@ -788,9 +789,7 @@ static int sweep_reruns(const char *cmd, const char *csv)
     ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 0, "%s: %s", cmd, err);
     free(out);
     free(err);
-    FILE *f = fopen(csv, "r");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    FILE *f = open_results(csv, line, sizeof line);
     int n = 0;
     while (fgets(line, sizeof line, f)) {
         double final = csv_final_and_command(line, rerun, sizeof rerun);
