@@ -28,6 +28,14 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define st8(p, v) (*(v8u *)(void *)(p) = (v))
 #define splat8(x) ((v8){(x), (x), (x), (x), (x), (x), (x), (x)})
 typedef int v8i __attribute__((vector_size(32)));
+typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
+#define ld4(p) (*(const v4u *)(const void *)(p))
+#define SHUF __builtin_shufflevector
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));
+#define st4d(p, v) (*(v4du *)(void *)(p) = (v))
+/* lanes o .. o + 3 of a v8, widened to double */
+#define CVT4D(v, o) __builtin_convertvector(SHUF(v, v, (o), (o) + 1, (o) + 2, (o) + 3), v4d)
 
 /* Activations with per-unit parameters (prelu, elu_learn) take the general path. */
 int nf_model_small_ok(const nf_model *m)
@@ -61,16 +69,40 @@ static inline __attribute__((always_inline)) void lanes_dot(float *restrict acc,
     }
 }
 
-/* ReLU hidden layer, linear output: the forward pass of a block in registers, eight rows at
- * a time (pz only; the backward pass recomputes z), with the operations of the passes below:
- *   z_j = ((0 + W1[j,0]·x0) + W1[j,1]·x1 + …) + b1[j],  a_j = z_j > 0 ? z_j : 0,
- *   pz = ((0 + W2[0]·a_0) + W2[1]·a_1 + …) + b2. */
+/* ReLU hidden layer, linear output: the forward pass of a block in registers, sixteen rows
+ * at a time, with the operations of the general passes below:
+ *   z_j = ((0 + W1[j,0]·x0) + W1[j,1]·x1 + …) + b1[j],  a_j = z_j > 0 ? z_j : 0 (into A),
+ *   pz = ((0 + W2[0]·a_0) + W2[1]·a_1 + …) + b2.
+ * z_j is not kept, and a_j and the mask z_j > 0 are the same for z_j = +0 and −0, so z_j's
+ * chain starts at W1[j,0]·x0 instead of 0 + W1[j,0]·x0 (the two differ only in the sign of
+ * a zero); pz is kept and keeps its 0 +. */
 static inline __attribute__((always_inline)) void relu_net_forward(const float *restrict W1, const float *restrict b1,
                                                                    const float *restrict W2, float b2, int nin, int h,
-                                                                   const float *restrict Xt, int nb, float *restrict pz)
+                                                                   const float *restrict Xt, int nb, float *restrict A,
+                                                                   float *restrict pz)
 {
     const v8 zero = splat8(0.0f);
     int i = 0;
+    for (; i + 32 <= nb; i += 32) { /* four vectors of rows: four independent chains */
+        v8 p[4] = {zero, zero, zero, zero};
+        for (int j = 0; j < h; j++) {
+            const v8 w0 = splat8(W1[j * nin]);
+            v8 z[4];
+            for (int c = 0; c < 4; c++) z[c] = w0 * ld8(Xt + i + 8 * c);
+            for (int k = 1; k < nin; k++) {
+                const v8 w = splat8(W1[j * nin + k]);
+                for (int c = 0; c < 4; c++) z[c] += w * ld8(Xt + k * nb + i + 8 * c);
+            }
+            const v8 bj = splat8(b1[j]), w2 = splat8(W2[j]);
+            for (int c = 0; c < 4; c++) {
+                z[c] += bj;
+                const v8 a = (v8)((v8i)z[c] & (v8i)(z[c] > zero));
+                st8(A + j * nb + i + 8 * c, a);
+                p[c] += w2 * a;
+            }
+        }
+        for (int c = 0; c < 4; c++) st8(pz + i + 8 * c, p[c] + splat8(b2));
+    }
     for (; i + 16 <= nb; i += 16) { /* two vectors of rows: two independent chains */
         v8 x[NF_SMALL_MAX_IN], y[NF_SMALL_MAX_IN];
         for (int k = 0; k < nin; k++) {
@@ -79,8 +111,9 @@ static inline __attribute__((always_inline)) void relu_net_forward(const float *
         }
         v8 p = zero, q = zero;
         for (int j = 0; j < h; j++) {
-            v8 z = zero, u = zero;
-            for (int k = 0; k < nin; k++) {
+            const v8 w0 = splat8(W1[j * nin]);
+            v8 z = w0 * x[0], u = w0 * y[0];
+            for (int k = 1; k < nin; k++) {
                 const v8 w = splat8(W1[j * nin + k]);
                 z += w * x[k];
                 u += w * y[k];
@@ -88,8 +121,11 @@ static inline __attribute__((always_inline)) void relu_net_forward(const float *
             const v8 bj = splat8(b1[j]), w2 = splat8(W2[j]);
             z += bj;
             u += bj;
-            p += w2 * (v8)((v8i)z & (v8i)(z > zero));
-            q += w2 * (v8)((v8i)u & (v8i)(u > zero));
+            const v8 az = (v8)((v8i)z & (v8i)(z > zero)), au = (v8)((v8i)u & (v8i)(u > zero));
+            st8(A + j * nb + i, az);
+            st8(A + j * nb + i + 8, au);
+            p += w2 * az;
+            q += w2 * au;
         }
         st8(pz + i, p + splat8(b2));
         st8(pz + i + 8, q + splat8(b2));
@@ -97,21 +133,24 @@ static inline __attribute__((always_inline)) void relu_net_forward(const float *
     for (; i < nb; i++) {
         float p = 0.0f;
         for (int j = 0; j < h; j++) {
-            float z = 0.0f;
-            for (int k = 0; k < nin; k++) z += W1[j * nin + k] * Xt[k * nb + i];
+            float z = W1[j * nin] * Xt[i];
+            for (int k = 1; k < nin; k++) z += W1[j * nin + k] * Xt[k * nb + i];
             z += b1[j];
-            p += W2[j] * (z > 0.0f ? z : 0.0f);
+            const float a = z > 0.0f ? z : 0.0f;
+            A[j * nb + i] = a;
+            p += W2[j] * a;
         }
         pz[i] = p + b2;
     }
 }
 
 /* Its backward pass, one hidden unit at a time so that the unit's 16-lane sums stay in
- * registers over the block (row i into lane i mod 16, as lanes_dot):
+ * registers over the block (row i into lane i mod 16, as lanes_dot), with a_j from A (a_j > 0
+ * exactly where z_j > 0):
  *   gW2[j] += dp·a_j,  d = dp·W2[j] masked by a_j > 0,  gb1[j] += d,  gW1[j,k] += d·x_k. */
-static inline __attribute__((always_inline)) void relu_net_backward(const float *restrict W1, const float *restrict b1,
-                                                                    const float *restrict W2, int nin, int h,
-                                                                    const float *restrict Xt, const float *restrict dp,
+static inline __attribute__((always_inline)) void relu_net_backward(const float *restrict W2, int nin, int h,
+                                                                    const float *restrict Xt, const float *restrict A,
+                                                                    const float *restrict dp,
                                                                     int nb, float (*restrict gW1)[LANES],
                                                                     float (*restrict gb1)[LANES],
                                                                     float (*restrict gW2)[LANES])
@@ -119,25 +158,33 @@ static inline __attribute__((always_inline)) void relu_net_backward(const float 
     const v8 zero = splat8(0.0f);
     const int full = nb / LANES * LANES;
     for (int j = 0; j < h; j++) {
-        const v8 w2 = splat8(W2[j]), bj = splat8(b1[j]);
-        const float *w1 = W1 + j * nin;
+        const v8 w2 = splat8(W2[j]);
+        const float *aj = A + j * nb;
         v8 g1l[NF_SMALL_MAX_IN], g1h[NF_SMALL_MAX_IN];
         for (int k = 0; k < nin; k++) {
             g1l[k] = ld8(gW1[j * nin + k]);
             g1h[k] = ld8(gW1[j * nin + k] + 8);
         }
         v8 g2l = ld8(gW2[j]), g2h = ld8(gW2[j] + 8), gbl = ld8(gb1[j]), gbh = ld8(gb1[j] + 8);
-        for (int i = 0; i < full; i += LANES) {
-            v8 zl = zero, zh = zero;
-            for (int k = 0; k < nin; k++) {
-                const v8 w = splat8(w1[k]);
-                zl += w * ld8(Xt + k * nb + i);
-                zh += w * ld8(Xt + k * nb + i + 8);
+        int i = 0;
+        for (; i + 2 * LANES <= full; i += 2 * LANES) /* two groups of 16 rows, in order */
+            for (int o = 0; o < 2 * LANES; o += LANES) {
+                const v8 al = ld8(aj + i + o), ah = ld8(aj + i + o + 8);
+                const v8i ml = (v8i)(al > zero), mh = (v8i)(ah > zero);
+                const v8 pl = ld8(dp + i + o), ph = ld8(dp + i + o + 8);
+                g2l += pl * al;
+                g2h += ph * ah;
+                const v8 dl = (v8)((v8i)(pl * w2) & ml), dh = (v8)((v8i)(ph * w2) & mh);
+                gbl += dl;
+                gbh += dh;
+                for (int k = 0; k < nin; k++) {
+                    g1l[k] += dl * ld8(Xt + k * nb + i + o);
+                    g1h[k] += dh * ld8(Xt + k * nb + i + o + 8);
+                }
             }
-            zl += bj;
-            zh += bj;
-            const v8i ml = (v8i)(zl > zero), mh = (v8i)(zh > zero);
-            const v8 al = (v8)((v8i)zl & ml), ah = (v8)((v8i)zh & mh);
+        for (; i < full; i += LANES) {
+            const v8 al = ld8(aj + i), ah = ld8(aj + i + 8);
+            const v8i ml = (v8i)(al > zero), mh = (v8i)(ah > zero);
             const v8 pl = ld8(dp + i), ph = ld8(dp + i + 8);
             g2l += pl * al;
             g2h += ph * ah;
@@ -157,12 +204,9 @@ static inline __attribute__((always_inline)) void relu_net_backward(const float 
             st8(gW1[j * nin + k], g1l[k]);
             st8(gW1[j * nin + k] + 8, g1h[k]);
         }
-        for (int i = full; i < nb; i++) { /* the block's tail: lanes 0 .. nb − full − 1 */
+        for (i = full; i < nb; i++) { /* the block's tail: lanes 0 .. nb − full − 1 */
             const int l = i - full;
-            float z = 0.0f;
-            for (int k = 0; k < nin; k++) z += W1[j * nin + k] * Xt[k * nb + i];
-            z += b1[j];
-            const float a = z > 0.0f ? z : 0.0f, d = a > 0.0f ? dp[i] * W2[j] : 0.0f;
+            const float a = aj[i], d = a > 0.0f ? dp[i] * W2[j] : 0.0f;
             gW2[j][l] += dp[i] * a;
             gb1[j][l] += d;
             for (int k = 0; k < nin; k++) gW1[j * nin + k][l] += d * Xt[k * nb + i];
@@ -199,8 +243,16 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
                 Yg[i] = Y[idx[r + i]];
             }
             y = Yg;
-        } else if (nin == 2) { /* constant stride: vectorises as a de-interleave */
-            for (int i = 0; i < nb; i++) {
+        } else if (nin == 2) { /* rows (x, y) pairs: de-interleaved eight rows at a time */
+            int i = 0;
+            for (; i + 8 <= nb; i += 8) {
+                const float *xi = x + 2 * i; /* v = rows i, i+1 | i+4, i+5; u = i+2, i+3 | i+6, i+7 */
+                const v8 v = SHUF(ld4(xi), ld4(xi + 8), 0, 1, 2, 3, 4, 5, 6, 7);
+                const v8 u = SHUF(ld4(xi + 4), ld4(xi + 12), 0, 1, 2, 3, 4, 5, 6, 7);
+                st8(Xt + i, SHUF(v, u, 0, 2, 8, 10, 4, 6, 12, 14));
+                st8(Xt + nb + i, SHUF(v, u, 1, 3, 9, 11, 5, 7, 13, 15));
+            }
+            for (; i < nb; i++) {
                 Xt[i] = x[2 * i];
                 Xt[nb + i] = x[2 * i + 1];
             }
@@ -211,9 +263,9 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
         float *a1 = z1 ? A : Z, *out = z2 ? pa : pz;
         if (relu_lin) {
             if (nin == 2) /* the inner loops unrolled for the commonest shape */
-                relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], 2, h, Xt, nb, pz);
+                relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], 2, h, Xt, nb, A, pz);
             else
-                relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], nin, h, Xt, nb, pz);
+                relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], nin, h, Xt, nb, A, pz);
         } else {
             /* hidden layer: Z[j] = Σ_k W1[j,k]·Xt[k] + b1[j] (rows of length nb) */
             for (int j = 0; j < h; j++) {
@@ -237,17 +289,28 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
             nf_act_forward(&L2->act, pz, out, (size_t)nb);
         }
         if (loss->kind == NF_LOSS_MSE) {
-            /* as nf_loss_grad, with the squared residuals summed in 16 double lanes */
+            /* as nf_loss_grad, with the squared residuals summed in 16 double lanes (row i into
+             * lane i mod 16, lanes added pairwise) */
             const float s2 = 2.0f * (float)(1.0 / (double)denom);
             const float *t = y;
-            double lsum[LANES] = {0};
+            const v8 s2v = splat8(s2);
+            v4d l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0}; /* lanes 0–3, 4–7, 8–11, 12–15 */
             int i = 0;
-            for (; i + LANES <= nb; i += LANES)
-                for (int l = 0; l < LANES; l++) {
-                    float res = out[i + l] - t[i + l];
-                    dp[i + l] = s2 * res;
-                    lsum[l] += (double)res * (double)res;
-                }
+            for (; i + LANES <= nb; i += LANES) {
+                const v8 ra = ld8(out + i) - ld8(t + i), rb = ld8(out + i + 8) - ld8(t + i + 8);
+                st8(dp + i, s2v * ra);
+                st8(dp + i + 8, s2v * rb);
+                const v4d d0 = CVT4D(ra, 0), d1 = CVT4D(ra, 4), d2 = CVT4D(rb, 0), d3 = CVT4D(rb, 4);
+                l0 += d0 * d0;
+                l1 += d1 * d1;
+                l2 += d2 * d2;
+                l3 += d3 * d3;
+            }
+            double lsum[LANES];
+            st4d(lsum, l0);
+            st4d(lsum + 4, l1);
+            st4d(lsum + 8, l2);
+            st4d(lsum + 12, l3);
             for (; i < nb; i++) {
                 float res = out[i] - t[i];
                 dp[i] = s2 * res;
@@ -263,9 +326,9 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
         if (relu_lin) { /* the linear output's backward is the identity */
             lanes_dot(gb2, dp, NULL, nb);
             if (nin == 2)
-                relu_net_backward(L1->W, L1->b, L2->W, 2, h, Xt, dp, nb, gW1, gb1, gW2);
+                relu_net_backward(L2->W, 2, h, Xt, A, dp, nb, gW1, gb1, gW2);
             else
-                relu_net_backward(L1->W, L1->b, L2->W, nin, h, Xt, dp, nb, gW1, gb1, gW2);
+                relu_net_backward(L2->W, nin, h, Xt, A, dp, nb, gW1, gb1, gW2);
             continue;
         }
         nf_act_backward(&L2->act, pz, out, dp, (size_t)nb);
@@ -462,16 +525,23 @@ static inline __attribute__((always_inline)) void tail16(const float *a, int m, 
     *hi = ld8(t + 8);
 }
 
-/* tree8 of four vectors at once: lane j of the result (j < 4) is tree8(s_j), the same sums
- * in the same order (l + 4, then l + 2, then l + 1). */
-#define SHUF __builtin_shufflevector
+/* The trees below add the lanes of several 8-lane vectors at once, each vector's lanes in the
+ * order of tree8 (l + 4, then l + 2, then l + 1), with shuffles that stay within 128-bit
+ * halves except the first (which pairs the halves): pairing a with b, then c with d, …
+ *   P(a, b) = [a0+a4, a1+a5, a2+a6, a3+a7 | b0+b4, …]                     (halves swapped)
+ *   Q(P, R) = [P0+P2, P1+P3, R0+R2, R1+R3 | P4+P6, P5+P7, R4+R6, R5+R7]   (in-lane shufps)
+ *   T(Q, S) = [Q0+Q1, Q2+Q3, S0+S1, S2+S3 | Q4+Q5, Q6+Q7, S4+S5, S6+S7]
+ * so every lane of T is ((x0+x4)+(x2+x6))+((x1+x5)+(x3+x7)) of one input vector x. */
+#define TREE_P(a, b) (SHUF(a, b, 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(a, b, 4, 5, 6, 7, 12, 13, 14, 15))
+#define TREE_Q(p, r) (SHUF(p, r, 0, 1, 8, 9, 4, 5, 12, 13) + SHUF(p, r, 2, 3, 10, 11, 6, 7, 14, 15))
+#define TREE_T(q, s) (SHUF(q, s, 0, 2, 8, 10, 4, 6, 12, 14) + SHUF(q, s, 1, 3, 9, 11, 5, 7, 13, 15))
+
+/* tree8 of four vectors: lanes 0, 1, 4, 5 of out are tree8(s0), tree8(s1), tree8(s2),
+ * tree8(s3). */
 #define tree8x4(s0, s1, s2, s3, out)                                                             \
     do {                                                                                      \
-        const v8 p01_ = SHUF(s0, s1, 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(s0, s1, 4, 5, 6, 7, 12, 13, 14, 15); \
-        const v8 p23_ = SHUF(s2, s3, 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(s2, s3, 4, 5, 6, 7, 12, 13, 14, 15); \
-        const v8 q_ = SHUF(p01_, p23_, 0, 1, 4, 5, 8, 9, 12, 13) +                            \
-                      SHUF(p01_, p23_, 2, 3, 6, 7, 10, 11, 14, 15);                           \
-        (out) = SHUF(q_, q_, 0, 2, 4, 6, 0, 2, 4, 6) + SHUF(q_, q_, 1, 3, 5, 7, 1, 3, 5, 7);     \
+        const v8 q_ = TREE_Q(TREE_P(s0, s2), TREE_P(s1, s3));                                  \
+        (out) = TREE_T(q_, q_);                                                                \
     } while (0)
 
 /* t[k·n + i] = x_i[k] for i < n, k < K, where x_i is row idx[r + i] of X (row r + i when idx
@@ -570,17 +640,12 @@ static inline __attribute__((always_inline)) void mlp_grad4(const float *restric
     q[3] = e0 + e1;
 }
 
-/* tree8 of eight vectors at once: lane j of the result is tree8(q[j]), the same sums in
- * the same order as tree8x4 (l + 4, then l + 2, then l + 1). */
+/* tree8 of eight vectors: lane j of out is tree8(q[j]). */
 #define tree8x8(q, out)                                                                           \
     do {                                                                                      \
-        const v8 p01_ = SHUF(q[0], q[1], 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(q[0], q[1], 4, 5, 6, 7, 12, 13, 14, 15); \
-        const v8 p23_ = SHUF(q[2], q[3], 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(q[2], q[3], 4, 5, 6, 7, 12, 13, 14, 15); \
-        const v8 p45_ = SHUF(q[4], q[5], 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(q[4], q[5], 4, 5, 6, 7, 12, 13, 14, 15); \
-        const v8 p67_ = SHUF(q[6], q[7], 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(q[6], q[7], 4, 5, 6, 7, 12, 13, 14, 15); \
-        const v8 q03_ = SHUF(p01_, p23_, 0, 1, 4, 5, 8, 9, 12, 13) + SHUF(p01_, p23_, 2, 3, 6, 7, 10, 11, 14, 15); \
-        const v8 q47_ = SHUF(p45_, p67_, 0, 1, 4, 5, 8, 9, 12, 13) + SHUF(p45_, p67_, 2, 3, 6, 7, 10, 11, 14, 15); \
-        (out) = SHUF(q03_, q47_, 0, 2, 4, 6, 8, 10, 12, 14) + SHUF(q03_, q47_, 1, 3, 5, 7, 9, 11, 13, 15); \
+        const v8 q0_ = TREE_Q(TREE_P(q[0], q[4]), TREE_P(q[1], q[5]));                         \
+        const v8 q1_ = TREE_Q(TREE_P(q[2], q[6]), TREE_P(q[3], q[7]));                         \
+        (out) = TREE_T(q0_, q1_);                                                              \
     } while (0)
 
 /* dW[r·C + c] += tree16 over rows of d[r][·]·in[c][·] (row i into lane i mod 16), and
@@ -617,8 +682,8 @@ static inline __attribute__((always_inline)) void mlp_grad(const float *restrict
             tree8x4(q[0], q[1], q[2], q[3], t);
             g[c] += t[0];
             g[c + 1] += t[1];
-            g[c + 2] += t[2];
-            g[c + 3] += t[3];
+            g[c + 2] += t[4];
+            g[c + 3] += t[5];
         }
         for (; c < C; c++) {
             const float *i0 = in + (size_t)c * (size_t)n;
