@@ -83,26 +83,6 @@ static inline __attribute__((always_inline)) void relu_net_forward(const float *
 {
     const v8 zero = splat8(0.0f);
     int i = 0;
-    for (; i + 32 <= nb; i += 32) { /* four vectors of rows: four independent chains */
-        v8 p[4] = {zero, zero, zero, zero};
-        for (int j = 0; j < h; j++) {
-            const v8 w0 = splat8(W1[j * nin]);
-            v8 z[4];
-            for (int c = 0; c < 4; c++) z[c] = w0 * ld8(Xt + i + 8 * c);
-            for (int k = 1; k < nin; k++) {
-                const v8 w = splat8(W1[j * nin + k]);
-                for (int c = 0; c < 4; c++) z[c] += w * ld8(Xt + k * nb + i + 8 * c);
-            }
-            const v8 bj = splat8(b1[j]), w2 = splat8(W2[j]);
-            for (int c = 0; c < 4; c++) {
-                z[c] += bj;
-                const v8 a = (v8)((v8i)z[c] & (v8i)(z[c] > zero));
-                st8(A + j * nb + i + 8 * c, a);
-                p[c] += w2 * a;
-            }
-        }
-        for (int c = 0; c < 4; c++) st8(pz + i + 8 * c, p[c] + splat8(b2));
-    }
     for (; i + 16 <= nb; i += 16) { /* two vectors of rows: two independent chains */
         v8 x[NF_SMALL_MAX_IN], y[NF_SMALL_MAX_IN];
         for (int k = 0; k < nin; k++) {
@@ -167,21 +147,6 @@ static inline __attribute__((always_inline)) void relu_net_backward(const float 
         }
         v8 g2l = ld8(gW2[j]), g2h = ld8(gW2[j] + 8), gbl = ld8(gb1[j]), gbh = ld8(gb1[j] + 8);
         int i = 0;
-        for (; i + 2 * LANES <= full; i += 2 * LANES) /* two groups of 16 rows, in order */
-            for (int o = 0; o < 2 * LANES; o += LANES) {
-                const v8 al = ld8(aj + i + o), ah = ld8(aj + i + o + 8);
-                const v8i ml = (v8i)(al > zero), mh = (v8i)(ah > zero);
-                const v8 pl = ld8(dp + i + o), ph = ld8(dp + i + o + 8);
-                g2l += pl * al;
-                g2h += ph * ah;
-                const v8 dl = (v8)((v8i)(pl * w2) & ml), dh = (v8)((v8i)(ph * w2) & mh);
-                gbl += dl;
-                gbh += dh;
-                for (int k = 0; k < nin; k++) {
-                    g1l[k] += dl * ld8(Xt + k * nb + i + o);
-                    g1h[k] += dh * ld8(Xt + k * nb + i + o + 8);
-                }
-            }
         for (; i < full; i += LANES) {
             const v8 al = ld8(aj + i), ah = ld8(aj + i + 8);
             const v8i ml = (v8i)(al > zero), mh = (v8i)(ah > zero);
