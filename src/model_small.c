@@ -69,47 +69,49 @@ static inline __attribute__((always_inline)) void lanes_dot(float *restrict acc,
     }
 }
 
-/* ReLU hidden layer, linear output: the forward pass of a block in registers, sixteen rows
- * at a time, with the operations of the general passes below:
+/* ReLU hidden layer, linear output: the forward pass of a block, with the operations of the
+ * general passes below:
  *   z_j = ((0 + W1[j,0]·x0) + W1[j,1]·x1 + …) + b1[j],  a_j = z_j > 0 ? z_j : 0 (into A),
- *   pz = ((0 + W2[0]·a_0) + W2[1]·a_1 + …) + b2.
- * z_j is not kept, and a_j and the mask z_j > 0 are the same for z_j = +0 and −0, so z_j's
- * chain starts at W1[j,0]·x0 instead of 0 + W1[j,0]·x0 (the two differ only in the sign of
- * a zero); pz is kept and keeps its 0 +. */
+ *   pz = ((0 + W2[0]·a_0) + W2[1]·a_1 + …) + b2,
+ * first every a_j (one unit at a time, its weights in registers: short independent chains),
+ * then pz, sixteen rows at a time.  z_j is not kept, and a_j and the mask z_j > 0 are the
+ * same for z_j = +0 and −0, so z_j's chain starts at W1[j,0]·x0 instead of 0 + W1[j,0]·x0
+ * (the two differ only in the sign of a zero); pz is kept and keeps its 0 +. */
 static inline __attribute__((always_inline)) void relu_net_forward(const float *restrict W1, const float *restrict b1,
                                                                    const float *restrict W2, float b2, int nin, int h,
                                                                    const float *restrict Xt, int nb, float *restrict A,
                                                                    float *restrict pz)
 {
     const v8 zero = splat8(0.0f);
-    int i = 0;
-    for (; i + 16 <= nb; i += 16) { /* two vectors of rows: two independent chains */
-        v8 x[NF_SMALL_MAX_IN], y[NF_SMALL_MAX_IN];
-        for (int k = 0; k < nin; k++) {
-            x[k] = ld8(Xt + k * nb + i);
-            y[k] = ld8(Xt + k * nb + i + 8);
-        }
-        v8 p = zero, q = zero;
-        for (int j = 0; j < h; j++) {
-            const v8 w0 = splat8(W1[j * nin]);
-            v8 z = w0 * x[0], u = w0 * y[0];
+    const int n16 = nb / 16 * 16;
+    for (int j = 0; j < h; j++) { /* a_j of sixteen rows at a time, the unit's weights in registers */
+        const float *wj = W1 + j * nin;
+        const v8 bj = splat8(b1[j]), w0 = splat8(wj[0]);
+        float *aj = A + j * nb;
+        for (int i = 0; i < n16; i += 16) {
+            v8 z = w0 * ld8(Xt + i), u = w0 * ld8(Xt + i + 8);
             for (int k = 1; k < nin; k++) {
-                const v8 w = splat8(W1[j * nin + k]);
-                z += w * x[k];
-                u += w * y[k];
+                const v8 w = splat8(wj[k]);
+                z += w * ld8(Xt + k * nb + i);
+                u += w * ld8(Xt + k * nb + i + 8);
             }
-            const v8 bj = splat8(b1[j]), w2 = splat8(W2[j]);
             z += bj;
             u += bj;
-            const v8 az = (v8)((v8i)z & (v8i)(z > zero)), au = (v8)((v8i)u & (v8i)(u > zero));
-            st8(A + j * nb + i, az);
-            st8(A + j * nb + i + 8, au);
-            p += w2 * az;
-            q += w2 * au;
+            st8(aj + i, (v8)((v8i)z & (v8i)(z > zero)));
+            st8(aj + i + 8, (v8)((v8i)u & (v8i)(u > zero)));
+        }
+    }
+    for (int i = 0; i < n16; i += 16) { /* pz of sixteen rows at a time */
+        v8 p = zero, q = zero;
+        for (int j = 0; j < h; j++) {
+            const v8 w2 = splat8(W2[j]);
+            p += w2 * ld8(A + j * nb + i);
+            q += w2 * ld8(A + j * nb + i + 8);
         }
         st8(pz + i, p + splat8(b2));
         st8(pz + i + 8, q + splat8(b2));
     }
+    int i = n16;
     for (; i < nb; i++) {
         float p = 0.0f;
         for (int j = 0; j < h; j++) {
