@@ -33,7 +33,7 @@ typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
 #define SHUF __builtin_shufflevector
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));
-#define st4d(p, v) (*(v4du *)(void *)(p) = (v))
+#define ld4d(p) (*(const v4du *)(const void *)(p))
 /* lanes o .. o + 3 of a v8, widened to double */
 #define CVT4D(v, o) __builtin_convertvector(SHUF(v, v, (o), (o) + 1, (o) + 2, (o) + 3), v4d)
 
@@ -45,13 +45,21 @@ int nf_model_small_ok(const nf_model *m)
            !nf_act_learnable(m->layers[1].act.kind);
 }
 
-static float lanes_total(const float *acc)
+/* The 16 lanes lo[0..7], hi[0..7] added pairwise: l + 8, then l + 4, l + 2, l + 1. */
+/* (vectors by pointer: a vector argument would change the ABI without AVX, -Wpsabi) */
+#define tree16(lo, hi) tree16p(&(lo), &(hi))
+static inline __attribute__((always_inline)) float tree16p(const v8 *lo, const v8 *hi)
 {
-    float t[LANES];
-    memcpy(t, acc, sizeof t);
-    for (int w = LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) t[l] += t[l + w];
-    return t[0];
+    const v8 s = *lo + *hi;
+    const float q0 = s[0] + s[4], q1 = s[1] + s[5], q2 = s[2] + s[6], q3 = s[3] + s[7];
+    return (q0 + q2) + (q1 + q3);
+}
+
+/* The 16 partial sums acc[0..15] added pairwise (l + 8, l + 4, l + 2, l + 1). */
+static inline __attribute__((always_inline)) float lanes_total(const float *acc)
+{
+    const v8 lo = ld8(acc), hi = ld8(acc + 8);
+    return tree16(lo, hi);
 }
 
 /* acc[l] += Σ_{i ≡ l mod 16} a[i]·b[i] (b NULL: a[i]); n is a multiple of LANES or the block tail. */
@@ -273,19 +281,21 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
                 l2 += d2 * d2;
                 l3 += d3 * d3;
             }
-            double lsum[LANES];
-            st4d(lsum, l0);
-            st4d(lsum + 4, l1);
-            st4d(lsum + 8, l2);
-            st4d(lsum + 12, l3);
-            for (; i < nb; i++) {
-                float res = out[i] - t[i];
-                dp[i] = s2 * res;
-                lsum[i % LANES] += (double)res * (double)res;
+            if (i < nb) { /* the block's tail into lanes 0 .. nb − i − 1; + 0 leaves a lane's
+                           * sum (never −0) as it is */
+                double tl[LANES] = {0};
+                for (int l = 0; i + l < nb; l++) {
+                    float res = out[i + l] - t[i + l];
+                    dp[i + l] = s2 * res;
+                    tl[l] = (double)res * (double)res;
+                }
+                l0 += ld4d(tl);
+                l1 += ld4d(tl + 4);
+                l2 += ld4d(tl + 8);
+                l3 += ld4d(tl + 12);
             }
-            for (int w = LANES / 2; w >= 1; w /= 2)
-                for (int l = 0; l < w; l++) lsum[l] += lsum[l + w];
-            total += lsum[0] / (double)denom;
+            const v4d c = (l0 + l2) + (l1 + l3); /* lanes l + 8, then l + 4 */
+            total += ((c[0] + c[2]) + (c[1] + c[3])) / (double)denom;
         } else {
             total += nf_loss_grad(loss, out, y, (size_t)nb, denom, dp);
         }
@@ -471,16 +481,6 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
             o[i] = EPI1(a, eo + (size_t)i);
         }
     }
-}
-
-/* The 16 lanes lo[0..7], hi[0..7] added pairwise: l + 8, then l + 4, l + 2, l + 1. */
-/* (vectors by pointer: a vector argument would change the ABI without AVX, -Wpsabi) */
-#define tree16(lo, hi) tree16p(&(lo), &(hi))
-static inline __attribute__((always_inline)) float tree16p(const v8 *lo, const v8 *hi)
-{
-    const v8 s = *lo + *hi;
-    const float q0 = s[0] + s[4], q1 = s[1] + s[5], q2 = s[2] + s[6], q3 = s[3] + s[7];
-    return (q0 + q2) + (q1 + q3);
 }
 
 /* Rows i0.. of a and b (n − i0 < 16 of them) into lanes 0.. of two vectors, zeros after. */
