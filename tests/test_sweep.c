@@ -1,4 +1,5 @@
 /* test_sweep.c — neuron diagnostics, sweep statistics, determinism and reproducibility. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -551,7 +552,7 @@ END_TEST
 static int stop_setting0_at_5(void *ctx, int setting, int restart, int epoch, double loss)
 {
     (void)loss;
-    (*(int *)ctx)++;
+    atomic_fetch_add((atomic_int *)ctx, 1); /* the two worker threads call it concurrently */
     return setting == 0 && restart == 1 && epoch == 5;
 }
 
@@ -563,14 +564,14 @@ START_TEST(epoch_callback_stops_one_trial)
     make_fixture(&f, 30);
     nf_sweep_config c;
     config(&c, &f, 2, 2);
-    int calls = 0;
+    atomic_int calls = 0;
     c.on_epoch = stop_setting0_at_5;
     c.epoch_ctx = &calls;
     nf_trial t[4];
     long done;
     ck_assert_int_eq(nf_sweep_run(&c, t, &done), NF_OK);
     ck_assert_int_eq(done, 4);
-    ck_assert_int_eq(calls, 30 * 3 + 5);
+    ck_assert_int_eq(atomic_load(&calls), 30 * 3 + 5);
     for (int i = 0; i < 4; i++) ck_assert_int_eq(t[i].epochs_run, i == 1 ? 5 : 30);
     fixture f5;
     make_fixture(&f5, 5);

@@ -56,7 +56,8 @@ double nf_trial_time_to_target(const nf_trial *t, nf_ttt_unit unit);
 /* Called after each finished trial, serialised by a lock, in completion order. */
 typedef void (*nf_trial_callback)(void *ctx, const nf_trial *trial, long done, long total);
 
-/* Called after every epoch of a trial, from the thread running it, with the epoch's loss
+/* Called after every epoch of a trial, from the thread running it (so concurrently for trials
+ * on different threads), with the epoch's loss
  * (nf_train_config.on_epoch's); nonzero stops that trial after this epoch, and it finishes as
  * a trial of fewer epochs (epochs_run says how many; final loss and diagnostics are those of
  * the parameters at that point).  The sweep's cancel flag is checked first. */
