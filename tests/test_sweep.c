@@ -627,17 +627,24 @@ static void rerun_matches(const char *cmd, double final)
     free(err);
 }
 
-START_TEST(cli_rerun_command_reproduces)
+/* Runs `nnfit sweep ARGS --out CSV`, which must succeed; returns its stdout (the caller frees). */
+static char *run_sweep(const char *args, const char *csv)
 {
     char cmd[4096], *out = NULL, *err = NULL;
+    snprintf(cmd, sizeof cmd, "%s sweep %s --out %s", tu_nnfit(), args, csv);
+    ck_assert_msg(tu_run_cmd(cmd, &out, &err) == 0, "%s: %s", cmd, err);
+    free(err);
+    return out;
+}
+
+START_TEST(cli_rerun_command_reproduces)
+{
+    char cmd[4096];
     const char *csv = "test_sweep_out.csv";
-    snprintf(cmd, sizeof cmd,
-             "%s sweep --task abs --n 1024 --opt adam,sgd --momentum 0.9 --lr 0.01 --batch 128 --epochs 40 "
-             "--restarts 3 --jobs 2 --seed 5 --quiet --out %s", tu_nnfit(), csv);
-    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    char *out = run_sweep("--task abs --n 1024 --opt adam,sgd --momentum 0.9 --lr 0.01 --batch 128 --epochs 40 "
+                           "--restarts 3 --jobs 2 --seed 5 --quiet", csv);
     ck_assert_ptr_nonnull(strstr(out, "95% Wilson"));
     free(out);
-    free(err);
     char line[4096];
     FILE *f = open_results(csv, line, sizeof line);
     int rows = 0;
@@ -658,13 +665,11 @@ END_TEST
  * carry the aids and reproduce the trial (0 / none = off: left out of the command). */
 START_TEST(cli_aid_axes)
 {
-    char cmd[4096], *out = NULL, *err = NULL;
+    char cmd[4096];
     const char *csv = "test_sweep_aids.csv";
-    snprintf(cmd, sizeof cmd,
-             "%s sweep --task abs --n 512 --batch 128 --epochs 24 --init data_kink --revive-every 0,5 "
-             "--revive-edge 0.02 --repel 0,0.01 --dropout 0.1 --clip-norm 0,1 --schedule none,cosine "
-             "--bias-init 0.1 --restarts 2 --jobs 2 --seed 9 --quiet --out %s", tu_nnfit(), csv);
-    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    char *out = run_sweep("--task abs --n 512 --batch 128 --epochs 24 --init data_kink --revive-every 0,5 "
+                           "--revive-edge 0.02 --repel 0,0.01 --dropout 0.1 --clip-norm 0,1 --schedule none,cosine "
+                           "--bias-init 0.1 --restarts 2 --jobs 2 --seed 9 --quiet", csv);
     ck_assert_ptr_nonnull(strstr(out, "bias-init=0.1 batch=128 epochs=24 revive-every=5 revive-edge=0.02 "
                                       "repel=0.01 dropout=0.1 clip-norm=1 schedule=cosine"));
     ck_assert_ptr_nonnull(strstr(out, "bias-init=0.1 batch=128 epochs=24 revive-every=0 revive-edge=0.02 repel=0 "
@@ -672,7 +677,6 @@ START_TEST(cli_aid_axes)
     ck_assert_ptr_nonnull(strstr(out, "\n 15 "));   /* 16 settings: 2 * 2 * 2 * 2 */
     ck_assert_ptr_null(strstr(out, "\n 16 "));
     free(out);
-    free(err);
     char line[4096];
     FILE *f = open_results(csv, line, sizeof line);
     /* after the fixed columns: the label, then one column per option given, in --help order */
@@ -715,15 +719,12 @@ END_TEST
  * trial is the preset's without revival (the rerun reproduces it). */
 START_TEST(cli_single_aid_off)
 {
-    char cmd[4096], *out = NULL, *err = NULL;
+    char cmd[4096];
     const char *csv = "test_sweep_aid_off.csv";
-    snprintf(cmd, sizeof cmd,
-             "%s sweep --task abs --n 512 --batch 64 --epochs 40 --preset robust --revive-every 0 --clip-norm 0 "
-             "--restarts 2 --jobs 2 --seed 4 --quiet --out %s", tu_nnfit(), csv);
-    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    char *out = run_sweep("--task abs --n 512 --batch 64 --epochs 40 --preset robust --revive-every 0 --clip-norm 0 "
+                           "--restarts 2 --jobs 2 --seed 4 --quiet", csv);
     ck_assert_ptr_nonnull(strstr(out, "batch=64 epochs=40 revive-every=0 grow=2 clip-norm=0 schedule=cosine"));
     free(out);
-    free(err);
     char line[4096];
     FILE *f = open_results(csv, line, sizeof line);
     int rows = 0;
@@ -746,17 +747,14 @@ END_TEST
  * --early-stop without a validation set is refused. */
 START_TEST(cli_early_stop_and_l2_axes)
 {
-    char cmd[4096], *out = NULL, *err = NULL;
+    char cmd[4096], *err = NULL;
     const char *csv = "test_sweep_es.csv";
-    snprintf(cmd, sizeof cmd,
-             "%s sweep --task abs --n 512 --batch 64 --epochs 80 --lr 0.01 --val-n 256 --early-stop 0,3 "
-             "--weight-decay 0,1e-3 --restarts 3 --jobs 2 --seed 2 --quiet --out %s", tu_nnfit(), csv);
-    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    char *out = run_sweep("--task abs --n 512 --batch 64 --epochs 80 --lr 0.01 --val-n 256 --early-stop 0,3 "
+                           "--weight-decay 0,1e-3 --restarts 3 --jobs 2 --seed 2 --quiet", csv);
     ck_assert_ptr_nonnull(strstr(out, "adam(lr=0.01,weight_decay=0.001) relu glorot_uniform 2,3,1 batch=64 "
                                       "epochs=80 early-stop=3"));
     ck_assert_ptr_nonnull(strstr(out, "adam(lr=0.01) relu glorot_uniform 2,3,1 batch=64 epochs=80 early-stop=0"));
     free(out);
-    free(err);
     char line[4096];
     FILE *f = open_results(csv, line, sizeof line);
     int checked = 0;
