@@ -7,7 +7,7 @@
 
 #include "simd.h"
 
-enum { DIAG_ROWS = 64, DIAG_REG = 16 };
+enum { DIAG_ROWS = 64, DIAG_REG = 32 };
 
 void nf_diag_defaults(nf_diag_options *opts) { opts->dup_angle_deg = 1.0; }
 
@@ -45,6 +45,69 @@ static double kink_angle(const nf_dense *L, int a, int b)
     double c = fabs(dot) / sqrt(na * nb);
     if (c > 1.0) c = 1.0;
     return acos(c) * (180.0 / 3.14159265358979323846);
+}
+
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4l __attribute__((vector_size(32)));
+
+/* The scalar scan of a block: how many z[i] > 0, and *lo, *hi folded with
+ * lo = z < lo ? z : lo and hi = z > hi ? z : hi in row order (NaN never taken). */
+static long scan_rows(const double *z, int nb, double *lo_, double *hi_)
+{
+    long on = 0;
+    double lo = *lo_, hi = *hi_;
+    for (int i = 0; i < nb; i++) {
+        on += z[i] > 0.0;
+        lo = z[i] < lo ? z[i] : lo;
+        hi = z[i] > hi ? z[i] : hi;
+    }
+    *lo_ = lo;
+    *hi_ = hi;
+    return on;
+}
+
+/* lanes of a where mask is set, else of b */
+#define PICK(mask, a, b) ((v4d)(((v4l)(a) & (mask)) | ((v4l)(b) & ~(mask))))
+
+/* scan_rows with the rows in four lanes: the same count; the same extremes, because the
+ * fold keeps the first value that compares equal to the extreme and only +0 and −0 compare
+ * equal with different bits, so a block whose new extreme is a zero is scanned again in
+ * row order. */
+static inline __attribute__((always_inline)) long scan_block(const double *z, int nb, double *lo, double *hi)
+{
+    const int n4 = nb / 4 * 4;
+    if (n4 == 0) return scan_rows(z, nb, lo, hi);
+    const v4d zero = {0.0, 0.0, 0.0, 0.0};
+    v4d l = {INFINITY, INFINITY, INFINITY, INFINITY}, h = -l;
+    v4l on = {0, 0, 0, 0};
+    for (int i = 0; i < n4; i += 4) {
+        v4d v;
+        memcpy(&v, z + i, sizeof v);
+        l = PICK(v < l, v, l);
+        h = PICK(v > h, v, h);
+        on -= v > zero;
+    }
+    long count = on[0] + on[1] + on[2] + on[3];
+    double bl = l[0], bh = h[0];
+    for (int k = 1; k < 4; k++) {
+        bl = l[k] < bl ? l[k] : bl;
+        bh = h[k] > bh ? h[k] : bh;
+    }
+    for (int i = n4; i < nb; i++) {
+        count += z[i] > 0.0;
+        bl = z[i] < bl ? z[i] : bl;
+        bh = z[i] > bh ? z[i] : bh;
+    }
+    if ((bl < *lo && bl == 0.0) || (bh > *hi && bh == 0.0)) {
+        double a = *lo, b = *hi;
+        scan_rows(z, nb, &a, &b);
+        *lo = a;
+        *hi = b;
+        return count;
+    }
+    if (bl < *lo) *lo = bl;
+    if (bh > *hi) *hi = bh;
+    return count;
 }
 
 /* Compiled for AVX-512, AVX2 and baseline (simd.h); no FMA contraction, so the same bits. */
@@ -129,16 +192,7 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
                         z[s] = a;
                     }
                     nf_unit_diag *d = &u[base + j];
-                    long on = 0;
-                    double lo = d->z_min, hi = d->z_max;
-                    for (int i = 0; i < nb; i++) {
-                        on += z[i] > 0.0;
-                        lo = z[i] < lo ? z[i] : lo;
-                        hi = z[i] > hi ? z[i] : hi;
-                    }
-                    active[base + j] += on;
-                    d->z_min = lo;
-                    d->z_max = hi;
+                    active[base + j] += scan_block(z, nb, &d->z_min, &d->z_max);
                 }
             }
             base += L->out;

@@ -154,6 +154,41 @@ START_TEST(diag_edges_and_bias)
 }
 END_TEST
 
+/* z_min and z_max are the first extreme in row order, as a scalar scan finds them: with
+ * z = −0 + 1·x the zeros of x give z = −0 (x = −0) and +0 (x = +0), which compare equal; the
+ * one met first must win whichever of four lanes it falls in.  NaN rows are never extremes
+ * and never active. */
+START_TEST(diag_extremes_in_row_order)
+{
+    static const float rows[3][9] = {
+        {1, -0.0f, 1, 1, +0.0f, 1, 1, 1, 2},           /* min: the −0 of row 1, not the +0 of row 4 */
+        {-1, +0.0f, -1, -1, -0.0f, -1, -1, -1, -2},    /* max: the +0 of row 1 */
+        {NAN, 2, -3, NAN, 5, 0.5f, NAN, -0.25f, NAN}, /* NaNs in lanes 0 and 3 and the tail */
+    };
+    static const double lo[3] = {-0.0, -2, -3}, hi[3] = {2, +0.0, 5};
+    static const int active[3] = {7, 0, 3};
+    int sizes[] = {1, 1, 1};
+    nf_act_spec relu = {NF_ACT_RELU, 0}, lin = {NF_ACT_LINEAR, 0};
+    for (int k = 0; k < 3; k++) {
+        nf_model *m = NULL;
+        ck_assert_int_eq(nf_model_create_mlp(&m, 2, sizes, &relu, &lin), NF_OK);
+        m->layers[0].W[0] = 1.0f;
+        m->layers[0].b[0] = -0.0f;
+        nf_unit_diag *u = NULL;
+        int n = 0;
+        ck_assert_int_eq(nf_diag_units(m, rows[k], 9, NULL, &u, &n), NF_OK);
+        ck_assert_int_eq(n, 1);
+        ck_assert_msg(u[0].z_min == lo[k] && signbit(u[0].z_min) == signbit(lo[k]), "case %d: z_min %g", k,
+                      u[0].z_min);
+        ck_assert_msg(u[0].z_max == hi[k] && signbit(u[0].z_max) == signbit(hi[k]), "case %d: z_max %g", k,
+                      u[0].z_max);
+        ck_assert_double_eq_tol(u[0].active_frac, active[k] / 9.0, 1e-15);
+        free(u);
+        nf_model_free(m);
+    }
+}
+END_TEST
+
 START_TEST(diag_hand_built)
 {
     nf_mat X;
@@ -1087,6 +1122,7 @@ int main(void)
     tcase_add_test(tc, quantiles_match_numpy);
     tcase_add_test(tc, diag_hand_built);
     tcase_add_test(tc, diag_edges_and_bias);
+    tcase_add_test(tc, diag_extremes_in_row_order);
     tcase_add_test(tc, diag_antiparallel_valley);
     tcase_add_test(tc, diag_deep_matches_direct);
     tcase_add_test(tc, small_kernel_matches_sgemm);
