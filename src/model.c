@@ -157,18 +157,29 @@ const float *nf_model_output(const nf_model *m) { return m->A[m->n_layers - 1]; 
 /* Backward starts from dbuf[0] at the last layer (model_step.c). */
 float *nf_model_dout(nf_model *m) { return m->dbuf[0]; }
 
+/* Evaluation and prediction of a net the fused step trains (model_small.h) run its forward
+ * pass, so the losses reported are of the function trained, computed as in training. */
+static int fused_forward(const nf_model *m) { return nf_model_mlp_small_ok(m) && !nf_model_dropping(m); }
+
 static nf_status nf_model_eval_impl(nf_model *m, const float *X, const float *Y, int n,
                         const nf_loss_spec *loss, double *loss_out)
 {
     if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     double sum = 0.0;
+    const int fused = fused_forward(m);
     for (int r = 0; r < n; r += m->batch_cap) {
         int b = n - r < m->batch_cap ? n - r : m->batch_cap;
-        nf_status st = nf_model_forward_serial(m, X + (size_t)r * nin, b);
-        if (st) return st;
+        const float *out = m->dbuf[0];
+        if (fused) {
+            nf_model_forward_mlp_small(m, X + (size_t)r * nin, b, m->dbuf[0]);
+        } else {
+            nf_status st = nf_model_forward_serial(m, X + (size_t)r * nin, b);
+            if (st) return st;
+            out = nf_model_output(m);
+        }
         size_t cnt = (size_t)b * nout;
-        sum += nf_loss_value(loss, nf_model_output(m), Y + (size_t)r * nout, cnt) * (double)cnt;
+        sum += nf_loss_value(loss, out, Y + (size_t)r * nout, cnt) * (double)cnt;
     }
     *loss_out = n > 0 ? sum / ((double)n * (double)nout) : 0.0;
     return NF_OK;
@@ -180,6 +191,10 @@ static nf_status nf_model_predict_impl(nf_model *m, const float *X, int n, float
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     for (int r = 0; r < n; r += m->batch_cap) {
         int b = n - r < m->batch_cap ? n - r : m->batch_cap;
+        if (fused_forward(m)) {
+            nf_model_forward_mlp_small(m, X + (size_t)r * nin, b, out + (size_t)r * nout);
+            continue;
+        }
         nf_status st = nf_model_forward_serial(m, X + (size_t)r * nin, b);
         if (st) return st;
         memcpy(out + (size_t)r * nout, nf_model_output(m), (size_t)b * nout * sizeof(float));

@@ -749,3 +749,29 @@ nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, c
     if (loss_out) *loss_out = total;
     return NF_OK;
 }
+
+NF_CLONES
+void nf_model_forward_mlp_small(nf_model *m, const float *X, int n, float *out)
+{
+    enum { B = NF_MLP_BLOCK, W = NF_MLP_MAX_WIDTH };
+    const int nl = m->n_layers, nin = m->sizes[0], nout = m->sizes[nl];
+    float Xt[W * B];
+    for (int r = 0; r < n; r += B) {
+        const int b = n - r < B ? n - r : B;
+        mlp_transpose(X, NULL, r, nin, b, Xt);
+        const float *in = Xt;
+        for (int l = 0; l < nl; l++) {
+            const nf_dense *L = &m->layers[l];
+            const int relu = L->act.kind == NF_ACT_RELU;
+            mlp_lin(L->W, L->in, 1, L->b, in, L->in, relu ? m->A[l] : m->Z[l], L->out, b, relu, NULL);
+            if (!relu) mlp_act_forward(L, m->Z[l], m->A[l], b);
+            in = m->A[l];
+        }
+        float *o = out + (size_t)r * (size_t)nout;
+        if (nout == 1)
+            memcpy(o, in, (size_t)b * sizeof(float));
+        else
+            for (int i = 0; i < b; i++)
+                for (int k = 0; k < nout; k++) o[(size_t)i * (size_t)nout + (size_t)k] = in[(size_t)k * (size_t)b + (size_t)i];
+    }
+}

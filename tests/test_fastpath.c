@@ -6,7 +6,8 @@
  *    recorded bits, which every build (AVX2 or AVX-512 clones, baseline under clang and the
  *    sanitizers) must reproduce;
  *  - both fused kernels reading a shuffled batch's rows where they lie, against the same batch
- *    copied out. */
+ *    copied out;
+ *  - evaluation and prediction of a fused net: the training step's forward, bit for bit. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -502,6 +503,82 @@ static uint64_t fnv_floats(uint64_t h, const float *a, size_t n)
  * one-hidden-layer nets' by the kernel before its ReLU path was written), reproduced
  * by every clone (AVX-512, AVX2, baseline), since the order of every operation is the
  * source's; and by 2 threads, since batches under two shards of 256 rows run serially. */
+/* Row i of X through layer after layer in the order the fused passes document:
+ * z_o = ((W[o,0]·x_0 + W[o,1]·x_1) + …) + b_o, then the activation of that one value. */
+static void ref_forward(const nf_model *m, const float *x, float *y)
+{
+    float a[NF_MLP_MAX_WIDTH], z[NF_MLP_MAX_WIDTH];
+    memcpy(a, x, (size_t)nf_model_n_in(m) * sizeof(float));
+    for (int l = 0; l < nf_model_n_layers(m); l++) {
+        const nf_dense *L = nf_model_layer(m, l);
+        for (int o = 0; o < L->out; o++) {
+            float v = L->W[o * L->in] * a[0];
+            for (int k = 1; k < L->in; k++) v += L->W[o * L->in + k] * a[k];
+            z[o] = v + L->b[o];
+        }
+        for (int o = 0; o < L->out; o++) {
+            if (L->act.kind == NF_ACT_RELU)
+                a[o] = z[o] > 0.0f ? z[o] : 0.0f;
+            else if (L->act_p && nf_act_learnable(L->act.kind))
+                nf_act_unit_forward(L->act.kind, z + o, NULL, L->act_p + o, 1, 1, a + o);
+            else
+                nf_act_forward(&L->act, z + o, a + o, 1);
+        }
+    }
+    memcpy(y, a, (size_t)nf_model_n_out(m) * sizeof(float));
+}
+
+/* A fused net is evaluated and predicted with the training step's forward: the outputs are the
+ * bits of the documented order (for batch capacities below, at and above a block, and row
+ * counts that leave partial chunks), the loss is the chunked mean of those outputs, and the
+ * per-layer sgemm path (nf_model_set_fused_max(0)) agrees to rounding. */
+START_TEST(fused_eval_is_the_training_forward)
+{
+    const mlp_case *c = &mlp_cases[_i];
+    static const int caps[] = {37, 64, 150};
+    const int n = 301, L = c->n_layers, nin = c->sizes[0], nout = c->sizes[L];
+    float *X, *Y, *P, *R, *Q;
+    ck_assert_int_eq(nf_alloc_floats(&X, (size_t)n * nin), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&Y, (size_t)n * nout), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&P, (size_t)n * nout), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&R, (size_t)n * nout), NF_OK);
+    ck_assert_int_eq(nf_alloc_floats(&Q, (size_t)n * nout), NF_OK);
+    nf_rng rng;
+    nf_rng_seed(&rng, 400 + (uint64_t)_i);
+    fill(X, (size_t)n * nin, &rng);
+    fill(Y, (size_t)n * nout, &rng);
+    const nf_loss_spec ls = {c->loss, 0.3f};
+    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+        nf_model *m = mlp_make(c, 500 + (uint64_t)_i, caps[ci]);
+        ck_assert(nf_model_mlp_small_ok(m));
+        for (int i = 0; i < n; i++) ref_forward(m, X + (size_t)i * nin, R + (size_t)i * nout);
+        ck_assert_int_eq(nf_model_predict(m, X, n, P), NF_OK);
+        for (int i = 0; i < n * nout; i++)
+            ck_assert_msg(memcmp(P + i, R + i, sizeof(float)) == 0, "case %d cap %d: output %d is %.9g, want %.9g",
+                          _i, caps[ci], i, P[i], R[i]);
+        double want = 0.0, got;
+        for (int r = 0; r < n; r += caps[ci]) {
+            const size_t cnt = (size_t)(n - r < caps[ci] ? n - r : caps[ci]) * (size_t)nout;
+            want += nf_loss_value(&ls, R + (size_t)r * nout, Y + (size_t)r * nout, cnt) * (double)cnt;
+        }
+        want /= (double)n * (double)nout;
+        ck_assert_int_eq(nf_model_eval(m, X, Y, n, &ls, &got), NF_OK);
+        ck_assert_msg(got == want, "case %d cap %d: eval %.17g, want %.17g", _i, caps[ci], got, want);
+        const int prev = nf_model_set_fused_max(0);
+        ck_assert_int_eq(nf_model_predict(m, X, n, Q), NF_OK);
+        nf_model_set_fused_max(prev);
+        ck_assert_msg(max_rel_diff(P, Q, (size_t)n * nout) < 1e-5, "case %d cap %d: sgemm path differs by %.3g", _i,
+                      caps[ci], max_rel_diff(P, Q, (size_t)n * nout));
+        nf_model_free(m);
+    }
+    nf_free(X);
+    nf_free(Y);
+    nf_free(P);
+    nf_free(R);
+    nf_free(Q);
+}
+END_TEST
+
 START_TEST(fused_mlp_bits_are_recorded)
 {
     static const struct {
@@ -563,6 +640,7 @@ int main(void)
     tcase_add_test(tc, sharded_grad_matches_serial);
     tcase_add_loop_test(tc, fused_mlp_matches_per_layer, 0, (int)(sizeof mlp_cases / sizeof mlp_cases[0]));
     tcase_add_test(tc, fused_mlp_bits_are_recorded);
+    tcase_add_loop_test(tc, fused_eval_is_the_training_forward, 0, (int)(sizeof mlp_cases / sizeof mlp_cases[0]));
     tcase_add_loop_test(tc, rows_in_place_match_copied, 0,
                         (int)(sizeof mlp_cases / sizeof mlp_cases[0] + sizeof rows_cases / sizeof rows_cases[0]));
     suite_add_tcase(s, tc);
