@@ -82,6 +82,14 @@ static inline void adam_loop(size_t n, float *restrict p, const float *restrict 
  *   p −= lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + eps)
  * Keras 3 Adam ("epsilon hat", Kingma & Ba §2 end): p −= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + eps),
  * weight decay decoupled. */
+/* 1 − βᵗ (bias correction) for 0 ≤ β < 1.  Once (1 − β)·t ≥ 44, βᵗ ≤ e^−(1−β)t < 2⁻⁶³, and
+ * 1 − x rounds to 1 for any x ≤ 2⁻⁵⁴, so pow (accurate to an ulp) would give exactly 1: the
+ * same value without the call (Adam's β1 = 0.9 from step 440 on). */
+static double one_minus_pow(double beta, double t)
+{
+    return (1.0 - beta) * t >= 44.0 ? 1.0 : 1.0 - pow(beta, t);
+}
+
 NF_CLONES void nf_adam_update(size_t n, float *restrict p, const float *restrict g,
                               float *restrict m, float *restrict v, float *restrict vmax,
                               double lr, double beta1, double beta2, double eps_,
@@ -95,7 +103,7 @@ NF_CLONES void nf_adam_update(size_t n, float *restrict p, const float *restrict
         const float f = (float)(1.0 - lr * weight_decay);
         for (size_t i = 0; i < n; i++) p[i] *= f;
     }
-    const double bc1 = 1.0 - pow(beta1, t), bc2 = 1.0 - pow(beta2, t);
+    const double bc1 = one_minus_pow(beta1, t), bc2 = one_minus_pow(beta2, t);
     float step_size = (float)(lr / bc1);
     float bc2_sqrt = (float)sqrt(bc2);
     if (keras) {
@@ -214,7 +222,7 @@ void nf_adamax_update(size_t n, float *restrict p, const float *restrict g, floa
     const float b1 = (float)beta1, omb1 = (float)(1.0 - beta1), b2 = (float)beta2;
     const float eps = (float)eps_, wd = keras ? 0.0f : (float)weight_decay;
     if (keras) keras_decay(n, p, lr, weight_decay);
-    const float clr = (float)(lr / (1.0 - pow(beta1, (double)t)));
+    const float clr = (float)(lr / one_minus_pow(beta1, (double)t));
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         m[i] = m[i] * b1 + gi * omb1;
@@ -233,7 +241,7 @@ void nf_nadam_update(size_t n, float *restrict p, const float *restrict g, float
                      double eps_, double weight_decay, double momentum_decay, long t_)
 {
     const double t = (double)t_;
-    const double bc2 = 1.0 - pow(beta2, t);
+    const double bc2 = one_minus_pow(beta2, t);
     const double mu = beta1 * (1.0 - 0.5 * pow(0.96, t * momentum_decay));
     const double mu_next = beta1 * (1.0 - 0.5 * pow(0.96, (t + 1.0) * momentum_decay));
     *mu_product = (float)(*mu_product * mu);
@@ -262,7 +270,7 @@ void nf_radam_update(size_t n, float *restrict p, const float *restrict g, float
                      double weight_decay, long t_)
 {
     const double t = (double)t_;
-    const double bc1 = 1.0 - pow(beta1, t), bc2 = 1.0 - pow(beta2, t);
+    const double bc1 = one_minus_pow(beta1, t), bc2 = one_minus_pow(beta2, t);
     const double rho_inf = 2.0 / (1.0 - beta2) - 1.0;
     const double rho_t = rho_inf - 2.0 * t * pow(beta2, t) / bc2;
     const int rect_on = rho_t > 5.0;

@@ -5,6 +5,8 @@
 
 #include "testutil.h"
 
+#include "../src/optim_internal.h" /* nf_adam_update */
+
 START_TEST(names_round_trip)
 {
     for (int k = 0; k < NF_OPT_COUNT; k++) {
@@ -127,6 +129,44 @@ START_TEST(hand_steps)
     ck_assert_close(p[0], 1.0 - 1e-4, 1e-7);
     ck_assert_close(p[1], -2.0 + 1e-4, 1e-7);
     nf_optim_free(o);
+}
+END_TEST
+
+/* Adam's bias corrections 1 − β1ᵗ and 1 − β2ᵗ: one step of the kernel, from the same state,
+ * is bit for bit the step PyTorch's formula gives with pow, at step counts on both sides of
+ * where the correction becomes exactly 1 (and far beyond), for β from 0 to 1 − 10⁻⁶, in the
+ * torch and the Keras form. */
+START_TEST(adam_bias_correction_exact)
+{
+    static const double betas[] = {0.0, 0.5, 0.9, 0.99, 0.999, 0.999999};
+    static const long steps[] = {1, 2, 3, 10, 40, 87, 100, 300, 439, 440, 441, 1000, 4399, 4400, 4401,
+                                 10000, 43999, 44000, 44001, 100000, 1000000, 44000000, 100000000};
+    enum { N = 5 };
+    const float g[N] = {0.5f, -4.0f, 1e-3f, 3.0f, -0.25f};
+    for (size_t i1 = 0; i1 < sizeof betas / sizeof betas[0]; i1++)
+        for (size_t i2 = 0; i2 < sizeof betas / sizeof betas[0]; i2++)
+            for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+                for (int keras = 0; keras <= 1; keras++) {
+                    const double b1 = betas[i1], b2 = betas[i2], lr = 0.01, eps = 1e-8, t = (double)steps[k];
+                    float p[N], m[N], v[N], rp[N];
+                    for (int i = 0; i < N; i++) {
+                        p[i] = rp[i] = 1.0f - 0.3f * (float)i;
+                        m[i] = 0.1f * (float)(i - 2);
+                        v[i] = 0.02f * (float)(i + 1);
+                    }
+                    const double bc1 = 1.0 - pow(b1, t), bc2 = 1.0 - pow(b2, t);
+                    const float step = keras ? (float)(lr * sqrt(bc2) / bc1) : (float)(lr / bc1);
+                    const float bc2_sqrt = keras ? 1.0f : (float)sqrt(bc2);
+                    const float fb1 = (float)b1, fb2 = (float)b2, omb1 = (float)(1.0 - b1), omb2 = (float)(1.0 - b2);
+                    for (int i = 0; i < N; i++) {
+                        const float mi = m[i] * fb1 + g[i] * omb1, vi = v[i] * fb2 + g[i] * g[i] * omb2;
+                        const float denom = keras ? sqrtf(vi) + (float)eps : sqrtf(vi) / bc2_sqrt + (float)eps;
+                        rp[i] += -step * mi / denom;
+                    }
+                    nf_adam_update(N, p, g, m, v, NULL, lr, b1, b2, eps, 0.0, steps[k], keras, keras, 0);
+                    ck_assert_msg(memcmp(p, rp, sizeof p) == 0, "beta1 %g beta2 %g t %ld keras %d: %.9g, want %.9g",
+                                  b1, b2, steps[k], keras, p[0], rp[0]);
+                }
 }
 END_TEST
 
@@ -406,6 +446,7 @@ int main(void)
     tcase_add_test(tc, uses_whole_words);
     tcase_add_test(tc, validation);
     tcase_add_test(tc, hand_steps);
+    tcase_add_test(tc, adam_bias_correction_exact);
     tcase_add_test(tc, rprop_step_bounds_reached_and_held);
     tcase_add_test(tc, keras_weight_decay_is_decoupled);
     tcase_add_test(tc, lbfgs_quadratic_and_closure_rules);
