@@ -409,13 +409,15 @@ START_TEST(subnormals_flushed)
     nf_set_flush_denormals(1);
     nf_optim_free(o);
 
-    /* forward (small-shape path and sgemm path): z = w·x + b with w subnormal */
-    const int prev_small = nf_dense_small_max();
-    for (int small = 0; small < 2; small++) {
+    /* forward (fused small-MLP path, small-shape loops and sgemm): z = w·x + b with w subnormal */
+    const int prev_small = nf_dense_small_max(), prev_fused = nf_model_set_fused_max(0);
+    nf_model_set_fused_max(prev_fused);
+    for (int path = 0; path < 3; path++) {
         const int sizes[2] = {1, 1};
         nf_model *m = tu_mlp(1, sizes, NF_ACT_RELU, NF_INIT_ZEROS, 1);
         ck_assert(m && nf_model_reserve(m, 1) == NF_OK);
-        nf_dense_set_small_max(small ? 16 : 0);
+        nf_model_set_fused_max(path == 0 ? prev_fused : 0);
+        nf_dense_set_small_max(path == 1 ? 16 : 0);
         const float x[1] = {1e30f};
         float out[1];
         nf_model_params(m)[0] = 1e-39f;
@@ -429,6 +431,33 @@ START_TEST(subnormals_flushed)
         nf_model_free(m);
     }
     nf_dense_set_small_max(prev_small);
+    nf_model_set_fused_max(prev_fused);
+    /* nf_train holds the mode over its batch loops (shuffled and not, fused and per-layer
+     * steps) and hands the caller's back */
+    for (int k = 0; k < 4; k++) {
+        nf_rng r;
+        nf_rng_seed(&r, 11);
+        nf_mat x, y;
+        ck_assert(nf_mat_alloc(&x, 30, 2) == NF_OK && nf_mat_alloc(&y, 30, 1) == NF_OK);
+        for (int i = 0; i < 60; i++) x.data[i] = (float)nf_rng_normal(&r);
+        for (int i = 0; i < 30; i++) y.data[i] = (float)nf_rng_normal(&r);
+        const int sizes[3] = {2, 4, 1};
+        nf_model *m = tu_mlp(2, sizes, NF_ACT_RELU, NF_INIT_GLOROT_UNIFORM, 5);
+        nf_train_config tc;
+        nf_train_defaults(&tc);
+        tc.epochs = 3;
+        tc.batch = 8;
+        tc.shuffle = k & 1;
+        if (k & 2) nf_model_set_fused_max(0);
+        ck_assert(nf_train(m, &x, &y, &tc, NULL) == NF_OK);
+        nf_model_set_fused_max(prev_fused);
+        volatile float t2 = 2e-38f;
+        volatile float q = t2 * 0.25f;
+        ck_assert_msg(q > 0.0f, "case %d: the caller's mode was not restored", k);
+        nf_model_free(m);
+        nf_mat_free(&x);
+        nf_mat_free(&y);
+    }
 #if defined(__x86_64__)
     /* the calling thread's mode is restored: plain C arithmetic here still sees subnormals */
     volatile float tiny = 2e-38f;
