@@ -157,11 +157,17 @@ nf_status nf_model_backward(nf_model *m, const float *X, int batch);
 nf_status nf_model_grad(nf_model *m, const float *X, const float *Y, int batch,
                         const nf_loss_spec *loss, size_t denom, double *loss_out);
 
-/* Loss over n rows, evaluated in chunks of batch_cap, accumulated in double. */
+/* Loss over n rows, evaluated in chunks of batch_cap, accumulated in double.  A net that
+ * nf_model_grad trains with the fused small-MLP kernel (every size ≤ 64, every layer's
+ * in·out ≤ 1024, no dropout active) is evaluated with that kernel's forward pass, the order of
+ * operations it is trained with; nf_model_forward keeps the per-layer path (its row-major
+ * activations feed nf_model_backward), whose outputs can differ from it in the last bits.
+ * Afterwards the activation workspace holds no predictions. */
 nf_status nf_model_eval(nf_model *m, const float *X, const float *Y, int n,
                         const nf_loss_spec *loss, double *loss_out);
 
-/* Predictions for n rows of X into out [n, n_out], in chunks of batch_cap. */
+/* Predictions for n rows of X into out [n, n_out], in chunks of batch_cap, with the forward
+ * pass nf_model_eval uses. */
 nf_status nf_model_predict(nf_model *m, const float *X, int n, float *out);
 
 /* ---- the matrix products of one training step ----
