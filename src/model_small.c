@@ -696,6 +696,22 @@ static void mlp_act_backward(const nf_dense *L, const float *Z, const float *A, 
     }
 }
 
+/* The forward pass of a block of n rows, Xt transposed: every layer's A[l] (and Z[l] where
+ * the activation is not ReLU) as [units][n]; ReLU runs in mlp_lin's epilogue, on z before it
+ * is stored into A, which is all its backward reads.  Returns the output block. */
+static inline __attribute__((always_inline)) const float *mlp_forward(nf_model *m, const float *Xt, int n)
+{
+    const float *in = Xt;
+    for (int l = 0; l < m->n_layers; l++) {
+        const nf_dense *L = &m->layers[l];
+        const int relu = L->act.kind == NF_ACT_RELU;
+        mlp_lin(L->W, L->in, 1, L->b, in, L->in, relu ? m->A[l] : m->Z[l], L->out, n, relu, NULL);
+        if (!relu) mlp_act_forward(L, m->Z[l], m->A[l], n);
+        in = m->A[l];
+    }
+    return in;
+}
+
 NF_CLONES
 nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
                                   const nf_loss_spec *loss, size_t denom, double *loss_out)
@@ -719,16 +735,8 @@ nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, c
             for (int i = 0; i < n; i++) Yt[i] = Y[idx[r + i]];
         else
             mlp_transpose(Y, idx, r, nout, n, Yt);
-        /* ReLU runs in mlp_lin's epilogue: forward on z before it is stored (into A, which is
-         * all its backward reads), backward as the mask on the d of the layer below */
-        const float *in = Xt;
-        for (int l = 0; l < nl; l++) {
-            const nf_dense *L = &m->layers[l];
-            const int relu = L->act.kind == NF_ACT_RELU;
-            mlp_lin(L->W, L->in, 1, L->b, in, L->in, relu ? m->A[l] : m->Z[l], L->out, n, relu, NULL);
-            if (!relu) mlp_act_forward(L, m->Z[l], m->A[l], n);
-            in = m->A[l];
-        }
+        /* ReLU's backward runs as the mask on the d of the layer below (mlp_lin's epilogue) */
+        mlp_forward(m, Xt, n);
         int cur = 0, masked = 0; /* masked: D already holds the ReLU backward of layer l */
         float *D = m->dbuf[0];
         total += nf_loss_grad(loss, m->A[nl - 1], Yt, (size_t)nout * (size_t)n, denom, D);
@@ -759,14 +767,7 @@ void nf_model_forward_mlp_small(nf_model *m, const float *X, int n, float *out)
     for (int r = 0; r < n; r += B) {
         const int b = n - r < B ? n - r : B;
         mlp_transpose(X, NULL, r, nin, b, Xt);
-        const float *in = Xt;
-        for (int l = 0; l < nl; l++) {
-            const nf_dense *L = &m->layers[l];
-            const int relu = L->act.kind == NF_ACT_RELU;
-            mlp_lin(L->W, L->in, 1, L->b, in, L->in, relu ? m->A[l] : m->Z[l], L->out, b, relu, NULL);
-            if (!relu) mlp_act_forward(L, m->Z[l], m->A[l], b);
-            in = m->A[l];
-        }
+        const float *in = mlp_forward(m, Xt, b);
         float *o = out + (size_t)r * (size_t)nout;
         if (nout == 1)
             memcpy(o, in, (size_t)b * sizeof(float));

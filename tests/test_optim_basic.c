@@ -337,17 +337,23 @@ START_TEST(lbfgs_quadratic_and_closure_rules)
 }
 END_TEST
 
+/* x [rows, nin] and y [rows, nout] of standard normals from seed (r: the generator after). */
+static void random_xy(nf_mat *x, nf_mat *y, int rows, int nin, int nout, uint64_t seed, nf_rng *r)
+{
+    nf_rng_seed(r, seed);
+    ck_assert(nf_mat_alloc(x, rows, nin) == NF_OK && nf_mat_alloc(y, rows, nout) == NF_OK);
+    for (int i = 0; i < rows * nin; i++) x->data[i] = (float)nf_rng_normal(r);
+    for (int i = 0; i < rows * nout; i++) y->data[i] = (float)nf_rng_normal(r);
+}
+
 /* nf_train hands Adafactor the layer shapes (W [out, in] factored, b a vector): full-batch
  * training equals a hand loop that declares the same shapes, and differs from one that
  * treats the buffer as a single vector. */
 START_TEST(train_passes_tensor_shapes)
 {
     nf_rng r;
-    nf_rng_seed(&r, 3);
     nf_mat x, y;
-    ck_assert(nf_mat_alloc(&x, 40, 3) == NF_OK && nf_mat_alloc(&y, 40, 2) == NF_OK);
-    for (int i = 0; i < 120; i++) x.data[i] = (float)nf_rng_normal(&r);
-    for (int i = 0; i < 80; i++) y.data[i] = (float)nf_rng_normal(&r);
+    random_xy(&x, &y, 40, 3, 2, 3, &r);
     int sizes[3] = {3, 6, 2};
     nf_act_spec h = {NF_ACT_TANH, 0.0f}, o = {NF_ACT_LINEAR, 0.0f};
     nf_model *m[3];
@@ -436,11 +442,8 @@ START_TEST(subnormals_flushed)
      * steps) and hands the caller's back */
     for (int k = 0; k < 4; k++) {
         nf_rng r;
-        nf_rng_seed(&r, 11);
         nf_mat x, y;
-        ck_assert(nf_mat_alloc(&x, 30, 2) == NF_OK && nf_mat_alloc(&y, 30, 1) == NF_OK);
-        for (int i = 0; i < 60; i++) x.data[i] = (float)nf_rng_normal(&r);
-        for (int i = 0; i < 30; i++) y.data[i] = (float)nf_rng_normal(&r);
+        random_xy(&x, &y, 30, 2, 1, 11, &r);
         const int sizes[3] = {2, 4, 1};
         nf_model *m = tu_mlp(2, sizes, NF_ACT_RELU, NF_INIT_GLOROT_UNIFORM, 5);
         nf_train_config tc;
