@@ -77,6 +77,85 @@ static inline __attribute__((always_inline)) void lanes_dot(float *restrict acc,
     }
 }
 
+/* t[i] = x[2i], t[n + i] = x[2i + 1] for i < n: rows of (x, y) pairs de-interleaved eight
+ * rows at a time with in-lane shuffles. */
+static inline __attribute__((always_inline)) void pairs_transpose(const float *restrict x, int n, float *restrict t)
+{
+    const int n8 = n / 8 * 8;
+    for (int i = 0; i < n8; i += 8) {
+        const float *xi = x + 2 * i; /* v = rows i, i+1 | i+4, i+5; u = i+2, i+3 | i+6, i+7 */
+        const v8 v = SHUF(ld4(xi), ld4(xi + 8), 0, 1, 2, 3, 4, 5, 6, 7);
+        const v8 u = SHUF(ld4(xi + 4), ld4(xi + 12), 0, 1, 2, 3, 4, 5, 6, 7);
+        st8(t + i, SHUF(v, u, 0, 2, 8, 10, 4, 6, 12, 14));
+        st8(t + n + i, SHUF(v, u, 1, 3, 9, 11, 5, 7, 13, 15));
+    }
+    for (int i = n8; i < n; i++) {
+        t[i] = x[2 * i];
+        t[n + i] = x[2 * i + 1];
+    }
+}
+
+/* t[k·n + i] = x_i[k] for i < n, k < K, where x_i is row idx[r + i] of X (row r + i when idx
+ * is NULL): 8×8 tiles transposed in registers, the edges one element at a time, contiguous
+ * (x, y) pairs with pairs_transpose.  Reading the
+ * rows of a shuffled batch where they lie saves the copy into a batch buffer. */
+static inline __attribute__((always_inline)) const float *mlp_row(const float *X, const int *idx, int r, int K)
+{
+    return X + (size_t)(idx ? idx[r] : r) * (size_t)K;
+}
+
+static inline __attribute__((always_inline)) void mlp_transpose(const float *restrict X, const int *idx, int r0,
+                                                                int K, int n, float *restrict t)
+{
+    const int n8 = n / 8 * 8, K8 = K / 8 * 8;
+    if (K == 2 && !idx) {
+        pairs_transpose(X + (size_t)r0 * 2, n, t);
+        return;
+    }
+    for (int i = 0; i < n8; i += 8) {
+        const float *x0 = mlp_row(X, idx, r0 + i, K), *x1 = mlp_row(X, idx, r0 + i + 1, K),
+                    *x2 = mlp_row(X, idx, r0 + i + 2, K), *x3 = mlp_row(X, idx, r0 + i + 3, K),
+                    *x4 = mlp_row(X, idx, r0 + i + 4, K), *x5 = mlp_row(X, idx, r0 + i + 5, K),
+                    *x6 = mlp_row(X, idx, r0 + i + 6, K), *x7 = mlp_row(X, idx, r0 + i + 7, K);
+        for (int k = 0; k < K8; k += 8) {
+            const v8 r0_ = ld8(x0 + k), r1 = ld8(x1 + k), r2 = ld8(x2 + k), r3 = ld8(x3 + k), r4 = ld8(x4 + k),
+                     r5 = ld8(x5 + k), r6 = ld8(x6 + k), r7 = ld8(x7 + k);
+            const v8 t0 = SHUF(r0_, r1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = SHUF(r0_, r1, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 t2 = SHUF(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = SHUF(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 t4 = SHUF(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = SHUF(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 t6 = SHUF(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = SHUF(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
+            const v8 u0 = SHUF(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = SHUF(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+            const v8 u2 = SHUF(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = SHUF(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+            const v8 u4 = SHUF(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = SHUF(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
+            const v8 u6 = SHUF(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = SHUF(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
+            float *o = t + (size_t)k * (size_t)n + i;
+            st8(o, SHUF(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11));
+            st8(o + n, SHUF(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11));
+            st8(o + 2 * n, SHUF(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11));
+            st8(o + 3 * n, SHUF(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11));
+            st8(o + 4 * n, SHUF(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15));
+            st8(o + 5 * n, SHUF(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15));
+            st8(o + 6 * n, SHUF(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15));
+            st8(o + 7 * n, SHUF(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15));
+        }
+        for (int k = K8; k < K; k++) {
+            float *o = t + (size_t)k * (size_t)n + i;
+            o[0] = x0[k];
+            o[1] = x1[k];
+            o[2] = x2[k];
+            o[3] = x3[k];
+            o[4] = x4[k];
+            o[5] = x5[k];
+            o[6] = x6[k];
+            o[7] = x7[k];
+        }
+    }
+    for (int i = n8; i < n; i++) {
+        const float *xi = mlp_row(X, idx, r0 + i, K);
+        for (int k = 0; k < K; k++) t[(size_t)k * (size_t)n + (size_t)i] = xi[k];
+    }
+}
+
 /* ReLU hidden layer, linear output: the forward pass of a block, with the operations of the
  * general passes below:
  *   z_j = ((0 + W1[j,0]·x0) + W1[j,1]·x1 + …) + b1[j],  a_j = z_j > 0 ? z_j : 0 (into A),
@@ -218,19 +297,8 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
                 Yg[i] = Y[idx[r + i]];
             }
             y = Yg;
-        } else if (nin == 2) { /* rows (x, y) pairs: de-interleaved eight rows at a time */
-            int i = 0;
-            for (; i + 8 <= nb; i += 8) {
-                const float *xi = x + 2 * i; /* v = rows i, i+1 | i+4, i+5; u = i+2, i+3 | i+6, i+7 */
-                const v8 v = SHUF(ld4(xi), ld4(xi + 8), 0, 1, 2, 3, 4, 5, 6, 7);
-                const v8 u = SHUF(ld4(xi + 4), ld4(xi + 12), 0, 1, 2, 3, 4, 5, 6, 7);
-                st8(Xt + i, SHUF(v, u, 0, 2, 8, 10, 4, 6, 12, 14));
-                st8(Xt + nb + i, SHUF(v, u, 1, 3, 9, 11, 5, 7, 13, 15));
-            }
-            for (; i < nb; i++) {
-                Xt[i] = x[2 * i];
-                Xt[nb + i] = x[2 * i + 1];
-            }
+        } else if (nin == 2) {
+            pairs_transpose(x, nb, Xt);
         } else {
             for (int k = 0; k < nin; k++)
                 for (int i = 0; i < nb; i++) Xt[k * nb + i] = x[i * nin + k];
@@ -510,62 +578,6 @@ static inline __attribute__((always_inline)) void tail16(const float *a, int m, 
         const v8 q_ = TREE_Q(TREE_P(s0, s2), TREE_P(s1, s3));                                  \
         (out) = TREE_T(q_, q_);                                                                \
     } while (0)
-
-/* t[k·n + i] = x_i[k] for i < n, k < K, where x_i is row idx[r + i] of X (row r + i when idx
- * is NULL): 8×8 tiles transposed in registers, the edges one element at a time.  Reading the
- * rows of a shuffled batch where they lie saves the copy into a batch buffer. */
-static inline __attribute__((always_inline)) const float *mlp_row(const float *X, const int *idx, int r, int K)
-{
-    return X + (size_t)(idx ? idx[r] : r) * (size_t)K;
-}
-
-static inline __attribute__((always_inline)) void mlp_transpose(const float *restrict X, const int *idx, int r0,
-                                                                int K, int n, float *restrict t)
-{
-    const int n8 = n / 8 * 8, K8 = K / 8 * 8;
-    for (int i = 0; i < n8; i += 8) {
-        const float *x0 = mlp_row(X, idx, r0 + i, K), *x1 = mlp_row(X, idx, r0 + i + 1, K),
-                    *x2 = mlp_row(X, idx, r0 + i + 2, K), *x3 = mlp_row(X, idx, r0 + i + 3, K),
-                    *x4 = mlp_row(X, idx, r0 + i + 4, K), *x5 = mlp_row(X, idx, r0 + i + 5, K),
-                    *x6 = mlp_row(X, idx, r0 + i + 6, K), *x7 = mlp_row(X, idx, r0 + i + 7, K);
-        for (int k = 0; k < K8; k += 8) {
-            const v8 r0_ = ld8(x0 + k), r1 = ld8(x1 + k), r2 = ld8(x2 + k), r3 = ld8(x3 + k), r4 = ld8(x4 + k),
-                     r5 = ld8(x5 + k), r6 = ld8(x6 + k), r7 = ld8(x7 + k);
-            const v8 t0 = SHUF(r0_, r1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = SHUF(r0_, r1, 2, 10, 3, 11, 6, 14, 7, 15);
-            const v8 t2 = SHUF(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = SHUF(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);
-            const v8 t4 = SHUF(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = SHUF(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);
-            const v8 t6 = SHUF(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = SHUF(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
-            const v8 u0 = SHUF(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = SHUF(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
-            const v8 u2 = SHUF(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = SHUF(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
-            const v8 u4 = SHUF(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = SHUF(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
-            const v8 u6 = SHUF(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = SHUF(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
-            float *o = t + (size_t)k * (size_t)n + i;
-            st8(o, SHUF(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11));
-            st8(o + n, SHUF(u1, u5, 0, 1, 2, 3, 8, 9, 10, 11));
-            st8(o + 2 * n, SHUF(u2, u6, 0, 1, 2, 3, 8, 9, 10, 11));
-            st8(o + 3 * n, SHUF(u3, u7, 0, 1, 2, 3, 8, 9, 10, 11));
-            st8(o + 4 * n, SHUF(u0, u4, 4, 5, 6, 7, 12, 13, 14, 15));
-            st8(o + 5 * n, SHUF(u1, u5, 4, 5, 6, 7, 12, 13, 14, 15));
-            st8(o + 6 * n, SHUF(u2, u6, 4, 5, 6, 7, 12, 13, 14, 15));
-            st8(o + 7 * n, SHUF(u3, u7, 4, 5, 6, 7, 12, 13, 14, 15));
-        }
-        for (int k = K8; k < K; k++) {
-            float *o = t + (size_t)k * (size_t)n + i;
-            o[0] = x0[k];
-            o[1] = x1[k];
-            o[2] = x2[k];
-            o[3] = x3[k];
-            o[4] = x4[k];
-            o[5] = x5[k];
-            o[6] = x6[k];
-            o[7] = x7[k];
-        }
-    }
-    for (int i = n8; i < n; i++) {
-        const float *xi = mlp_row(X, idx, r0 + i, K);
-        for (int k = 0; k < K; k++) t[(size_t)k * (size_t)n + (size_t)i] = xi[k];
-    }
-}
 
 /* The 8-lane partial sums (lanes l and l + 8 added) of d·in[c] for four columns c of in
  * (rows of length n): full rows in order, then the block's tail of m rows (dl, dh).  The four
