@@ -76,7 +76,6 @@ static long scan_rows(const double *z, int nb, double *lo_, double *hi_)
 static inline __attribute__((always_inline)) long scan_block(const double *z, int nb, double *lo, double *hi)
 {
     const int n4 = nb / 4 * 4;
-    if (n4 == 0) return scan_rows(z, nb, lo, hi);
     const v4d zero = {0.0, 0.0, 0.0, 0.0};
     v4d l = {INFINITY, INFINITY, INFINITY, INFINITY}, h = -l;
     v4l on = {0, 0, 0, 0};
@@ -87,24 +86,13 @@ static inline __attribute__((always_inline)) long scan_block(const double *z, in
         h = PICK(v > h, v, h);
         on -= v > zero;
     }
-    long count = on[0] + on[1] + on[2] + on[3];
     double bl = l[0], bh = h[0];
     for (int k = 1; k < 4; k++) {
         bl = l[k] < bl ? l[k] : bl;
         bh = h[k] > bh ? h[k] : bh;
     }
-    for (int i = n4; i < nb; i++) {
-        count += z[i] > 0.0;
-        bl = z[i] < bl ? z[i] : bl;
-        bh = z[i] > bh ? z[i] : bh;
-    }
-    if ((bl < *lo && bl == 0.0) || (bh > *hi && bh == 0.0)) {
-        double a = *lo, b = *hi;
-        scan_rows(z, nb, &a, &b);
-        *lo = a;
-        *hi = b;
-        return count;
-    }
+    const long count = on[0] + on[1] + on[2] + on[3] + scan_rows(z + n4, nb - n4, &bl, &bh);
+    if ((bl < *lo && bl == 0.0) || (bh > *hi && bh == 0.0)) return scan_rows(z, nb, lo, hi);
     if (bl < *lo) *lo = bl;
     if (bh > *hi) *hi = bh;
     return count;

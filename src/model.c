@@ -168,15 +168,16 @@ static nf_status nf_model_eval_impl(nf_model *m, const float *X, const float *Y,
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     double sum = 0.0;
     const int fused = fused_forward(m);
+    /* a fused net's outputs of a chunk go to dbuf[0], row-major (the forward's workspace is
+     * A and Z); else they are the model's output */
+    const float *out = fused ? m->dbuf[0] : nf_model_output(m);
     for (int r = 0; r < n; r += m->batch_cap) {
         int b = n - r < m->batch_cap ? n - r : m->batch_cap;
-        const float *out = m->dbuf[0];
         if (fused) {
             nf_model_forward_mlp_small(m, X + (size_t)r * nin, b, m->dbuf[0]);
         } else {
             nf_status st = nf_model_forward_serial(m, X + (size_t)r * nin, b);
             if (st) return st;
-            out = nf_model_output(m);
         }
         size_t cnt = (size_t)b * nout;
         sum += nf_loss_value(loss, out, Y + (size_t)r * nout, cnt) * (double)cnt;
@@ -188,13 +189,13 @@ static nf_status nf_model_eval_impl(nf_model *m, const float *X, const float *Y,
 static nf_status nf_model_predict_impl(nf_model *m, const float *X, int n, float *out)
 {
     if (!m->work) return nf_fail(NF_EINVAL, "model workspace not reserved (call nf_model_reserve)");
+    if (fused_forward(m)) {
+        nf_model_forward_mlp_small(m, X, n, out);
+        return NF_OK;
+    }
     const size_t nin = (size_t)nf_model_n_in(m), nout = (size_t)nf_model_n_out(m);
     for (int r = 0; r < n; r += m->batch_cap) {
         int b = n - r < m->batch_cap ? n - r : m->batch_cap;
-        if (fused_forward(m)) {
-            nf_model_forward_mlp_small(m, X + (size_t)r * nin, b, out + (size_t)r * nout);
-            continue;
-        }
         nf_status st = nf_model_forward_serial(m, X + (size_t)r * nin, b);
         if (st) return st;
         memcpy(out + (size_t)r * nout, nf_model_output(m), (size_t)b * nout * sizeof(float));

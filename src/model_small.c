@@ -773,9 +773,10 @@ nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, c
 NF_CLONES
 void nf_model_forward_mlp_small(nf_model *m, const float *X, int n, float *out)
 {
-    enum { B = NF_MLP_BLOCK, W = NF_MLP_MAX_WIDTH };
+    enum { W = NF_MLP_MAX_WIDTH };
     const int nl = m->n_layers, nin = m->sizes[0], nout = m->sizes[nl];
-    float Xt[W * B];
+    const int B = m->batch_cap < NF_MLP_BLOCK ? m->batch_cap : NF_MLP_BLOCK; /* rows the workspace holds */
+    float Xt[W * NF_MLP_BLOCK];
     for (int r = 0; r < n; r += B) {
         const int b = n - r < B ? n - r : B;
         mlp_transpose(X, NULL, r, nin, b, Xt);

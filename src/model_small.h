@@ -34,9 +34,10 @@ int nf_model_mlp_small_ok(const nf_model *m);
 nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, const int *idx, int batch,
                                   const nf_loss_spec *loss, size_t denom, double *loss_out);
 
-/* The forward pass of that kernel on rows 0..n of X (n ≤ the model's batch capacity), the
- * outputs row-major into out[n·n_out]: the same operations per element as the training step,
- * so a fused net is evaluated as it is trained.  Workspace as nf_model_grad_mlp_small. */
+/* The forward pass of that kernel on rows 0..n of X (blocks of at most the model's batch
+ * capacity), the outputs row-major into out[n·n_out]: the same operations per element as the
+ * training step, so a fused net is evaluated as it is trained.  Workspace as
+ * nf_model_grad_mlp_small (reserved: batch capacity ≥ 1). */
 void nf_model_forward_mlp_small(nf_model *m, const float *X, int n, float *out);
 
 #endif

@@ -76,12 +76,6 @@ static inline void adam_loop(size_t n, float *restrict p, const float *restrict 
     }
 }
 
-/* torch.optim.Adam / AdamW (PyTorch 1.13, _single_tensor_adam / _single_tensor_adamw):
- *   adam: g += wd·p;   adamw: p *= 1 − lr·wd
- *   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  [v̂max = max(v̂max, v)]
- *   p −= lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + eps)
- * Keras 3 Adam ("epsilon hat", Kingma & Ba §2 end): p −= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + eps),
- * weight decay decoupled. */
 /* 1 − βᵗ (bias correction) for 0 ≤ β < 1.  Once (1 − β)·t ≥ 44, βᵗ ≤ e^−(1−β)t < 2⁻⁶³, and
  * 1 − x rounds to 1 for any x ≤ 2⁻⁵⁴, so pow (accurate to an ulp) would give exactly 1: the
  * same value without the call (Adam's β1 = 0.9 from step 440 on). */
@@ -90,6 +84,12 @@ static double one_minus_pow(double beta, double t)
     return (1.0 - beta) * t >= 44.0 ? 1.0 : 1.0 - pow(beta, t);
 }
 
+/* torch.optim.Adam / AdamW (PyTorch 1.13, _single_tensor_adam / _single_tensor_adamw):
+ *   adam: g += wd·p;   adamw: p *= 1 − lr·wd
+ *   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  [v̂max = max(v̂max, v)]
+ *   p −= lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + eps)
+ * Keras 3 Adam ("epsilon hat", Kingma & Ba §2 end): p −= lr·√(1−β2ᵗ)/(1−β1ᵗ) · m/(√v + eps),
+ * weight decay decoupled. */
 NF_CLONES void nf_adam_update(size_t n, float *restrict p, const float *restrict g,
                               float *restrict m, float *restrict v, float *restrict vmax,
                               double lr, double beta1, double beta2, double eps_,

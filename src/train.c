@@ -426,7 +426,7 @@ nf_status nf_train(nf_model *m, const nf_mat *X, const nf_mat *Y, const nf_train
          * for the SSE operations before it.  Only where nothing else in the loop computes (no
          * aids, no data-parallel sums); the loss sum's doubles are never subnormal. */
         const int hold_fp = !aids && !dist;
-        const nf_fpstate fp = hold_fp ? nf_fp_enter() : nf_fp_current();
+        const nf_fpstate fp = hold_fp ? nf_fp_enter() : 0;
         for (int r = 0; r < N && !st; r += batch) {
             int b = N - r < batch ? N - r : batch, c = b; /* c: rows of this batch held here */
             const float *xb = X->data + (size_t)r * nin, *yb = Y->data + (size_t)r * nout;
