@@ -123,20 +123,25 @@ START_TEST(sweep_equals_one_process)
 }
 END_TEST
 
+/* Shell: sends signal %s to rank %d (two printf arguments) of the processes whose command line
+ * holds PATTERN and whose working directory is the shell's: only this run's ranks, not those
+ * of a run of the suite from another build at the same time. */
+#define SIGNAL_RANK(pattern)                                                                    \
+    "here=$(pwd -P); for p in $(pgrep -f '" pattern "'); do "                                  \
+    "  [ \"$(readlink /proc/$p/cwd)\" = \"$here\" ] || continue; "                              \
+    "  r=$(tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p'); " \
+    "  [ \"$r\" = %d ] && kill -%s $p; done; "
+
 START_TEST(sweep_killed_rank)
 {
-    /* trials of ~0.1 s for about 10 s; rank 2 (of this run: working in this folder) is killed
-     * after 3 s */
+    /* trials of ~0.1 s for about 10 s; rank 2 is killed after 3 s */
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "rm -f k.csv k.json .k.csv.tmp* .k.json.tmp*; "
              "(%s %s sweep --epochs 300 --restarts 300 --jobs 1 --quiet --out k.csv --json k.json "
              "> k.txt 2> k.err & m=$!; sleep 3; "
-             "here=$(pwd -P); for p in $(pgrep -f 'out k.csv --json k.json'); do "
-             "  [ \"$(readlink /proc/$p/cwd)\" = \"$here\" ] || continue; "
-             "  r=$(tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p'); "
-             "  [ \"$r\" = 2 ] && kill -9 $p; done; wait $m; echo \"rc=$?\")",
-             mpi(3), tu_nnfit());
+             SIGNAL_RANK("out k.csv --json k.json") "wait $m; echo \"rc=$?\")",
+             mpi(3), tu_nnfit(), 2, "KILL");
     char *out = NULL;
     run(cmd, &out, NULL);
     char *err = NULL;
@@ -209,8 +214,7 @@ static long already_done(const char *err)
 /* Starts `mpirun -np 3 nnfit JOURNAL_GRID --journal j.jnl` in res/, waits until the journal holds
  * `records` trials, then sends rank `rank` signal `sig`: rank 2 and KILL is a rank that dies,
  * rank 0 and TERM a stop (as a batch system's).  Returns the exit status line ("rc=N") and
- * keeps stderr in res/NAME.  Only processes working in this res/ are signalled: a run of the
- * suite from another build at the same time has its own (its ranks were killed here before). */
+ * keeps stderr in res/NAME. */
 static char *kill_part_way(int records, int rank, const char *sig, const char *name)
 {
     char cmd[4096], *out = NULL;
@@ -218,10 +222,7 @@ static char *kill_part_way(int records, int rank, const char *sig, const char *n
              "cd res && (%s %s " JOURNAL_GRID " --jobs 1 --out out.csv --json out.json --journal j.jnl > out.txt 2> %s & "
              "m=$!; i=0; while [ $i -lt 1200 ] && [ $(cat j.jnl 2>/dev/null | grep -c '^t ') -lt %d ]; do "
              "  sleep 0.05; i=$((i+1)); done; "
-             "here=$(pwd -P); for p in $(pgrep -f 'journal j.jnl'); do "
-             "  [ \"$(readlink /proc/$p/cwd)\" = \"$here\" ] || continue; "
-             "  r=$(tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p'); "
-             "  [ \"$r\" = %d ] && kill -%s $p; done; wait $m; echo \"rc=$?\")",
+             SIGNAL_RANK("journal j.jnl") "wait $m; echo \"rc=$?\")",
              mpi(3), tu_nnfit(), name, records, rank, sig);
     run(cmd, &out, NULL);
     return out;
