@@ -98,10 +98,15 @@ static inline __attribute__((always_inline)) long scan_block(const double *z, in
     return count;
 }
 
-/* Compiled for AVX-512, AVX2 and baseline (simd.h); no FMA contraction, so the same bits. */
+/* The scan of nf_diag_units, compiled for AVX-512, AVX2 and baseline (simd.h); no FMA
+ * contraction, so the same bits.  classify: a unit whose scanned rows already hold an active
+ * and an inactive one (0 < active < seen) is scanned no further, and the scan ends when every
+ * unit is such.  Dead (active = 0) and always on (active = n) keep their meaning: a unit not
+ * stopped is scanned to the end, and a stopped one is neither.  z_min, z_max and active_frac
+ * are then NaN. */
 NF_CLONES
-nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_options *opts,
-                        nf_unit_diag **out, int *n_units)
+static nf_status diag_scan(nf_model *m, const float *X, int n, const nf_diag_options *opts, int classify,
+                           nf_unit_diag **out, int *n_units)
 {
     *out = NULL;
     *n_units = 0;
@@ -116,12 +121,13 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
     for (int l = 0; l + 1 < n_layers; l++) total += nf_model_size(m, l + 1);
     if (total == 0) return NF_OK;
     nf_unit_diag *u = calloc((size_t)total, sizeof *u);
-    long *active = calloc((size_t)total, sizeof *active);
+    long *active = calloc(2 * (size_t)total, sizeof *active), *seen = active ? active + total : NULL;
     if (!u || !active) {
         free(u);
         free(active);
         return nf_fail(NF_ENOMEM, "diag: cannot allocate %d unit records", total);
     }
+    int mixed = 0; /* classify: units seen both active and inactive */
     nf_status st = NF_OK;
     /* a one-hidden-layer net's units see X itself: no forward pass, all rows in one chunk;
      * deeper nets run the float forward pass in chunks of the model's batch capacity and
@@ -144,7 +150,7 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
     if (!st && !wd) st = nf_fail(NF_ENOMEM, "diag: cannot allocate %d weights", wmax);
     double *xt = wd ? wd + wmax : NULL, *z = xt ? xt + (size_t)imax * DIAG_ROWS : NULL;
     const size_t nin = (size_t)nf_model_n_in(m);
-    for (int r = 0; !st && r < n; r += cap) {
+    for (int r = 0; !st && r < n && mixed < total; r += cap) {
         int b = n - r < cap ? n - r : cap;
         const float *xb = X + (size_t)r * nin;
         if (deep && (st = nf_model_forward(m, xb, b))) break;
@@ -157,12 +163,14 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
             const float *in = l ? nf_model_layer_a(m, l - 1) : xb;
             const int ni = L->in, no = L->out;
             for (int i = 0; i < ni * no; i++) wd[i] = (double)L->W[i];
-            for (int s0 = 0; s0 < b; s0 += DIAG_ROWS) {
+            for (int s0 = 0; s0 < b && mixed < total; s0 += DIAG_ROWS) {
                 const int nb = b - s0 < DIAG_ROWS ? b - s0 : DIAG_ROWS;
                 for (int s = 0; s < nb; s++)
                     for (int k = 0; k < ni; k++)
                         xt[(size_t)k * DIAG_ROWS + (size_t)s] = (double)in[(size_t)(s0 + s) * (size_t)ni + (size_t)k];
                 for (int j = 0; j < no; j++) {
+                    const long a0 = active[base + j], n0 = seen[base + j];
+                    if (classify && a0 > 0 && a0 < n0) continue;
                     const double bj = (double)L->b[j], *wj = wd + (size_t)j * (size_t)ni;
                     int s = 0;
                     for (; s + DIAG_REG <= nb; s += DIAG_REG) { /* DIAG_REG rows held in registers */
@@ -180,7 +188,10 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
                         z[s] = a;
                     }
                     nf_unit_diag *d = &u[base + j];
-                    active[base + j] += scan_block(z, nb, &d->z_min, &d->z_max);
+                    const long a = a0 + scan_block(z, nb, &d->z_min, &d->z_max);
+                    active[base + j] = a;
+                    seen[base + j] = n0 + nb;
+                    mixed += classify && a > 0 && a < n0 + nb;
                 }
             }
             base += L->out;
@@ -202,6 +213,11 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
             d->active_frac = (double)active[base + j] / (double)n;
             d->dead = active[base + j] == 0;
             d->always_on = active[base + j] == n;
+            if (classify) {
+                d->active_frac = NAN;
+                d->z_min = NAN;
+                d->z_max = NAN;
+            }
             d->duplicate_of = -1;
             d->parallel_of = -1;
             d->kink_angle_deg = 90.0;
@@ -229,6 +245,24 @@ nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_option
     *out = u;
     *n_units = total;
     return NF_OK;
+}
+
+nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_options *opts,
+                        nf_unit_diag **out, int *n_units)
+{
+    return diag_scan(m, X, n, opts, 0, out, n_units);
+}
+
+nf_status nf_diag_classify(nf_model *m, const float *X, int n, const nf_diag_options *opts,
+                           nf_diag_counts *counts)
+{
+    nf_unit_diag *u = NULL;
+    int nu = 0;
+    memset(counts, 0, sizeof *counts);
+    const nf_status st = diag_scan(m, X, n, opts, 1, &u, &nu);
+    if (!st) *counts = nf_diag_count(u, nu, -1);
+    free(u);
+    return st;
 }
 
 nf_diag_counts nf_diag_count(const nf_unit_diag *units, int n_units, int layer)

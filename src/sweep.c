@@ -117,19 +117,16 @@ nf_status nf_sweep_trial(const nf_sweep_config *cfg, int setting, int restart, n
     }
     nf_history_free(&h);
     if (!st || st == NF_EDIVERGED) {
-        nf_unit_diag *u = NULL;
-        int nu = 0;
-        nf_status dst = nf_diag_units(m, pb.X->data, pb.X->rows, &cfg->diag, &u, &nu);
+        nf_diag_counts c;
+        nf_status dst = nf_diag_classify(m, pb.X->data, pb.X->rows, &cfg->diag, &c);
         if (dst) {
             st = dst;
         } else {
-            nf_diag_counts c = nf_diag_count(u, nu, -1);
             t->dead = c.dead;
             t->always_on = c.always_on;
             t->duplicate = c.duplicate;
             t->parallel = c.parallel;
         }
-        free(u);
     }
     t->seconds = nf_seconds() - t0;
     if (st && st != NF_EDIVERGED) {

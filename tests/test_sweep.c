@@ -314,6 +314,117 @@ START_TEST(diag_deep_matches_direct)
 }
 END_TEST
 
+/* nf_diag_classify (the sweep's counts, which stop scanning a unit once it has been seen
+ * active and inactive) gives the counts of nf_diag_units over all rows: for row counts on
+ * both sides of a block of 64, units whose only active (or only inactive) row is the last one
+ * or the first one, dead and always-on units, duplicates and parallel kinks, a NaN row, and
+ * a deep net whose forward runs in chunks with a last-layer unit decided by its last row. */
+static nf_diag_counts full_counts(nf_model *m, const float *X, int n)
+{
+    nf_unit_diag *u = NULL;
+    int nu = 0;
+    ck_assert_int_eq(nf_diag_units(m, X, n, NULL, &u, &nu), NF_OK);
+    const nf_diag_counts c = nf_diag_count(u, nu, -1);
+    free(u);
+    return c;
+}
+
+START_TEST(diag_classify_is_the_full_count)
+{
+    static const int ns[] = {1, 2, 63, 64, 65, 130, 1000};
+    nf_act_spec relu = {NF_ACT_RELU, 0}, lin = {NF_ACT_LINEAR, 0};
+    nf_rng rng;
+    nf_rng_seed(&rng, 23);
+    for (size_t q = 0; q < sizeof ns / sizeof ns[0]; q++) {
+        const int n = ns[q], H = 12;
+        int sizes[] = {3, H, 1};
+        nf_model *m = NULL;
+        ck_assert_int_eq(nf_model_create_mlp(&m, 2, sizes, &relu, &lin), NF_OK);
+        float *X = malloc((size_t)n * 3 * sizeof *X);
+        for (int i = 0; i < n; i++) {
+            X[i * 3] = (float)i / (float)n; /* x0 rises with the row, x1 alternates in sign */
+            X[i * 3 + 1] = (i % 2 ? -1.0f : 1.0f) * (0.1f + (float)fabs(nf_rng_normal(&rng)));
+            X[i * 3 + 2] = (float)nf_rng_normal(&rng);
+        }
+        nf_dense *L = &m->layers[0];
+        for (int i = 0; i < H * 3; i++) L->W[i] = (float)nf_rng_normal(&rng);
+        for (int j = 0; j < H; j++) L->b[j] = (float)nf_rng_normal(&rng);
+        const float edge = ((float)n - 1.5f) / (float)n;
+        const float w0[][4] = {
+            {1, 0, 0, -edge},  /* active on the last row only */
+            {-1, 0, 0, edge},  /* inactive on the last row only */
+            {-1, 0, 0, 0.5f / (float)n}, /* active on the first row only */
+            {0, 0, 0, -100},  /* dead */
+            {0, 0, 0, 100},   /* always on */
+            {0, 1, 0, 0},     /* a random half */
+            {0, 1, 0, 0},     /* its duplicate */
+            {0, 2, 0, 0.1f},  /* a parallel kink */
+        };
+        for (int j = 0; j < 8; j++) {
+            for (int k = 0; k < 3; k++) L->W[j * 3 + k] = w0[j][k];
+            L->b[j] = w0[j][3];
+        }
+        for (int nan = 0; nan < 2; nan++) {
+            if (nan) X[(n / 2) * 3 + 2] = NAN; /* z is NaN on that row for every unit (0·NaN too): inactive */
+            nf_diag_counts c;
+            ck_assert_int_eq(nf_diag_classify(m, X, n, NULL, &c), NF_OK);
+            const nf_diag_counts f = full_counts(m, X, n);
+            ck_assert_msg(c.units == f.units && c.dead == f.dead && c.always_on == f.always_on &&
+                              c.duplicate == f.duplicate && c.parallel == f.parallel,
+                          "n %d nan %d: classify %d/%d/%d/%d/%d, full %d/%d/%d/%d/%d", n, nan, c.units, c.dead,
+                          c.always_on, c.duplicate, c.parallel, f.units, f.dead, f.always_on, f.duplicate, f.parallel);
+            /* the edge units are what they are meant to be */
+            nf_unit_diag *u = NULL;
+            int nu = 0;
+            ck_assert_int_eq(nf_diag_units(m, X, n, NULL, &u, &nu), NF_OK);
+            if (nan) {
+                ck_assert(!u[4].always_on);
+            } else {
+                if (n > 1) {
+                    ck_assert(u[0].active_frac * n == 1.0 && u[2].active_frac * n == 1.0);
+                    ck_assert(u[1].active_frac * n == n - 1.0);
+                }
+                ck_assert_msg(u[3].dead && u[4].always_on && u[6].duplicate_of == 5 && u[7].parallel_of == 5, "n %d: %d %d %d %d", n, u[3].dead, u[4].always_on, u[6].duplicate_of, u[7].parallel_of);
+            }
+            free(u);
+        }
+        free(X);
+        nf_model_free(m);
+    }
+    /* deep: forward in chunks of 50 rows; the second layer's unit 0 is active on the last row only */
+    {
+        const int n = 203;
+        int sizes[] = {3, 4, 5, 1};
+        nf_model *m = NULL;
+        ck_assert_int_eq(nf_model_create_mlp(&m, 3, sizes, &relu, &lin), NF_OK);
+        float *p = nf_model_params(m);
+        for (size_t i = 0; i < nf_model_n_params(m); i++) p[i] = (float)nf_rng_normal(&rng);
+        float *X = malloc((size_t)n * 3 * sizeof *X);
+        for (int i = 0; i < n; i++) {
+            X[i * 3] = (float)i / (float)n;
+            X[i * 3 + 1] = (float)nf_rng_normal(&rng);
+            X[i * 3 + 2] = (float)nf_rng_normal(&rng);
+        }
+        nf_dense *L0 = &m->layers[0], *L1 = &m->layers[1];
+        L0->W[0] = 1; /* unit 0 of layer 0: relu(x0) = x0 */
+        L0->W[1] = L0->W[2] = 0;
+        L0->b[0] = 0;
+        for (int k = 0; k < 4; k++) L1->W[k] = k ? 0.0f : 1.0f;
+        L1->b[0] = -((float)n - 1.5f) / (float)n;
+        ck_assert_int_eq(nf_model_reserve(m, 50), NF_OK);
+        nf_diag_counts c;
+        ck_assert_int_eq(nf_diag_classify(m, X, n, NULL, &c), NF_OK);
+        ck_assert_int_eq(nf_model_reserve(m, 50), NF_OK);
+        const nf_diag_counts f = full_counts(m, X, n);
+        ck_assert_int_eq(c.units, 9);
+        ck_assert(c.dead == f.dead && c.always_on == f.always_on && c.duplicate == f.duplicate &&
+                  c.parallel == f.parallel);
+        free(X);
+        nf_model_free(m);
+    }
+}
+END_TEST
+
 /* ---- the fused small-net gradient agrees with the sgemm path ---- */
 START_TEST(small_kernel_matches_sgemm)
 {
@@ -1125,6 +1236,7 @@ int main(void)
     tcase_add_test(tc, diag_extremes_in_row_order);
     tcase_add_test(tc, diag_antiparallel_valley);
     tcase_add_test(tc, diag_deep_matches_direct);
+    tcase_add_test(tc, diag_classify_is_the_full_count);
     tcase_add_test(tc, small_kernel_matches_sgemm);
     tcase_add_test(tc, results_independent_of_jobs);
     tcase_add_test(tc, trial_equals_plain_training);

@@ -64,6 +64,13 @@ typedef struct {
 nf_status nf_diag_units(nf_model *m, const float *X, int n, const nf_diag_options *opts,
                         nf_unit_diag **out, int *n_units);
 
+/* nf_diag_count(units, n_units, -1) of nf_diag_units(m, X, n, opts, …), without the
+ * units: a unit is scanned only until some row has z > 0 and some row not, which is all
+ * its counts need (dead: no row with z > 0; always on: every row), so a net whose units
+ * all see both signs early costs a few blocks of rows instead of n.  The same counts. */
+nf_status nf_diag_classify(nf_model *m, const float *X, int n, const nf_diag_options *opts,
+                           nf_diag_counts *counts);
+
 /* Counts over the units of one layer (layer < 0: all hidden layers). */
 nf_diag_counts nf_diag_count(const nf_unit_diag *units, int n_units, int layer);
 
