@@ -356,7 +356,7 @@ START_TEST(diag_classify_is_the_full_count)
             {-1, 0, 0, 0.5f / (float)n}, /* active on the first row only */
             {0, 0, 0, -100},  /* dead */
             {0, 0, 0, 100},   /* always on */
-            {0, 1, 0, 0},     /* a random half */
+            {0, 1, 0, 0},     /* active on every other row */
             {0, 1, 0, 0},     /* its duplicate */
             {0, 2, 0, 0.1f},  /* a parallel kink */
         };
@@ -384,7 +384,9 @@ START_TEST(diag_classify_is_the_full_count)
                     ck_assert(u[0].active_frac * n == 1.0 && u[2].active_frac * n == 1.0);
                     ck_assert(u[1].active_frac * n == n - 1.0);
                 }
-                ck_assert_msg(u[3].dead && u[4].always_on && u[6].duplicate_of == 5 && u[7].parallel_of == 5, "n %d: %d %d %d %d", n, u[3].dead, u[4].always_on, u[6].duplicate_of, u[7].parallel_of);
+                ck_assert_msg(u[3].dead && u[4].always_on && u[6].duplicate_of == 5 && u[7].parallel_of == 5,
+                              "n %d: dead %d, always on %d, duplicate of %d, parallel to %d", n, u[3].dead,
+                              u[4].always_on, u[6].duplicate_of, u[7].parallel_of);
             }
             free(u);
         }
@@ -416,6 +418,11 @@ START_TEST(diag_classify_is_the_full_count)
         ck_assert_int_eq(nf_diag_classify(m, X, n, NULL, &c), NF_OK);
         ck_assert_int_eq(nf_model_reserve(m, 50), NF_OK);
         const nf_diag_counts f = full_counts(m, X, n);
+        nf_unit_diag *u = NULL;
+        int nu = 0;
+        ck_assert_int_eq(nf_diag_units(m, X, n, NULL, &u, &nu), NF_OK);
+        ck_assert(nu == 9 && u[4].layer == 1 && u[4].active_frac * n == 1.0); /* the last row only */
+        free(u);
         ck_assert_int_eq(c.units, 9);
         ck_assert(c.dead == f.dead && c.always_on == f.always_on && c.duplicate == f.duplicate &&
                   c.parallel == f.parallel);
