@@ -102,8 +102,8 @@ static inline __attribute__((always_inline)) long scan_block(const double *z, in
  * contraction, so the same bits.  classify: a unit whose scanned rows already hold an active
  * and an inactive one (0 < active < seen) is scanned no further, and the scan ends when every
  * unit is such.  Dead (active = 0) and always on (active = n) keep their meaning: a unit not
- * stopped is scanned to the end, and a stopped one is neither.  z_min, z_max and active_frac
- * are then NaN. */
+ * stopped is scanned to the end, and a stopped one is neither; the ranges and active fractions
+ * are then of the rows scanned, and only the counts are used (nf_diag_classify). */
 NF_CLONES
 static nf_status diag_scan(nf_model *m, const float *X, int n, const nf_diag_options *opts, int classify,
                            nf_unit_diag **out, int *n_units)
@@ -213,11 +213,6 @@ static nf_status diag_scan(nf_model *m, const float *X, int n, const nf_diag_opt
             d->active_frac = (double)active[base + j] / (double)n;
             d->dead = active[base + j] == 0;
             d->always_on = active[base + j] == n;
-            if (classify) {
-                d->active_frac = NAN;
-                d->z_min = NAN;
-                d->z_max = NAN;
-            }
             d->duplicate_of = -1;
             d->parallel_of = -1;
             d->kink_angle_deg = 90.0;

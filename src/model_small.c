@@ -95,15 +95,16 @@ static inline __attribute__((always_inline)) void pairs_transpose(const float *r
     }
 }
 
-/* t[k·n + i] = x_i[k] for i < n, k < K, where x_i is row idx[r + i] of X (row r + i when idx
- * is NULL): 8×8 tiles transposed in registers, the edges one element at a time, contiguous
- * (x, y) pairs with pairs_transpose.  Reading the
- * rows of a shuffled batch where they lie saves the copy into a batch buffer. */
+/* Row idx[r] of X (row r when idx is NULL), rows of K floats. */
 static inline __attribute__((always_inline)) const float *mlp_row(const float *X, const int *idx, int r, int K)
 {
     return X + (size_t)(idx ? idx[r] : r) * (size_t)K;
 }
 
+/* t[k·n + i] = x_i[k] for i < n, k < K, where x_i = mlp_row(X, idx, r0 + i, K): 8×8 tiles
+ * transposed in registers, the edges one element at a time, contiguous (x, y) pairs with
+ * pairs_transpose.  Reading the rows of a shuffled batch where they lie saves the copy into a
+ * batch buffer. */
 static inline __attribute__((always_inline)) void mlp_transpose(const float *restrict X, const int *idx, int r0,
                                                                 int K, int n, float *restrict t)
 {
