@@ -134,7 +134,7 @@ END_TEST
 
 START_TEST(sweep_killed_rank)
 {
-    /* trials of ~0.15 s for about 35 s on two cores (the sweep had become fast enough to end
+    /* trials of ~0.17 s for about 35 s on two cores (the sweep had become fast enough to end
      * within the 3 s of a 300-epoch grid); rank 2 is killed after 3 s */
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
