@@ -100,8 +100,8 @@ static inline __attribute__((always_inline)) long scan_block(const double *z, in
 
 /* The scan of nf_diag_units, compiled for AVX-512, AVX2 and baseline (simd.h); no FMA
  * contraction, so the same bits.  classify: a unit whose scanned rows already hold an active
- * and an inactive one (0 < active < seen) is scanned no further, and the scan ends when every
- * unit is such.  Dead (active = 0) and always on (active = n) keep their meaning: a unit not
+ * and an inactive one (0 < active < rows scanned) is scanned no further, and the scan ends
+ * when every unit is such.  Dead (active = 0) and always on (active = n) keep their meaning: a unit not
  * stopped is scanned to the end, and a stopped one is neither; the ranges and active fractions
  * are then of the rows scanned, and only the counts are used (nf_diag_classify). */
 NF_CLONES
@@ -121,7 +121,7 @@ static nf_status diag_scan(nf_model *m, const float *X, int n, const nf_diag_opt
     for (int l = 0; l + 1 < n_layers; l++) total += nf_model_size(m, l + 1);
     if (total == 0) return NF_OK;
     nf_unit_diag *u = calloc((size_t)total, sizeof *u);
-    long *active = calloc(2 * (size_t)total, sizeof *active), *seen = active ? active + total : NULL;
+    long *active = calloc((size_t)total, sizeof *active);
     if (!u || !active) {
         free(u);
         free(active);
@@ -169,7 +169,9 @@ static nf_status diag_scan(nf_model *m, const float *X, int n, const nf_diag_opt
                     for (int k = 0; k < ni; k++)
                         xt[(size_t)k * DIAG_ROWS + (size_t)s] = (double)in[(size_t)(s0 + s) * (size_t)ni + (size_t)k];
                 for (int j = 0; j < no; j++) {
-                    const long a0 = active[base + j], n0 = seen[base + j];
+                    /* n0 rows scanned before this block: a unit is skipped only once it
+                     * is mixed, so every unit not skipped has seen all of them */
+                    const long a0 = active[base + j], n0 = (long)r + s0;
                     if (classify && a0 > 0 && a0 < n0) continue;
                     const double bj = (double)L->b[j], *wj = wd + (size_t)j * (size_t)ni;
                     int s = 0;
@@ -190,7 +192,6 @@ static nf_status diag_scan(nf_model *m, const float *X, int n, const nf_diag_opt
                     nf_unit_diag *d = &u[base + j];
                     const long a = a0 + scan_block(z, nb, &d->z_min, &d->z_max);
                     active[base + j] = a;
-                    seen[base + j] = n0 + nb;
                     mixed += classify && a > 0 && a < n0 + nb;
                 }
             }

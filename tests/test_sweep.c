@@ -393,7 +393,9 @@ START_TEST(diag_classify_is_the_full_count)
         free(X);
         nf_model_free(m);
     }
-    /* deep: forward in chunks of 50 rows; the second layer's unit 0 is active on the last row only */
+    /* deep: forward in chunks of 50 rows; the second layer's unit 0 is active on the last row
+     * only, three first-layer units on a few rows of the first chunk (a unit decided in one
+     * chunk stays decided in the next) */
     {
         const int n = 203;
         int sizes[] = {3, 4, 5, 1};
@@ -411,6 +413,11 @@ START_TEST(diag_classify_is_the_full_count)
         L0->W[0] = 1; /* unit 0 of layer 0: relu(x0) = x0 */
         L0->W[1] = L0->W[2] = 0;
         L0->b[0] = 0;
+        for (int j = 1; j < 4; j++) { /* units 1-3: active on the first 10 + j rows only, all in chunk 0 */
+            L0->W[j * 3] = -1;
+            L0->W[j * 3 + 1] = L0->W[j * 3 + 2] = 0;
+            L0->b[j] = (9.5f + (float)j) / (float)n;
+        }
         for (int k = 0; k < 4; k++) L1->W[k] = k ? 0.0f : 1.0f;
         L1->b[0] = -((float)n - 1.5f) / (float)n;
         ck_assert_int_eq(nf_model_reserve(m, 50), NF_OK);
@@ -422,6 +429,8 @@ START_TEST(diag_classify_is_the_full_count)
         int nu = 0;
         ck_assert_int_eq(nf_diag_units(m, X, n, NULL, &u, &nu), NF_OK);
         ck_assert(nu == 9 && u[4].layer == 1 && u[4].active_frac * n == 1.0); /* the last row only */
+        for (int j = 1; j < 4; j++)
+            ck_assert_msg(lround(u[j].active_frac * n) == 10 + j, "unit %d: %g of the rows", j, u[j].active_frac * n);
         free(u);
         ck_assert_int_eq(c.units, 9);
         ck_assert(c.dead == f.dead && c.always_on == f.always_on && c.duplicate == f.duplicate &&
