@@ -134,8 +134,8 @@ END_TEST
 
 START_TEST(sweep_killed_rank)
 {
-    /* trials of ~0.17 s for about 35 s on two cores (the sweep had become fast enough to end
-     * within the 3 s of a 300-epoch grid); rank 2 is killed after 3 s */
+    /* trials of ~0.17 s for about 35 s on two cores, so the run cannot end before rank 2 is
+     * killed after 3 s, even on a machine several times faster */
     char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "rm -f k.csv k.json .k.csv.tmp* .k.json.tmp*; "
@@ -182,10 +182,9 @@ END_TEST
 
 /* ---- the journal under mpirun ---- */
 
-/* 60 trials of about 0.11 s each (release build, idle core; 6000 epochs had become 0.07 s):
- * mpirun takes a moment to stop the others after a rank died, and a signal takes a moment to
- * land on a loaded machine; the journal must not be complete by then (with 20 trials it was,
- * under load) */
+/* 60 trials of about 0.125 s each (release build, idle core): mpirun takes a moment to stop
+ * the others after a rank died, and a signal takes a moment to land on a loaded machine; the
+ * journal must not be complete by then (with 20 trials it was, under load) */
 #define JOURNAL_GRID "sweep --n 1024 --opt adam,sgd --epochs 10000 --restarts 30 --seed 5"
 #define JOURNAL_TRIALS (2 * 30)
 
