@@ -28,6 +28,16 @@ typedef float v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define st8(p, v) (*(v8u *)(void *)(p) = (v))
 #define splat8(x) ((v8){(x), (x), (x), (x), (x), (x), (x), (x)})
 typedef int v8i __attribute__((vector_size(32)));
+/* Sixteen floats: one AVX-512 register, two AVX2 ones; lane l of a v16 is row l of a group
+ * of sixteen, so element-wise arithmetic on v16 is the same as on its two v8 halves. */
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int v16i __attribute__((vector_size(64)));
+#define ld16(p) (*(const v16u *)(const void *)(p))
+#define st16(p, v) (*(v16u *)(void *)(p) = (v))
+#define splat16(x) ((v16){(x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x)})
+#define LO8(v) SHUF(v, v, 0, 1, 2, 3, 4, 5, 6, 7)
+#define HI8(v) SHUF(v, v, 8, 9, 10, 11, 12, 13, 14, 15)
 typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
 #define ld4(p) (*(const v4u *)(const void *)(p))
 #define SHUF __builtin_shufflevector
@@ -36,6 +46,21 @@ typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));
 #define ld4d(p) (*(const v4du *)(const void *)(p))
 /* lanes o .. o + 3 of a v8, widened to double */
 #define CVT4D(v, o) __builtin_convertvector(SHUF(v, v, (o), (o) + 1, (o) + 2, (o) + 3), v4d)
+
+static int w16_mode = -1; /* nf_model_set_vec16: −1 the clone's choice (NF_W16), 0 eight, 1 sixteen */
+
+int nf_model_set_vec16(int mode)
+{
+    int prev = w16_mode;
+    w16_mode = mode < 0 ? -1 : mode > 0;
+    return prev;
+}
+
+/* (inline, so that each clone tests its own NF_W16) */
+static inline __attribute__((always_inline)) int use_w16(void)
+{
+    return w16_mode < 0 ? (int)(NF_W16 != 0) : w16_mode;
+}
 
 /* Activations with per-unit parameters (prelu, elu_learn) take the general path. */
 int nf_model_small_ok(const nf_model *m)
@@ -157,6 +182,26 @@ static inline __attribute__((always_inline)) void mlp_transpose(const float *res
     }
 }
 
+/* The forward pass below of rows i0 .. nb − 1 (fewer than sixteen), one row at a time. */
+static inline __attribute__((always_inline)) void relu_net_forward_tail(const float *restrict W1, const float *restrict b1,
+                                                                        const float *restrict W2, float b2, int nin, int h,
+                                                                        const float *restrict Xt, int nb, float *restrict A,
+                                                                        float *restrict pz, int i0)
+{
+    for (int i = i0; i < nb; i++) {
+        float p = 0.0f;
+        for (int j = 0; j < h; j++) {
+            float z = W1[j * nin] * Xt[i];
+            for (int k = 1; k < nin; k++) z += W1[j * nin + k] * Xt[k * nb + i];
+            z += b1[j];
+            const float a = z > 0.0f ? z : 0.0f;
+            A[j * nb + i] = a;
+            p += W2[j] * a;
+        }
+        pz[i] = p + b2;
+    }
+}
+
 /* ReLU hidden layer, linear output: the forward pass of a block, with the operations of the
  * general passes below:
  *   z_j = ((0 + W1[j,0]·x0) + W1[j,1]·x1 + …) + b1[j],  a_j = z_j > 0 ? z_j : 0 (into A),
@@ -199,18 +244,52 @@ static inline __attribute__((always_inline)) void relu_net_forward(const float *
         st8(pz + i, p + splat8(b2));
         st8(pz + i + 8, q + splat8(b2));
     }
-    int i = n16;
-    for (; i < nb; i++) {
-        float p = 0.0f;
-        for (int j = 0; j < h; j++) {
-            float z = W1[j * nin] * Xt[i];
-            for (int k = 1; k < nin; k++) z += W1[j * nin + k] * Xt[k * nb + i];
-            z += b1[j];
-            const float a = z > 0.0f ? z : 0.0f;
-            A[j * nb + i] = a;
-            p += W2[j] * a;
+    relu_net_forward_tail(W1, b1, W2, b2, nin, h, Xt, nb, A, pz, n16);
+}
+
+/* relu_net_forward with sixteen-float vectors (the AVX-512 kernel): the same operations. */
+static inline __attribute__((always_inline)) void relu_net_forward16(const float *restrict W1, const float *restrict b1,
+                                                                     const float *restrict W2, float b2, int nin, int h,
+                                                                     const float *restrict Xt, int nb, float *restrict A,
+                                                                     float *restrict pz)
+{
+    const v16 zero = splat16(0.0f);
+    const int n16 = nb / 16 * 16;
+    for (int j = 0; j < h; j++) {
+        const float *wj = W1 + j * nin;
+        const v16 bj = splat16(b1[j]), w0 = splat16(wj[0]);
+        float *aj = A + j * nb;
+        for (int i = 0; i < n16; i += 16) {
+            v16 z = w0 * ld16(Xt + i);
+            for (int k = 1; k < nin; k++) z += splat16(wj[k]) * ld16(Xt + k * nb + i);
+            z += bj;
+            st16(aj + i, (v16)((v16i)z & (v16i)(z > zero)));
         }
-        pz[i] = p + b2;
+    }
+    for (int i = 0; i < n16; i += 16) {
+        v16 p = zero;
+        for (int j = 0; j < h; j++) p += splat16(W2[j]) * ld16(A + j * nb + i);
+        st16(pz + i, p + splat16(b2));
+    }
+    relu_net_forward_tail(W1, b1, W2, b2, nin, h, Xt, nb, A, pz, n16);
+}
+
+/* The backward pass below of unit j on a block's tail, rows full .. nb − 1 into lanes
+ * 0 .. nb − full − 1. */
+static inline __attribute__((always_inline)) void relu_net_backward_tail(const float *restrict W2, int nin,
+                                                                         const float *restrict Xt, const float *restrict A,
+                                                                         const float *restrict dp, int nb, int full, int j,
+                                                                         float (*restrict gW1)[LANES],
+                                                                         float (*restrict gb1)[LANES],
+                                                                         float (*restrict gW2)[LANES])
+{
+    const float *aj = A + j * nb;
+    for (int i = full; i < nb; i++) {
+        const int l = i - full;
+        const float a = aj[i], d = a > 0.0f ? dp[i] * W2[j] : 0.0f;
+        gW2[j][l] += dp[i] * a;
+        gb1[j][l] += d;
+        for (int k = 0; k < nin; k++) gW1[j * nin + k][l] += d * Xt[k * nb + i];
     }
 }
 
@@ -259,13 +338,38 @@ static inline __attribute__((always_inline)) void relu_net_backward(const float 
             st8(gW1[j * nin + k], g1l[k]);
             st8(gW1[j * nin + k] + 8, g1h[k]);
         }
-        for (i = full; i < nb; i++) { /* the block's tail: lanes 0 .. nb − full − 1 */
-            const int l = i - full;
-            const float a = aj[i], d = a > 0.0f ? dp[i] * W2[j] : 0.0f;
-            gW2[j][l] += dp[i] * a;
-            gb1[j][l] += d;
-            for (int k = 0; k < nin; k++) gW1[j * nin + k][l] += d * Xt[k * nb + i];
+        relu_net_backward_tail(W2, nin, Xt, A, dp, nb, full, j, gW1, gb1, gW2);
+    }
+}
+
+/* relu_net_backward with sixteen-float vectors: the same operations. */
+static inline __attribute__((always_inline)) void relu_net_backward16(const float *restrict W2, int nin, int h,
+                                                                      const float *restrict Xt, const float *restrict A,
+                                                                      const float *restrict dp,
+                                                                      int nb, float (*restrict gW1)[LANES],
+                                                                      float (*restrict gb1)[LANES],
+                                                                      float (*restrict gW2)[LANES])
+{
+    const v16 zero = splat16(0.0f);
+    const int full = nb / LANES * LANES;
+    for (int j = 0; j < h; j++) {
+        const v16 w2 = splat16(W2[j]);
+        const float *aj = A + j * nb;
+        v16 g1[NF_SMALL_MAX_IN];
+        for (int k = 0; k < nin; k++) g1[k] = ld16(gW1[j * nin + k]);
+        v16 g2 = ld16(gW2[j]), gb = ld16(gb1[j]);
+        int i = 0;
+        for (; i < full; i += LANES) {
+            const v16 a = ld16(aj + i), p = ld16(dp + i);
+            g2 += p * a;
+            const v16 d = (v16)((v16i)(p * w2) & (v16i)(a > zero));
+            gb += d;
+            for (int k = 0; k < nin; k++) g1[k] += d * ld16(Xt + k * nb + i);
         }
+        st16(gW2[j], g2);
+        st16(gb1[j], gb);
+        for (int k = 0; k < nin; k++) st16(gW1[j * nin + k], g1[k]);
+        relu_net_backward_tail(W2, nin, Xt, A, dp, nb, full, j, gW1, gb1, gW2);
     }
 }
 
@@ -280,6 +384,7 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
     const nf_dense *L1 = &m->layers[0], *L2 = &m->layers[1];
     const int z1 = nf_act_needs_z(L1->act.kind), z2 = nf_act_needs_z(L2->act.kind);
     const int relu_lin = L1->act.kind == NF_ACT_RELU && L2->act.kind == NF_ACT_LINEAR;
+    const int w16 = use_w16();
     float Xt[K * B], Z[H * B], A[H * B], D[H * B], pz[B], pa[B], dp[B], Yg[B];
     float gW1[H * K][LANES], gb1[H][LANES], gW2[H][LANES], gb2[LANES];
     memset(gW1, 0, (size_t)(h * nin) * sizeof gW1[0]);
@@ -303,8 +408,13 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
             mlp_transpose(X, NULL, r, nin, nb, Xt);
         }
         float *a1 = z1 ? A : Z, *out = z2 ? pa : pz;
-        if (relu_lin) {
+        if (relu_lin && w16) {
             if (nin == 2) /* the inner loops unrolled for the commonest shape */
+                relu_net_forward16(L1->W, L1->b, L2->W, L2->b[0], 2, h, Xt, nb, A, pz);
+            else
+                relu_net_forward16(L1->W, L1->b, L2->W, L2->b[0], nin, h, Xt, nb, A, pz);
+        } else if (relu_lin) {
+            if (nin == 2)
                 relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], 2, h, Xt, nb, A, pz);
             else
                 relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], nin, h, Xt, nb, A, pz);
@@ -369,7 +479,11 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
         /* backward */
         if (relu_lin) { /* the linear output's backward is the identity */
             lanes_dot(gb2, dp, NULL, nb);
-            if (nin == 2)
+            if (w16 && nin == 2)
+                relu_net_backward16(L2->W, 2, h, Xt, A, dp, nb, gW1, gb1, gW2);
+            else if (w16)
+                relu_net_backward16(L2->W, nin, h, Xt, A, dp, nb, gW1, gb1, gW2);
+            else if (nin == 2)
                 relu_net_backward(L2->W, 2, h, Xt, A, dp, nb, gW1, gb1, gW2);
             else
                 relu_net_backward(L2->W, nin, h, Xt, A, dp, nb, gW1, gb1, gW2);
@@ -550,6 +664,95 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
     }
 }
 
+#define EPI16(v, e)                                                                                \
+    (relu ? (v16)((v16i)(v) & (v16i)((v) > zero16))                                            \
+          : mask ? (v16)((v16i)(v) & (v16i)(ld16(mask + (e)) > zero16)) : (v))
+
+/* mlp_lin with sixteen-float vectors (the AVX-512 kernel): the same operations per element. */
+static inline __attribute__((always_inline)) void mlp_lin16(const float *restrict w, int rs, int cs,
+                                                          const float *restrict b,
+                                                          const float *restrict in, int C,
+                                                          float *restrict out, int R, int n, int relu,
+                                                          const float *restrict mask)
+{
+    const v16 zero16 = splat16(0.0f);
+    int r = 0;
+    /* two outputs at a time share the loads of the inputs (same operations per element) */
+    for (; r + 2 <= R && n >= MLP_CHUNK; r += 2) {
+        const float *wr = w + (size_t)r * (size_t)rs, *wq = wr + rs;
+        float *o = out + (size_t)r * (size_t)n, *p = o + n;
+        const size_t eo = (size_t)r * (size_t)n, ep = eo + (size_t)n;
+        int i = 0;
+        for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
+            const v16 w0 = splat16(wr[0]), u0 = splat16(wq[0]);
+            const v16 x0 = ld16(in + i), x1 = ld16(in + i + 16);
+            v16 a0 = w0 * x0, a1 = w0 * x1, e0 = u0 * x0, e1 = u0 * x1;
+            for (int c = 1; c < C; c++) {
+                const v16 wc = splat16(wr[(size_t)c * (size_t)cs]), uc = splat16(wq[(size_t)c * (size_t)cs]);
+                const float *ic = in + (size_t)c * (size_t)n + i;
+                const v16 y0 = ld16(ic), y1 = ld16(ic + 16);
+                a0 += wc * y0;
+                a1 += wc * y1;
+                e0 += uc * y0;
+                e1 += uc * y1;
+            }
+            if (b) {
+                const v16 br = splat16(b[r]), bq = splat16(b[r + 1]);
+                a0 += br;
+                a1 += br;
+                e0 += bq;
+                e1 += bq;
+            }
+            st16(o + i, EPI16(a0, eo + i));
+            st16(o + i + 16, EPI16(a1, eo + i + 16));
+            st16(p + i, EPI16(e0, ep + i));
+            st16(p + i + 16, EPI16(e1, ep + i + 16));
+        }
+        for (; i < n; i++) {
+            float a = wr[0] * in[i], e = wq[0] * in[i];
+            for (int c = 1; c < C; c++) {
+                a += wr[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
+                e += wq[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
+            }
+            if (b) {
+                a += b[r];
+                e += b[r + 1];
+            }
+            o[i] = EPI1(a, eo + (size_t)i);
+            p[i] = EPI1(e, ep + (size_t)i);
+        }
+    }
+    for (; r < R; r++) {
+        const float *wr = w + (size_t)r * (size_t)rs;
+        float *o = out + (size_t)r * (size_t)n;
+        const size_t eo = (size_t)r * (size_t)n;
+        int i = 0;
+        for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
+            const v16 w0 = splat16(wr[0]);
+            v16 a0 = w0 * ld16(in + i), a1 = w0 * ld16(in + i + 16);
+            for (int c = 1; c < C; c++) {
+                const v16 wc = splat16(wr[(size_t)c * (size_t)cs]);
+                const float *ic = in + (size_t)c * (size_t)n + i;
+                a0 += wc * ld16(ic);
+                a1 += wc * ld16(ic + 16);
+            }
+            if (b) {
+                const v16 br = splat16(b[r]);
+                a0 += br;
+                a1 += br;
+            }
+            st16(o + i, EPI16(a0, eo + i));
+            st16(o + i + 16, EPI16(a1, eo + i + 16));
+        }
+        for (; i < n; i++) {
+            float a = wr[0] * in[i];
+            for (int c = 1; c < C; c++) a += wr[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
+            if (b) a += b[r];
+            o[i] = EPI1(a, eo + (size_t)i);
+        }
+    }
+}
+
 /* Rows i0.. of a and b (n − i0 < 16 of them) into lanes 0.. of two vectors, zeros after. */
 static inline __attribute__((always_inline)) void tail16(const float *a, int m, v8 *restrict lo, v8 *restrict hi)
 {
@@ -557,6 +760,14 @@ static inline __attribute__((always_inline)) void tail16(const float *a, int m, 
     memcpy(t, a, (size_t)m * sizeof(float));
     *lo = ld8(t);
     *hi = ld8(t + 8);
+}
+
+/* Rows a[0 .. m) (m < 16) into lanes 0.. of a vector, zeros after. */
+static inline __attribute__((always_inline)) void tail16v(const float *a, int m, v16 *restrict v)
+{
+    float t[MLP_LANES] = {0};
+    memcpy(t, a, (size_t)m * sizeof(float));
+    *v = ld16(t);
 }
 
 /* The trees below add the lanes of several 8-lane vectors at once, each vector's lanes in the
@@ -577,6 +788,17 @@ static inline __attribute__((always_inline)) void tail16(const float *a, int m, 
         const v8 q_ = TREE_Q(TREE_P(s0, s2), TREE_P(s1, s3));                                  \
         (out) = TREE_T(q_, q_);                                                                \
     } while (0)
+
+/* g[0..3] += tree8 of q[0..3] */
+static inline __attribute__((always_inline)) void add_tree8x4(float *restrict g, const v8 *q)
+{
+    v8 t;
+    tree8x4(q[0], q[1], q[2], q[3], t);
+    g[0] += t[0];
+    g[1] += t[1];
+    g[2] += t[4];
+    g[3] += t[5];
+}
 
 /* The 8-lane partial sums (lanes l and l + 8 added) of d·in[c] for four columns c of in
  * (rows of length n): full rows in order, then the block's tail of m rows (dl, dh).  The four
@@ -620,6 +842,37 @@ static inline __attribute__((always_inline)) void mlp_grad4(const float *restric
     q[3] = e0 + e1;
 }
 
+/* mlp_grad4 with sixteen-float vectors. */
+static inline __attribute__((always_inline)) void mlp_grad4_16(const float *restrict dr, const float *restrict i0,
+                                                            int n, int full, int m, const v16 *dt,
+                                                            v8 *restrict q)
+{
+    const float *i1 = i0 + n, *i2 = i1 + n, *i3 = i2 + n;
+    v16 a = {0}, b = {0}, c = {0}, e = {0};
+    for (int i = 0; i < full; i += MLP_LANES) {
+        const v16 x = ld16(dr + i);
+        a += x * ld16(i0 + i);
+        b += x * ld16(i1 + i);
+        c += x * ld16(i2 + i);
+        e += x * ld16(i3 + i);
+    }
+    if (m) {
+        v16 t;
+        tail16v(i0 + full, m, &t);
+        a += *dt * t;
+        tail16v(i1 + full, m, &t);
+        b += *dt * t;
+        tail16v(i2 + full, m, &t);
+        c += *dt * t;
+        tail16v(i3 + full, m, &t);
+        e += *dt * t;
+    }
+    q[0] = LO8(a) + HI8(a);
+    q[1] = LO8(b) + HI8(b);
+    q[2] = LO8(c) + HI8(c);
+    q[3] = LO8(e) + HI8(e);
+}
+
 /* tree8 of eight vectors: lane j of out is tree8(q[j]). */
 #define tree8x8(q, out)                                                                           \
     do {                                                                                      \
@@ -658,12 +911,7 @@ static inline __attribute__((always_inline)) void mlp_grad(const float *restrict
         for (; c + 4 <= C; c += 4) {
             v8 q[4];
             mlp_grad4(dr, in + (size_t)c * (size_t)n, n, full, m, &dl, &dh, q);
-            v8 t;
-            tree8x4(q[0], q[1], q[2], q[3], t);
-            g[c] += t[0];
-            g[c + 1] += t[1];
-            g[c + 2] += t[4];
-            g[c + 3] += t[5];
+            add_tree8x4(g + c, q);
         }
         for (; c < C; c++) {
             const float *i0 = in + (size_t)c * (size_t)n;
@@ -678,6 +926,52 @@ static inline __attribute__((always_inline)) void mlp_grad(const float *restrict
                 a0 += dl * l0;
                 a1 += dh * h0;
             }
+            g[c] += tree16(a0, a1);
+        }
+    }
+}
+
+/* mlp_grad with sixteen-float vectors. */
+static inline __attribute__((always_inline)) void mlp_grad16(const float *restrict d, const float *restrict in,
+                                                           int C, int R, int n, float *restrict dW,
+                                                           float *restrict db)
+{
+    const int full = n / MLP_LANES * MLP_LANES, m = n - full;
+    for (int r = 0; r < R; r++) {
+        const float *dr = d + (size_t)r * (size_t)n;
+        float *g = dW + (size_t)r * (size_t)C;
+        v16 dt = splat16(0.0f);
+        if (m) tail16v(dr + full, m, &dt);
+        v16 s = dt;
+        for (int i = 0; i < full; i += MLP_LANES) s += ld16(dr + i);
+        {
+            const v8 s0 = LO8(s), s1 = HI8(s);
+            db[r] += tree16(s0, s1);
+        }
+        int c = 0;
+        for (; c + 8 <= C; c += 8) { /* eight columns: one tree of eight vectors, one vector add */
+            v8 q[8];
+            mlp_grad4_16(dr, in + (size_t)c * (size_t)n, n, full, m, &dt, q);
+            mlp_grad4_16(dr, in + (size_t)(c + 4) * (size_t)n, n, full, m, &dt, q + 4);
+            v8 t;
+            tree8x8(q, t);
+            st8(g + c, ld8(g + c) + t);
+        }
+        for (; c + 4 <= C; c += 4) {
+            v8 q[4];
+            mlp_grad4_16(dr, in + (size_t)c * (size_t)n, n, full, m, &dt, q);
+            add_tree8x4(g + c, q);
+        }
+        for (; c < C; c++) {
+            const float *i0 = in + (size_t)c * (size_t)n;
+            v16 a = {0};
+            for (int i = 0; i < full; i += MLP_LANES) a += ld16(dr + i) * ld16(i0 + i);
+            if (m) {
+                v16 t;
+                tail16v(i0 + full, m, &t);
+                a += dt * t;
+            }
+            const v8 a0 = LO8(a), a1 = HI8(a);
             g[c] += tree16(a0, a1);
         }
     }
@@ -707,16 +1001,32 @@ static void mlp_act_backward(const nf_dense *L, const float *Z, const float *A, 
     }
 }
 
+/* mlp_lin and mlp_grad with sixteen-float vectors where the clone has them (NF_W16) */
+#define MLP_LIN(w16, ...)                        \
+    do {                                         \
+        if (w16)                                 \
+            mlp_lin16(__VA_ARGS__);              \
+        else                                     \
+            mlp_lin(__VA_ARGS__);                \
+    } while (0)
+#define MLP_GRAD(w16, ...)                       \
+    do {                                         \
+        if (w16)                                 \
+            mlp_grad16(__VA_ARGS__);             \
+        else                                     \
+            mlp_grad(__VA_ARGS__);               \
+    } while (0)
+
 /* The forward pass of a block of n rows, Xt transposed: every layer's A[l] (and Z[l] where
  * the activation is not ReLU) as [units][n]; ReLU runs in mlp_lin's epilogue, on z before it
  * is stored into A, which is all its backward reads.  Returns the output block. */
-static inline __attribute__((always_inline)) const float *mlp_forward(nf_model *m, const float *Xt, int n)
+static inline __attribute__((always_inline)) const float *mlp_forward(nf_model *m, const float *Xt, int n, int w16)
 {
     const float *in = Xt;
     for (int l = 0; l < m->n_layers; l++) {
         const nf_dense *L = &m->layers[l];
         const int relu = L->act.kind == NF_ACT_RELU;
-        mlp_lin(L->W, L->in, 1, L->b, in, L->in, relu ? m->A[l] : m->Z[l], L->out, n, relu, NULL);
+        MLP_LIN(w16, L->W, L->in, 1, L->b, in, L->in, relu ? m->A[l] : m->Z[l], L->out, n, relu, NULL);
         if (!relu) mlp_act_forward(L, m->Z[l], m->A[l], n);
         in = m->A[l];
     }
@@ -728,7 +1038,7 @@ nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, c
                                   const nf_loss_spec *loss, size_t denom, double *loss_out)
 {
     enum { B = NF_MLP_BLOCK, W = NF_MLP_MAX_WIDTH };
-    const int nl = m->n_layers, nin = m->sizes[0], nout = m->sizes[nl];
+    const int nl = m->n_layers, nin = m->sizes[0], nout = m->sizes[nl], w16 = use_w16();
     float Xt[W * B], Yt[W * B];
     for (int i = 0; i < nl; i++) {
         nf_dense *L = &m->layers[i];
@@ -747,7 +1057,7 @@ nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, c
         else
             mlp_transpose(Y, idx, r, nout, n, Yt);
         /* ReLU's backward runs as the mask on the d of the layer below (mlp_lin's epilogue) */
-        mlp_forward(m, Xt, n);
+        mlp_forward(m, Xt, n, w16);
         int cur = 0, masked = 0; /* masked: D already holds the ReLU backward of layer l */
         float *D = m->dbuf[0];
         total += nf_loss_grad(loss, m->A[nl - 1], Yt, (size_t)nout * (size_t)n, denom, D);
@@ -755,11 +1065,11 @@ nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, c
             const nf_dense *L = &m->layers[l];
             if (!masked) mlp_act_backward(L, m->Z[l], m->A[l], D, n, r > 0);
             const float *inp = l ? m->A[l - 1] : Xt;
-            mlp_grad(D, inp, L->in, L->out, n, L->dW, L->db);
+            MLP_GRAD(w16, D, inp, L->in, L->out, n, L->dW, L->db);
             if (l) {
                 float *Dn = m->dbuf[cur ^ 1];
                 masked = m->layers[l - 1].act.kind == NF_ACT_RELU;
-                mlp_lin(L->W, 1, L->in, NULL, D, L->out, Dn, L->in, n, 0, masked ? m->A[l - 1] : NULL);
+                MLP_LIN(w16, L->W, 1, L->in, NULL, D, L->out, Dn, L->in, n, 0, masked ? m->A[l - 1] : NULL);
                 cur ^= 1;
                 D = Dn;
             }
@@ -773,13 +1083,13 @@ NF_CLONES
 void nf_model_forward_mlp_small(nf_model *m, const float *X, int n, float *out)
 {
     enum { W = NF_MLP_MAX_WIDTH };
-    const int nl = m->n_layers, nin = m->sizes[0], nout = m->sizes[nl];
+    const int nl = m->n_layers, nin = m->sizes[0], nout = m->sizes[nl], w16 = use_w16();
     const int B = m->batch_cap < NF_MLP_BLOCK ? m->batch_cap : NF_MLP_BLOCK; /* rows the workspace holds */
     float Xt[W * NF_MLP_BLOCK];
     for (int r = 0; r < n; r += B) {
         const int b = n - r < B ? n - r : B;
         mlp_transpose(X, NULL, r, nin, b, Xt);
-        const float *in = mlp_forward(m, Xt, b);
+        const float *in = mlp_forward(m, Xt, b, w16);
         float *o = out + (size_t)r * (size_t)nout;
         if (nout == 1)
             memcpy(o, in, (size_t)b * sizeof(float));

@@ -4,7 +4,7 @@
  *  - data-parallel steps (nf_model_set_threads) against the serial step;
  *  - the fused small-MLP kernel against the per-layer path (nf_model_set_fused_max(0)), and its
  *    recorded bits, which every build (AVX2 or AVX-512 clones, baseline under clang and the
- *    sanitizers) must reproduce;
+ *    sanitizers) must reproduce with eight- and with sixteen-float vectors;
  *  - both fused kernels reading a shuffled batch's rows where they lie, against the same batch
  *    copied out;
  *  - evaluation and prediction of a fused net: the training step's forward, bit for bit. */
@@ -548,28 +548,30 @@ START_TEST(fused_eval_is_the_training_forward)
     fill(X, (size_t)n * nin, &rng);
     fill(Y, (size_t)n * nout, &rng);
     const nf_loss_spec ls = {c->loss, 0.3f};
-    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
-        nf_model *m = mlp_make(c, 500 + (uint64_t)_i, caps[ci]);
+    for (size_t ci = 0; ci < 2 * (sizeof caps / sizeof caps[0]); ci++) { /* at both vector widths */
+        const int prev_w = nf_model_set_vec16((int)(ci & 1));
+        nf_model *m = mlp_make(c, 500 + (uint64_t)_i, caps[ci / 2]);
         ck_assert(nf_model_mlp_small_ok(m));
         for (int i = 0; i < n; i++) ref_forward(m, X + (size_t)i * nin, R + (size_t)i * nout);
         ck_assert_int_eq(nf_model_predict(m, X, n, P), NF_OK);
         for (int i = 0; i < n * nout; i++)
-            ck_assert_msg(memcmp(P + i, R + i, sizeof(float)) == 0, "case %d cap %d: output %d is %.9g, want %.9g",
-                          _i, caps[ci], i, P[i], R[i]);
+            ck_assert_msg(memcmp(P + i, R + i, sizeof(float)) == 0, "case %d cap %d width %d: output %d is %.9g, want %.9g",
+                          _i, caps[ci / 2], 8 << (ci & 1), i, P[i], R[i]);
         double want = 0.0, got;
-        for (int r = 0; r < n; r += caps[ci]) {
-            const size_t cnt = (size_t)(n - r < caps[ci] ? n - r : caps[ci]) * (size_t)nout;
+        for (int r = 0; r < n; r += caps[ci / 2]) {
+            const size_t cnt = (size_t)(n - r < caps[ci / 2] ? n - r : caps[ci / 2]) * (size_t)nout;
             want += nf_loss_value(&ls, R + (size_t)r * nout, Y + (size_t)r * nout, cnt) * (double)cnt;
         }
         want /= (double)n * (double)nout;
         ck_assert_int_eq(nf_model_eval(m, X, Y, n, &ls, &got), NF_OK);
-        ck_assert_msg(got == want, "case %d cap %d: eval %.17g, want %.17g", _i, caps[ci], got, want);
+        ck_assert_msg(got == want, "case %d cap %d width %d: eval %.17g, want %.17g", _i, caps[ci / 2], 8 << (ci & 1), got, want);
         const int prev = nf_model_set_fused_max(0);
         ck_assert_int_eq(nf_model_predict(m, X, n, Q), NF_OK);
         nf_model_set_fused_max(prev);
-        ck_assert_msg(max_rel_diff(P, Q, (size_t)n * nout) < 1e-5, "case %d cap %d: sgemm path differs by %.3g", _i,
-                      caps[ci], max_rel_diff(P, Q, (size_t)n * nout));
+        ck_assert_msg(max_rel_diff(P, Q, (size_t)n * nout) < 1e-5, "case %d cap %d width %d: sgemm path differs by %.3g",
+                      _i, caps[ci / 2], 8 << (ci & 1), max_rel_diff(P, Q, (size_t)n * nout));
         nf_model_free(m);
+        nf_model_set_vec16(prev_w);
     }
     nf_free(X);
     nf_free(Y);
@@ -595,7 +597,8 @@ START_TEST(fused_mlp_bits_are_recorded)
         {{2, {3, 6, 1}, NF_ACT_TANH, NF_ACT_LINEAR, NF_LOSS_MSE}, 77, 0xa8035f12fc7fed76ull},
     };
     for (size_t k = 0; k < sizeof rec / sizeof rec[0]; k++) {
-        for (int threads = 1; threads <= 2; threads++) {
+        for (int run = 0; run < 4; run++) { /* 1 and 2 threads, eight- and sixteen-float vectors */
+            const int threads = 1 + (run & 1), prev_w = nf_model_set_vec16(run >> 1);
             nf_model *m = mlp_make(&rec[k].c, 3 + k, rec[k].batch);
             ck_assert_int_eq(nf_model_set_threads(m, threads), NF_OK);
             const int b = rec[k].batch, L = rec[k].c.n_layers;
@@ -619,11 +622,12 @@ START_TEST(fused_mlp_bits_are_recorded)
                 h = fnv_floats(h, g, np);
                 h = fnv_floats(h, &(float){(float)loss}, 1);
             }
-            ck_assert_msg(h == rec[k].want, "net %zu, %d threads: hash 0x%016llx, recorded 0x%016llx", k,
-                          threads, (unsigned long long)h, (unsigned long long)rec[k].want);
+            ck_assert_msg(h == rec[k].want, "net %zu, %d threads, width %d: hash 0x%016llx, recorded 0x%016llx",
+                          k, threads, 8 << (run >> 1), (unsigned long long)h, (unsigned long long)rec[k].want);
             nf_free(X);
             nf_free(Y);
             nf_model_free(m);
+            nf_model_set_vec16(prev_w);
         }
     }
 }

@@ -140,6 +140,12 @@ const float *nf_model_dropout_mask(const nf_model *m, int i);
  * one-hidden-layer kernel for n_in <= 8, hidden <= 32, one output is not affected.
  * Process-wide setting for tests and benchmarks, not synchronised.  Returns the previous one. */
 int nf_model_set_fused_max(int max_width);
+/* The fused kernels' vector width: −1 (default) sixteen-float vectors where the CPU has
+ * AVX-512 (x86-64-v4), eight elsewhere; 0 always eight, 1 always sixteen (correct on any
+ * CPU, slow without AVX-512).  The results are the same bits at either width; the setting
+ * exists so that tests run both code paths on every machine.  Process-wide, not
+ * synchronised.  Returns the previous setting. */
+int nf_model_set_vec16(int mode);
 
 /* Forward of X [batch, n_in]; the output [batch, n_out] is nf_model_output(m). */
 nf_status nf_model_forward(nf_model *m, const float *X, int batch);
