@@ -556,17 +556,22 @@ int nf_model_mlp_small_ok(const nf_model *m)
 #define EPI8(v, e)                                                                                 \
     (relu ? (v8)((v8i)(v) & (v8i)((v) > zero8))                                                \
           : mask ? (v8)((v8i)(v) & (v8i)(ld8(mask + (e)) > zero8)) : (v))
+#define EPI16(v, e)                                                                                \
+    (relu ? (v16)((v16i)(v) & (v16i)((v) > zero16))                                            \
+          : mask ? (v16)((v16i)(v) & (v16i)(ld16(mask + (e)) > zero16)) : (v))
 #define EPI1(v, e) (relu ? ((v) > 0.0f ? (v) : 0.0f) : mask ? (mask[(e)] > 0.0f ? (v) : 0.0f) : (v))
 
 /* out[r][i] = (Σ_c w[r·rs + c·cs]·in[c][i]) (+ b[r]) for r < R, c < C, i < n, then the
- * epilogue (EPI8); rows of length n. */
+ * epilogue (EPI8); rows of length n.  Chunks of 32 rows as four eight-float vectors, or two
+ * sixteen-float ones when w16 (a constant at each call: MLP_LIN), the same operations. */
 static inline __attribute__((always_inline)) void mlp_lin(const float *restrict w, int rs, int cs,
                                                           const float *restrict b,
                                                           const float *restrict in, int C,
                                                           float *restrict out, int R, int n, int relu,
-                                                          const float *restrict mask)
+                                                          const float *restrict mask, const int w16)
 {
     const v8 zero8 = splat8(0.0f);
+    const v16 zero16 = splat16(0.0f);
     int r = 0;
     /* two outputs at a time share the loads of the inputs (same operations per element) */
     for (; r + 2 <= R && n >= MLP_CHUNK; r += 2) {
@@ -574,6 +579,31 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
         float *o = out + (size_t)r * (size_t)n, *p = o + n;
         const size_t eo = (size_t)r * (size_t)n, ep = eo + (size_t)n;
         int i = 0;
+        for (; w16 && i + MLP_CHUNK <= n; i += MLP_CHUNK) {
+            const v16 w0 = splat16(wr[0]), u0 = splat16(wq[0]);
+            const v16 x0 = ld16(in + i), x1 = ld16(in + i + 16);
+            v16 a0 = w0 * x0, a1 = w0 * x1, e0 = u0 * x0, e1 = u0 * x1;
+            for (int c = 1; c < C; c++) {
+                const v16 wc = splat16(wr[(size_t)c * (size_t)cs]), uc = splat16(wq[(size_t)c * (size_t)cs]);
+                const float *ic = in + (size_t)c * (size_t)n + i;
+                const v16 y0 = ld16(ic), y1 = ld16(ic + 16);
+                a0 += wc * y0;
+                a1 += wc * y1;
+                e0 += uc * y0;
+                e1 += uc * y1;
+            }
+            if (b) {
+                const v16 br = splat16(b[r]), bq = splat16(b[r + 1]);
+                a0 += br;
+                a1 += br;
+                e0 += bq;
+                e1 += bq;
+            }
+            st16(o + i, EPI16(a0, eo + i));
+            st16(o + i + 16, EPI16(a1, eo + i + 16));
+            st16(p + i, EPI16(e0, ep + i));
+            st16(p + i + 16, EPI16(e1, ep + i + 16));
+        }
         for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
             const v8 w0 = splat8(wr[0]), u0 = splat8(wq[0]);
             const v8 x0 = ld8(in + i), x1 = ld8(in + i + 8), x2 = ld8(in + i + 16), x3 = ld8(in + i + 24);
@@ -631,6 +661,23 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
         float *o = out + (size_t)r * (size_t)n;
         const size_t eo = (size_t)r * (size_t)n;
         int i = 0;
+        for (; w16 && i + MLP_CHUNK <= n; i += MLP_CHUNK) {
+            const v16 w0 = splat16(wr[0]);
+            v16 a0 = w0 * ld16(in + i), a1 = w0 * ld16(in + i + 16);
+            for (int c = 1; c < C; c++) {
+                const v16 wc = splat16(wr[(size_t)c * (size_t)cs]);
+                const float *ic = in + (size_t)c * (size_t)n + i;
+                a0 += wc * ld16(ic);
+                a1 += wc * ld16(ic + 16);
+            }
+            if (b) {
+                const v16 br = splat16(b[r]);
+                a0 += br;
+                a1 += br;
+            }
+            st16(o + i, EPI16(a0, eo + i));
+            st16(o + i + 16, EPI16(a1, eo + i + 16));
+        }
         for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
             const v8 w0 = splat8(wr[0]);
             v8 a0 = w0 * ld8(in + i), a1 = w0 * ld8(in + i + 8), a2 = w0 * ld8(in + i + 16),
@@ -654,95 +701,6 @@ static inline __attribute__((always_inline)) void mlp_lin(const float *restrict 
             st8(o + i + 8, EPI8(a1, eo + i + 8));
             st8(o + i + 16, EPI8(a2, eo + i + 16));
             st8(o + i + 24, EPI8(a3, eo + i + 24));
-        }
-        for (; i < n; i++) {
-            float a = wr[0] * in[i];
-            for (int c = 1; c < C; c++) a += wr[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
-            if (b) a += b[r];
-            o[i] = EPI1(a, eo + (size_t)i);
-        }
-    }
-}
-
-#define EPI16(v, e)                                                                                \
-    (relu ? (v16)((v16i)(v) & (v16i)((v) > zero16))                                            \
-          : mask ? (v16)((v16i)(v) & (v16i)(ld16(mask + (e)) > zero16)) : (v))
-
-/* mlp_lin with sixteen-float vectors (the AVX-512 kernel): the same operations per element. */
-static inline __attribute__((always_inline)) void mlp_lin16(const float *restrict w, int rs, int cs,
-                                                          const float *restrict b,
-                                                          const float *restrict in, int C,
-                                                          float *restrict out, int R, int n, int relu,
-                                                          const float *restrict mask)
-{
-    const v16 zero16 = splat16(0.0f);
-    int r = 0;
-    /* two outputs at a time share the loads of the inputs (same operations per element) */
-    for (; r + 2 <= R && n >= MLP_CHUNK; r += 2) {
-        const float *wr = w + (size_t)r * (size_t)rs, *wq = wr + rs;
-        float *o = out + (size_t)r * (size_t)n, *p = o + n;
-        const size_t eo = (size_t)r * (size_t)n, ep = eo + (size_t)n;
-        int i = 0;
-        for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
-            const v16 w0 = splat16(wr[0]), u0 = splat16(wq[0]);
-            const v16 x0 = ld16(in + i), x1 = ld16(in + i + 16);
-            v16 a0 = w0 * x0, a1 = w0 * x1, e0 = u0 * x0, e1 = u0 * x1;
-            for (int c = 1; c < C; c++) {
-                const v16 wc = splat16(wr[(size_t)c * (size_t)cs]), uc = splat16(wq[(size_t)c * (size_t)cs]);
-                const float *ic = in + (size_t)c * (size_t)n + i;
-                const v16 y0 = ld16(ic), y1 = ld16(ic + 16);
-                a0 += wc * y0;
-                a1 += wc * y1;
-                e0 += uc * y0;
-                e1 += uc * y1;
-            }
-            if (b) {
-                const v16 br = splat16(b[r]), bq = splat16(b[r + 1]);
-                a0 += br;
-                a1 += br;
-                e0 += bq;
-                e1 += bq;
-            }
-            st16(o + i, EPI16(a0, eo + i));
-            st16(o + i + 16, EPI16(a1, eo + i + 16));
-            st16(p + i, EPI16(e0, ep + i));
-            st16(p + i + 16, EPI16(e1, ep + i + 16));
-        }
-        for (; i < n; i++) {
-            float a = wr[0] * in[i], e = wq[0] * in[i];
-            for (int c = 1; c < C; c++) {
-                a += wr[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
-                e += wq[(size_t)c * (size_t)cs] * in[(size_t)c * (size_t)n + i];
-            }
-            if (b) {
-                a += b[r];
-                e += b[r + 1];
-            }
-            o[i] = EPI1(a, eo + (size_t)i);
-            p[i] = EPI1(e, ep + (size_t)i);
-        }
-    }
-    for (; r < R; r++) {
-        const float *wr = w + (size_t)r * (size_t)rs;
-        float *o = out + (size_t)r * (size_t)n;
-        const size_t eo = (size_t)r * (size_t)n;
-        int i = 0;
-        for (; i + MLP_CHUNK <= n; i += MLP_CHUNK) {
-            const v16 w0 = splat16(wr[0]);
-            v16 a0 = w0 * ld16(in + i), a1 = w0 * ld16(in + i + 16);
-            for (int c = 1; c < C; c++) {
-                const v16 wc = splat16(wr[(size_t)c * (size_t)cs]);
-                const float *ic = in + (size_t)c * (size_t)n + i;
-                a0 += wc * ld16(ic);
-                a1 += wc * ld16(ic + 16);
-            }
-            if (b) {
-                const v16 br = splat16(b[r]);
-                a0 += br;
-                a1 += br;
-            }
-            st16(o + i, EPI16(a0, eo + i));
-            st16(o + i + 16, EPI16(a1, eo + i + 16));
         }
         for (; i < n; i++) {
             float a = wr[0] * in[i];
@@ -882,96 +840,79 @@ static inline __attribute__((always_inline)) void mlp_grad4_16(const float *rest
     } while (0)
 
 /* dW[r·C + c] += tree16 over rows of d[r][·]·in[c][·] (row i into lane i mod 16), and
- * db[r] += tree16 of d[r][·]. */
+ * db[r] += tree16 of d[r][·]; with sixteen-float vectors when w16 (a constant: MLP_GRAD). */
 static inline __attribute__((always_inline)) void mlp_grad(const float *restrict d, const float *restrict in,
                                                            int C, int R, int n, float *restrict dW,
-                                                           float *restrict db)
+                                                           float *restrict db, const int w16)
 {
     const int full = n / MLP_LANES * MLP_LANES, m = n - full;
     for (int r = 0; r < R; r++) {
         const float *dr = d + (size_t)r * (size_t)n;
         float *g = dW + (size_t)r * (size_t)C;
         v8 dl = {0}, dh = {0};
-        if (m) tail16(dr + full, m, &dl, &dh);
-        v8 s0 = dl, s1 = dh;
-        for (int i = 0; i < full; i += MLP_LANES) {
-            s0 += ld8(dr + i);
-            s1 += ld8(dr + i + 8);
-        }
-        db[r] += tree16(s0, s1);
-        int c = 0;
-        for (; c + 8 <= C; c += 8) { /* eight columns: one tree of eight vectors, one vector add */
-            v8 q[8];
-            mlp_grad4(dr, in + (size_t)c * (size_t)n, n, full, m, &dl, &dh, q);
-            mlp_grad4(dr, in + (size_t)(c + 4) * (size_t)n, n, full, m, &dl, &dh, q + 4);
-            v8 t;
-            tree8x8(q, t);
-            st8(g + c, ld8(g + c) + t);
-        }
-        for (; c + 4 <= C; c += 4) {
-            v8 q[4];
-            mlp_grad4(dr, in + (size_t)c * (size_t)n, n, full, m, &dl, &dh, q);
-            add_tree8x4(g + c, q);
-        }
-        for (; c < C; c++) {
-            const float *i0 = in + (size_t)c * (size_t)n;
-            v8 a0 = {0}, a1 = {0};
-            for (int i = 0; i < full; i += MLP_LANES) {
-                a0 += ld8(dr + i) * ld8(i0 + i);
-                a1 += ld8(dr + i + 8) * ld8(i0 + i + 8);
-            }
-            if (m) {
-                v8 l0, h0;
-                tail16(i0 + full, m, &l0, &h0);
-                a0 += dl * l0;
-                a1 += dh * h0;
-            }
-            g[c] += tree16(a0, a1);
-        }
-    }
-}
-
-/* mlp_grad with sixteen-float vectors. */
-static inline __attribute__((always_inline)) void mlp_grad16(const float *restrict d, const float *restrict in,
-                                                           int C, int R, int n, float *restrict dW,
-                                                           float *restrict db)
-{
-    const int full = n / MLP_LANES * MLP_LANES, m = n - full;
-    for (int r = 0; r < R; r++) {
-        const float *dr = d + (size_t)r * (size_t)n;
-        float *g = dW + (size_t)r * (size_t)C;
         v16 dt = splat16(0.0f);
-        if (m) tail16v(dr + full, m, &dt);
-        v16 s = dt;
-        for (int i = 0; i < full; i += MLP_LANES) s += ld16(dr + i);
-        {
+        if (w16) {
+            if (m) tail16v(dr + full, m, &dt);
+            v16 s = dt;
+            for (int i = 0; i < full; i += MLP_LANES) s += ld16(dr + i);
             const v8 s0 = LO8(s), s1 = HI8(s);
+            db[r] += tree16(s0, s1);
+        } else {
+            if (m) tail16(dr + full, m, &dl, &dh);
+            v8 s0 = dl, s1 = dh;
+            for (int i = 0; i < full; i += MLP_LANES) {
+                s0 += ld8(dr + i);
+                s1 += ld8(dr + i + 8);
+            }
             db[r] += tree16(s0, s1);
         }
         int c = 0;
         for (; c + 8 <= C; c += 8) { /* eight columns: one tree of eight vectors, one vector add */
             v8 q[8];
-            mlp_grad4_16(dr, in + (size_t)c * (size_t)n, n, full, m, &dt, q);
-            mlp_grad4_16(dr, in + (size_t)(c + 4) * (size_t)n, n, full, m, &dt, q + 4);
+            if (w16) {
+                mlp_grad4_16(dr, in + (size_t)c * (size_t)n, n, full, m, &dt, q);
+                mlp_grad4_16(dr, in + (size_t)(c + 4) * (size_t)n, n, full, m, &dt, q + 4);
+            } else {
+                mlp_grad4(dr, in + (size_t)c * (size_t)n, n, full, m, &dl, &dh, q);
+                mlp_grad4(dr, in + (size_t)(c + 4) * (size_t)n, n, full, m, &dl, &dh, q + 4);
+            }
             v8 t;
             tree8x8(q, t);
             st8(g + c, ld8(g + c) + t);
         }
         for (; c + 4 <= C; c += 4) {
             v8 q[4];
-            mlp_grad4_16(dr, in + (size_t)c * (size_t)n, n, full, m, &dt, q);
+            if (w16)
+                mlp_grad4_16(dr, in + (size_t)c * (size_t)n, n, full, m, &dt, q);
+            else
+                mlp_grad4(dr, in + (size_t)c * (size_t)n, n, full, m, &dl, &dh, q);
             add_tree8x4(g + c, q);
         }
         for (; c < C; c++) {
             const float *i0 = in + (size_t)c * (size_t)n;
-            v16 a = {0};
-            for (int i = 0; i < full; i += MLP_LANES) a += ld16(dr + i) * ld16(i0 + i);
-            if (m) {
-                v16 t;
-                tail16v(i0 + full, m, &t);
-                a += dt * t;
+            v8 a0 = {0}, a1 = {0};
+            if (w16) {
+                v16 a = {0};
+                for (int i = 0; i < full; i += MLP_LANES) a += ld16(dr + i) * ld16(i0 + i);
+                if (m) {
+                    v16 t;
+                    tail16v(i0 + full, m, &t);
+                    a += dt * t;
+                }
+                a0 = LO8(a);
+                a1 = HI8(a);
+            } else {
+                for (int i = 0; i < full; i += MLP_LANES) {
+                    a0 += ld8(dr + i) * ld8(i0 + i);
+                    a1 += ld8(dr + i + 8) * ld8(i0 + i + 8);
+                }
+                if (m) {
+                    v8 l0, h0;
+                    tail16(i0 + full, m, &l0, &h0);
+                    a0 += dl * l0;
+                    a1 += dh * h0;
+                }
             }
-            const v8 a0 = LO8(a), a1 = HI8(a);
             g[c] += tree16(a0, a1);
         }
     }
@@ -1001,20 +942,21 @@ static void mlp_act_backward(const nf_dense *L, const float *Z, const float *A, 
     }
 }
 
-/* mlp_lin and mlp_grad with sixteen-float vectors where the clone has them (NF_W16) */
+/* mlp_lin and mlp_grad with sixteen-float vectors where the clone has them (use_w16), each
+ * width compiled with its flag a constant */
 #define MLP_LIN(w16, ...)                        \
     do {                                         \
         if (w16)                                 \
-            mlp_lin16(__VA_ARGS__);              \
+            mlp_lin(__VA_ARGS__, 1);             \
         else                                     \
-            mlp_lin(__VA_ARGS__);                \
+            mlp_lin(__VA_ARGS__, 0);             \
     } while (0)
 #define MLP_GRAD(w16, ...)                       \
     do {                                         \
         if (w16)                                 \
-            mlp_grad16(__VA_ARGS__);             \
+            mlp_grad(__VA_ARGS__, 1);            \
         else                                     \
-            mlp_grad(__VA_ARGS__);               \
+            mlp_grad(__VA_ARGS__, 0);            \
     } while (0)
 
 /* The forward pass of a block of n rows, Xt transposed: every layer's A[l] (and Z[l] where
