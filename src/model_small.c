@@ -43,6 +43,7 @@ typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
 #define SHUF __builtin_shufflevector
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));
+typedef double v8d __attribute__((vector_size(64)));
 #define ld4d(p) (*(const v4du *)(const void *)(p))
 /* lanes o .. o + 3 of a v8, widened to double */
 #define CVT4D(v, o) __builtin_convertvector(SHUF(v, v, (o), (o) + 1, (o) + 2, (o) + 3), v4d)
@@ -448,6 +449,21 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
             const v8 s2v = splat8(s2);
             v4d l0 = {0}, l1 = {0}, l2 = {0}, l3 = {0}; /* lanes 0–3, 4–7, 8–11, 12–15 */
             int i = 0;
+            if (w16) { /* the same sums as eight-double vectors: lanes 0–7 and 8–15 */
+                const v16 s2w = splat16(s2);
+                v8d lo = {0}, hi = {0};
+                for (; i + LANES <= nb; i += LANES) {
+                    const v16 rr = ld16(out + i) - ld16(t + i);
+                    st16(dp + i, s2w * rr);
+                    const v8d d0 = __builtin_convertvector(LO8(rr), v8d), d1 = __builtin_convertvector(HI8(rr), v8d);
+                    lo += d0 * d0;
+                    hi += d1 * d1;
+                }
+                l0 = SHUF(lo, lo, 0, 1, 2, 3);
+                l1 = SHUF(lo, lo, 4, 5, 6, 7);
+                l2 = SHUF(hi, hi, 0, 1, 2, 3);
+                l3 = SHUF(hi, hi, 4, 5, 6, 7);
+            }
             for (; i + LANES <= nb; i += LANES) {
                 const v8 ra = ld8(out + i) - ld8(t + i), rb = ld8(out + i + 8) - ld8(t + i + 8);
                 st8(dp + i, s2v * ra);
