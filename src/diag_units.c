@@ -101,9 +101,10 @@ static inline __attribute__((always_inline)) long scan_block(const double *z, in
 /* The scan of nf_diag_units, compiled for AVX-512, AVX2 and baseline (simd.h); no FMA
  * contraction, so the same bits.  classify: a unit whose scanned rows already hold an active
  * and an inactive one (0 < active < rows scanned) is scanned no further, and the scan ends
- * when every unit is such.  Dead (active = 0) and always on (active = n) keep their meaning: a unit not
- * stopped is scanned to the end, and a stopped one is neither; the ranges and active fractions
- * are then of the rows scanned, and only the counts are used (nf_diag_classify). */
+ * when every unit is such.  Dead (active = 0) and always on (active = n) keep their meaning:
+ * a unit not stopped is scanned to the end, and a stopped one is neither; the ranges and
+ * active fractions are then of the rows scanned, and only the counts are used
+ * (nf_diag_classify). */
 NF_CLONES
 static nf_status diag_scan(nf_model *m, const float *X, int n, const nf_diag_options *opts, int classify,
                            nf_unit_diag **out, int *n_units)

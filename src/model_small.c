@@ -57,11 +57,21 @@ int nf_model_set_vec16(int mode)
     return prev;
 }
 
-/* (inline, so that each clone tests its own NF_W16) */
+/* Sixteen-float code where the running clone is the x86-64-v4 one (NF_W16), unless forced. */
 static inline __attribute__((always_inline)) int use_w16(void)
 {
     return w16_mode < 0 ? (int)(NF_W16 != 0) : w16_mode;
 }
+
+/* f(..., w16) with w16 a constant in each of the two calls, so that each width's code is
+ * compiled without branches on it */
+#define WIDTH_CALL(f, w16, ...)                  \
+    do {                                         \
+        if (w16)                                 \
+            f(__VA_ARGS__, 1);                   \
+        else                                     \
+            f(__VA_ARGS__, 0);                   \
+    } while (0)
 
 /* Activations with per-unit parameters (prelu, elu_learn) take the general path. */
 int nf_model_small_ok(const nf_model *m)
@@ -183,26 +193,6 @@ static inline __attribute__((always_inline)) void mlp_transpose(const float *res
     }
 }
 
-/* The forward pass below of rows i0 .. nb − 1 (fewer than sixteen), one row at a time. */
-static inline __attribute__((always_inline)) void relu_net_forward_tail(const float *restrict W1, const float *restrict b1,
-                                                                        const float *restrict W2, float b2, int nin, int h,
-                                                                        const float *restrict Xt, int nb, float *restrict A,
-                                                                        float *restrict pz, int i0)
-{
-    for (int i = i0; i < nb; i++) {
-        float p = 0.0f;
-        for (int j = 0; j < h; j++) {
-            float z = W1[j * nin] * Xt[i];
-            for (int k = 1; k < nin; k++) z += W1[j * nin + k] * Xt[k * nb + i];
-            z += b1[j];
-            const float a = z > 0.0f ? z : 0.0f;
-            A[j * nb + i] = a;
-            p += W2[j] * a;
-        }
-        pz[i] = p + b2;
-    }
-}
-
 /* ReLU hidden layer, linear output: the forward pass of a block, with the operations of the
  * general passes below:
  *   z_j = ((0 + W1[j,0]·x0) + W1[j,1]·x1 + …) + b1[j],  a_j = z_j > 0 ? z_j : 0 (into A),
@@ -210,18 +200,30 @@ static inline __attribute__((always_inline)) void relu_net_forward_tail(const fl
  * first every a_j (one unit at a time, its weights in registers: short independent chains),
  * then pz, sixteen rows at a time.  z_j is not kept, and a_j and the mask z_j > 0 are the
  * same for z_j = +0 and −0, so z_j's chain starts at W1[j,0]·x0 instead of 0 + W1[j,0]·x0
- * (the two differ only in the sign of a zero); pz is kept and keeps its 0 +. */
+ * (the two differ only in the sign of a zero); pz is kept and keeps its 0 +.  Sixteen rows
+ * are two eight-float vectors, or one sixteen-float vector when w16: the same operations. */
 static inline __attribute__((always_inline)) void relu_net_forward(const float *restrict W1, const float *restrict b1,
                                                                    const float *restrict W2, float b2, int nin, int h,
                                                                    const float *restrict Xt, int nb, float *restrict A,
-                                                                   float *restrict pz)
+                                                                   float *restrict pz, const int w16)
 {
     const v8 zero = splat8(0.0f);
+    const v16 zero16 = splat16(0.0f);
     const int n16 = nb / 16 * 16;
     for (int j = 0; j < h; j++) { /* a_j of sixteen rows at a time, the unit's weights in registers */
         const float *wj = W1 + j * nin;
-        const v8 bj = splat8(b1[j]), w0 = splat8(wj[0]);
         float *aj = A + j * nb;
+        if (w16) {
+            const v16 bj = splat16(b1[j]), w0 = splat16(wj[0]);
+            for (int i = 0; i < n16; i += 16) {
+                v16 z = w0 * ld16(Xt + i);
+                for (int k = 1; k < nin; k++) z += splat16(wj[k]) * ld16(Xt + k * nb + i);
+                z += bj;
+                st16(aj + i, (v16)((v16i)z & (v16i)(z > zero16)));
+            }
+            continue;
+        }
+        const v8 bj = splat8(b1[j]), w0 = splat8(wj[0]);
         for (int i = 0; i < n16; i += 16) {
             v8 z = w0 * ld8(Xt + i), u = w0 * ld8(Xt + i + 8);
             for (int k = 1; k < nin; k++) {
@@ -236,6 +238,12 @@ static inline __attribute__((always_inline)) void relu_net_forward(const float *
         }
     }
     for (int i = 0; i < n16; i += 16) { /* pz of sixteen rows at a time */
+        if (w16) {
+            v16 p = zero16;
+            for (int j = 0; j < h; j++) p += splat16(W2[j]) * ld16(A + j * nb + i);
+            st16(pz + i, p + splat16(b2));
+            continue;
+        }
         v8 p = zero, q = zero;
         for (int j = 0; j < h; j++) {
             const v8 w2 = splat8(W2[j]);
@@ -245,132 +253,90 @@ static inline __attribute__((always_inline)) void relu_net_forward(const float *
         st8(pz + i, p + splat8(b2));
         st8(pz + i + 8, q + splat8(b2));
     }
-    relu_net_forward_tail(W1, b1, W2, b2, nin, h, Xt, nb, A, pz, n16);
-}
-
-/* relu_net_forward with sixteen-float vectors (the AVX-512 kernel): the same operations. */
-static inline __attribute__((always_inline)) void relu_net_forward16(const float *restrict W1, const float *restrict b1,
-                                                                     const float *restrict W2, float b2, int nin, int h,
-                                                                     const float *restrict Xt, int nb, float *restrict A,
-                                                                     float *restrict pz)
-{
-    const v16 zero = splat16(0.0f);
-    const int n16 = nb / 16 * 16;
-    for (int j = 0; j < h; j++) {
-        const float *wj = W1 + j * nin;
-        const v16 bj = splat16(b1[j]), w0 = splat16(wj[0]);
-        float *aj = A + j * nb;
-        for (int i = 0; i < n16; i += 16) {
-            v16 z = w0 * ld16(Xt + i);
-            for (int k = 1; k < nin; k++) z += splat16(wj[k]) * ld16(Xt + k * nb + i);
-            z += bj;
-            st16(aj + i, (v16)((v16i)z & (v16i)(z > zero)));
+    for (int i = n16; i < nb; i++) {
+        float p = 0.0f;
+        for (int j = 0; j < h; j++) {
+            float z = W1[j * nin] * Xt[i];
+            for (int k = 1; k < nin; k++) z += W1[j * nin + k] * Xt[k * nb + i];
+            z += b1[j];
+            const float a = z > 0.0f ? z : 0.0f;
+            A[j * nb + i] = a;
+            p += W2[j] * a;
         }
-    }
-    for (int i = 0; i < n16; i += 16) {
-        v16 p = zero;
-        for (int j = 0; j < h; j++) p += splat16(W2[j]) * ld16(A + j * nb + i);
-        st16(pz + i, p + splat16(b2));
-    }
-    relu_net_forward_tail(W1, b1, W2, b2, nin, h, Xt, nb, A, pz, n16);
-}
-
-/* The backward pass below of unit j on a block's tail, rows full .. nb − 1 into lanes
- * 0 .. nb − full − 1. */
-static inline __attribute__((always_inline)) void relu_net_backward_tail(const float *restrict W2, int nin,
-                                                                         const float *restrict Xt, const float *restrict A,
-                                                                         const float *restrict dp, int nb, int full, int j,
-                                                                         float (*restrict gW1)[LANES],
-                                                                         float (*restrict gb1)[LANES],
-                                                                         float (*restrict gW2)[LANES])
-{
-    const float *aj = A + j * nb;
-    for (int i = full; i < nb; i++) {
-        const int l = i - full;
-        const float a = aj[i], d = a > 0.0f ? dp[i] * W2[j] : 0.0f;
-        gW2[j][l] += dp[i] * a;
-        gb1[j][l] += d;
-        for (int k = 0; k < nin; k++) gW1[j * nin + k][l] += d * Xt[k * nb + i];
+        pz[i] = p + b2;
     }
 }
 
 /* Its backward pass, one hidden unit at a time so that the unit's 16-lane sums stay in
  * registers over the block (row i into lane i mod 16, as lanes_dot), with a_j from A (a_j > 0
  * exactly where z_j > 0):
- *   gW2[j] += dp·a_j,  d = dp·W2[j] masked by a_j > 0,  gb1[j] += d,  gW1[j,k] += d·x_k. */
+ *   gW2[j] += dp·a_j,  d = dp·W2[j] masked by a_j > 0,  gb1[j] += d,  gW1[j,k] += d·x_k,
+ * sixteen rows at a time as two eight-float vectors or, when w16, one sixteen-float vector. */
 static inline __attribute__((always_inline)) void relu_net_backward(const float *restrict W2, int nin, int h,
                                                                     const float *restrict Xt, const float *restrict A,
                                                                     const float *restrict dp,
                                                                     int nb, float (*restrict gW1)[LANES],
                                                                     float (*restrict gb1)[LANES],
-                                                                    float (*restrict gW2)[LANES])
+                                                                    float (*restrict gW2)[LANES], const int w16)
 {
     const v8 zero = splat8(0.0f);
+    const v16 zero16 = splat16(0.0f);
     const int full = nb / LANES * LANES;
     for (int j = 0; j < h; j++) {
-        const v8 w2 = splat8(W2[j]);
         const float *aj = A + j * nb;
-        v8 g1l[NF_SMALL_MAX_IN], g1h[NF_SMALL_MAX_IN];
-        for (int k = 0; k < nin; k++) {
-            g1l[k] = ld8(gW1[j * nin + k]);
-            g1h[k] = ld8(gW1[j * nin + k] + 8);
-        }
-        v8 g2l = ld8(gW2[j]), g2h = ld8(gW2[j] + 8), gbl = ld8(gb1[j]), gbh = ld8(gb1[j] + 8);
-        int i = 0;
-        for (; i < full; i += LANES) {
-            const v8 al = ld8(aj + i), ah = ld8(aj + i + 8);
-            const v8i ml = (v8i)(al > zero), mh = (v8i)(ah > zero);
-            const v8 pl = ld8(dp + i), ph = ld8(dp + i + 8);
-            g2l += pl * al;
-            g2h += ph * ah;
-            const v8 dl = (v8)((v8i)(pl * w2) & ml), dh = (v8)((v8i)(ph * w2) & mh);
-            gbl += dl;
-            gbh += dh;
+        if (w16) {
+            const v16 w2 = splat16(W2[j]);
+            v16 g1[NF_SMALL_MAX_IN];
+            for (int k = 0; k < nin; k++) g1[k] = ld16(gW1[j * nin + k]);
+            v16 g2 = ld16(gW2[j]), gb = ld16(gb1[j]);
+            for (int i = 0; i < full; i += LANES) {
+                const v16 a = ld16(aj + i), p = ld16(dp + i);
+                g2 += p * a;
+                const v16 d = (v16)((v16i)(p * w2) & (v16i)(a > zero16));
+                gb += d;
+                for (int k = 0; k < nin; k++) g1[k] += d * ld16(Xt + k * nb + i);
+            }
+            st16(gW2[j], g2);
+            st16(gb1[j], gb);
+            for (int k = 0; k < nin; k++) st16(gW1[j * nin + k], g1[k]);
+        } else {
+            const v8 w2 = splat8(W2[j]);
+            v8 g1l[NF_SMALL_MAX_IN], g1h[NF_SMALL_MAX_IN];
             for (int k = 0; k < nin; k++) {
-                g1l[k] += dl * ld8(Xt + k * nb + i);
-                g1h[k] += dh * ld8(Xt + k * nb + i + 8);
+                g1l[k] = ld8(gW1[j * nin + k]);
+                g1h[k] = ld8(gW1[j * nin + k] + 8);
+            }
+            v8 g2l = ld8(gW2[j]), g2h = ld8(gW2[j] + 8), gbl = ld8(gb1[j]), gbh = ld8(gb1[j] + 8);
+            for (int i = 0; i < full; i += LANES) {
+                const v8 al = ld8(aj + i), ah = ld8(aj + i + 8);
+                const v8i ml = (v8i)(al > zero), mh = (v8i)(ah > zero);
+                const v8 pl = ld8(dp + i), ph = ld8(dp + i + 8);
+                g2l += pl * al;
+                g2h += ph * ah;
+                const v8 dl = (v8)((v8i)(pl * w2) & ml), dh = (v8)((v8i)(ph * w2) & mh);
+                gbl += dl;
+                gbh += dh;
+                for (int k = 0; k < nin; k++) {
+                    g1l[k] += dl * ld8(Xt + k * nb + i);
+                    g1h[k] += dh * ld8(Xt + k * nb + i + 8);
+                }
+            }
+            st8(gW2[j], g2l);
+            st8(gW2[j] + 8, g2h);
+            st8(gb1[j], gbl);
+            st8(gb1[j] + 8, gbh);
+            for (int k = 0; k < nin; k++) {
+                st8(gW1[j * nin + k], g1l[k]);
+                st8(gW1[j * nin + k] + 8, g1h[k]);
             }
         }
-        st8(gW2[j], g2l);
-        st8(gW2[j] + 8, g2h);
-        st8(gb1[j], gbl);
-        st8(gb1[j] + 8, gbh);
-        for (int k = 0; k < nin; k++) {
-            st8(gW1[j * nin + k], g1l[k]);
-            st8(gW1[j * nin + k] + 8, g1h[k]);
+        for (int i = full; i < nb; i++) { /* the block's tail: lanes 0 .. nb − full − 1 */
+            const int l = i - full;
+            const float a = aj[i], d = a > 0.0f ? dp[i] * W2[j] : 0.0f;
+            gW2[j][l] += dp[i] * a;
+            gb1[j][l] += d;
+            for (int k = 0; k < nin; k++) gW1[j * nin + k][l] += d * Xt[k * nb + i];
         }
-        relu_net_backward_tail(W2, nin, Xt, A, dp, nb, full, j, gW1, gb1, gW2);
-    }
-}
-
-/* relu_net_backward with sixteen-float vectors: the same operations. */
-static inline __attribute__((always_inline)) void relu_net_backward16(const float *restrict W2, int nin, int h,
-                                                                      const float *restrict Xt, const float *restrict A,
-                                                                      const float *restrict dp,
-                                                                      int nb, float (*restrict gW1)[LANES],
-                                                                      float (*restrict gb1)[LANES],
-                                                                      float (*restrict gW2)[LANES])
-{
-    const v16 zero = splat16(0.0f);
-    const int full = nb / LANES * LANES;
-    for (int j = 0; j < h; j++) {
-        const v16 w2 = splat16(W2[j]);
-        const float *aj = A + j * nb;
-        v16 g1[NF_SMALL_MAX_IN];
-        for (int k = 0; k < nin; k++) g1[k] = ld16(gW1[j * nin + k]);
-        v16 g2 = ld16(gW2[j]), gb = ld16(gb1[j]);
-        int i = 0;
-        for (; i < full; i += LANES) {
-            const v16 a = ld16(aj + i), p = ld16(dp + i);
-            g2 += p * a;
-            const v16 d = (v16)((v16i)(p * w2) & (v16i)(a > zero));
-            gb += d;
-            for (int k = 0; k < nin; k++) g1[k] += d * ld16(Xt + k * nb + i);
-        }
-        st16(gW2[j], g2);
-        st16(gb1[j], gb);
-        for (int k = 0; k < nin; k++) st16(gW1[j * nin + k], g1[k]);
-        relu_net_backward_tail(W2, nin, Xt, A, dp, nb, full, j, gW1, gb1, gW2);
     }
 }
 
@@ -409,16 +375,11 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
             mlp_transpose(X, NULL, r, nin, nb, Xt);
         }
         float *a1 = z1 ? A : Z, *out = z2 ? pa : pz;
-        if (relu_lin && w16) {
+        if (relu_lin) {
             if (nin == 2) /* the inner loops unrolled for the commonest shape */
-                relu_net_forward16(L1->W, L1->b, L2->W, L2->b[0], 2, h, Xt, nb, A, pz);
+                WIDTH_CALL(relu_net_forward, w16, L1->W, L1->b, L2->W, L2->b[0], 2, h, Xt, nb, A, pz);
             else
-                relu_net_forward16(L1->W, L1->b, L2->W, L2->b[0], nin, h, Xt, nb, A, pz);
-        } else if (relu_lin) {
-            if (nin == 2)
-                relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], 2, h, Xt, nb, A, pz);
-            else
-                relu_net_forward(L1->W, L1->b, L2->W, L2->b[0], nin, h, Xt, nb, A, pz);
+                WIDTH_CALL(relu_net_forward, w16, L1->W, L1->b, L2->W, L2->b[0], nin, h, Xt, nb, A, pz);
         } else {
             /* hidden layer: Z[j] = Σ_k W1[j,k]·Xt[k] + b1[j] (rows of length nb) */
             for (int j = 0; j < h; j++) {
@@ -495,14 +456,10 @@ nf_status nf_model_grad_small(nf_model *m, const float *X, const float *Y, const
         /* backward */
         if (relu_lin) { /* the linear output's backward is the identity */
             lanes_dot(gb2, dp, NULL, nb);
-            if (w16 && nin == 2)
-                relu_net_backward16(L2->W, 2, h, Xt, A, dp, nb, gW1, gb1, gW2);
-            else if (w16)
-                relu_net_backward16(L2->W, nin, h, Xt, A, dp, nb, gW1, gb1, gW2);
-            else if (nin == 2)
-                relu_net_backward(L2->W, 2, h, Xt, A, dp, nb, gW1, gb1, gW2);
+            if (nin == 2)
+                WIDTH_CALL(relu_net_backward, w16, L2->W, 2, h, Xt, A, dp, nb, gW1, gb1, gW2);
             else
-                relu_net_backward(L2->W, nin, h, Xt, A, dp, nb, gW1, gb1, gW2);
+                WIDTH_CALL(relu_net_backward, w16, L2->W, nin, h, Xt, A, dp, nb, gW1, gb1, gW2);
             continue;
         }
         nf_act_backward(&L2->act, pz, out, dp, (size_t)nb);
@@ -579,7 +536,7 @@ int nf_model_mlp_small_ok(const nf_model *m)
 
 /* out[r][i] = (Σ_c w[r·rs + c·cs]·in[c][i]) (+ b[r]) for r < R, c < C, i < n, then the
  * epilogue (EPI8); rows of length n.  Chunks of 32 rows as four eight-float vectors, or two
- * sixteen-float ones when w16 (a constant at each call: MLP_LIN), the same operations. */
+ * sixteen-float ones when w16 (a constant at each call: WIDTH_CALL), the same operations. */
 static inline __attribute__((always_inline)) void mlp_lin(const float *restrict w, int rs, int cs,
                                                           const float *restrict b,
                                                           const float *restrict in, int C,
@@ -856,7 +813,7 @@ static inline __attribute__((always_inline)) void mlp_grad4_16(const float *rest
     } while (0)
 
 /* dW[r·C + c] += tree16 over rows of d[r][·]·in[c][·] (row i into lane i mod 16), and
- * db[r] += tree16 of d[r][·]; with sixteen-float vectors when w16 (a constant: MLP_GRAD). */
+ * db[r] += tree16 of d[r][·]; with sixteen-float vectors when w16 (a constant: WIDTH_CALL). */
 static inline __attribute__((always_inline)) void mlp_grad(const float *restrict d, const float *restrict in,
                                                            int C, int R, int n, float *restrict dW,
                                                            float *restrict db, const int w16)
@@ -958,23 +915,6 @@ static void mlp_act_backward(const nf_dense *L, const float *Z, const float *A, 
     }
 }
 
-/* mlp_lin and mlp_grad with sixteen-float vectors where the clone has them (use_w16), each
- * width compiled with its flag a constant */
-#define MLP_LIN(w16, ...)                        \
-    do {                                         \
-        if (w16)                                 \
-            mlp_lin(__VA_ARGS__, 1);             \
-        else                                     \
-            mlp_lin(__VA_ARGS__, 0);             \
-    } while (0)
-#define MLP_GRAD(w16, ...)                       \
-    do {                                         \
-        if (w16)                                 \
-            mlp_grad(__VA_ARGS__, 1);            \
-        else                                     \
-            mlp_grad(__VA_ARGS__, 0);            \
-    } while (0)
-
 /* The forward pass of a block of n rows, Xt transposed: every layer's A[l] (and Z[l] where
  * the activation is not ReLU) as [units][n]; ReLU runs in mlp_lin's epilogue, on z before it
  * is stored into A, which is all its backward reads.  Returns the output block. */
@@ -984,7 +924,7 @@ static inline __attribute__((always_inline)) const float *mlp_forward(nf_model *
     for (int l = 0; l < m->n_layers; l++) {
         const nf_dense *L = &m->layers[l];
         const int relu = L->act.kind == NF_ACT_RELU;
-        MLP_LIN(w16, L->W, L->in, 1, L->b, in, L->in, relu ? m->A[l] : m->Z[l], L->out, n, relu, NULL);
+        WIDTH_CALL(mlp_lin, w16, L->W, L->in, 1, L->b, in, L->in, relu ? m->A[l] : m->Z[l], L->out, n, relu, NULL);
         if (!relu) mlp_act_forward(L, m->Z[l], m->A[l], n);
         in = m->A[l];
     }
@@ -1023,11 +963,11 @@ nf_status nf_model_grad_mlp_small(nf_model *m, const float *X, const float *Y, c
             const nf_dense *L = &m->layers[l];
             if (!masked) mlp_act_backward(L, m->Z[l], m->A[l], D, n, r > 0);
             const float *inp = l ? m->A[l - 1] : Xt;
-            MLP_GRAD(w16, D, inp, L->in, L->out, n, L->dW, L->db);
+            WIDTH_CALL(mlp_grad, w16, D, inp, L->in, L->out, n, L->dW, L->db);
             if (l) {
                 float *Dn = m->dbuf[cur ^ 1];
                 masked = m->layers[l - 1].act.kind == NF_ACT_RELU;
-                MLP_LIN(w16, L->W, 1, L->in, NULL, D, L->out, Dn, L->in, n, 0, masked ? m->A[l - 1] : NULL);
+                WIDTH_CALL(mlp_lin, w16, L->W, 1, L->in, NULL, D, L->out, Dn, L->in, n, 0, masked ? m->A[l - 1] : NULL);
                 cur ^= 1;
                 D = Dn;
             }

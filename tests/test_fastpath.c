@@ -548,28 +548,28 @@ START_TEST(fused_eval_is_the_training_forward)
     fill(X, (size_t)n * nin, &rng);
     fill(Y, (size_t)n * nout, &rng);
     const nf_loss_spec ls = {c->loss, 0.3f};
-    for (size_t ci = 0; ci < 2 * (sizeof caps / sizeof caps[0]); ci++) { /* at both vector widths */
-        const int prev_w = nf_model_set_vec16((int)(ci & 1));
-        nf_model *m = mlp_make(c, 500 + (uint64_t)_i, caps[ci / 2]);
+    for (size_t ci = 0; ci < 2 * (sizeof caps / sizeof caps[0]); ci++) { /* every cap at both widths */
+        const int cap = caps[ci / 2], width = 8 << (ci & 1), prev_w = nf_model_set_vec16(width == 16);
+        nf_model *m = mlp_make(c, 500 + (uint64_t)_i, cap);
         ck_assert(nf_model_mlp_small_ok(m));
         for (int i = 0; i < n; i++) ref_forward(m, X + (size_t)i * nin, R + (size_t)i * nout);
         ck_assert_int_eq(nf_model_predict(m, X, n, P), NF_OK);
         for (int i = 0; i < n * nout; i++)
             ck_assert_msg(memcmp(P + i, R + i, sizeof(float)) == 0, "case %d cap %d width %d: output %d is %.9g, want %.9g",
-                          _i, caps[ci / 2], 8 << (ci & 1), i, P[i], R[i]);
+                          _i, cap, width, i, P[i], R[i]);
         double want = 0.0, got;
-        for (int r = 0; r < n; r += caps[ci / 2]) {
-            const size_t cnt = (size_t)(n - r < caps[ci / 2] ? n - r : caps[ci / 2]) * (size_t)nout;
+        for (int r = 0; r < n; r += cap) {
+            const size_t cnt = (size_t)(n - r < cap ? n - r : cap) * (size_t)nout;
             want += nf_loss_value(&ls, R + (size_t)r * nout, Y + (size_t)r * nout, cnt) * (double)cnt;
         }
         want /= (double)n * (double)nout;
         ck_assert_int_eq(nf_model_eval(m, X, Y, n, &ls, &got), NF_OK);
-        ck_assert_msg(got == want, "case %d cap %d width %d: eval %.17g, want %.17g", _i, caps[ci / 2], 8 << (ci & 1), got, want);
+        ck_assert_msg(got == want, "case %d cap %d width %d: eval %.17g, want %.17g", _i, cap, width, got, want);
         const int prev = nf_model_set_fused_max(0);
         ck_assert_int_eq(nf_model_predict(m, X, n, Q), NF_OK);
         nf_model_set_fused_max(prev);
         ck_assert_msg(max_rel_diff(P, Q, (size_t)n * nout) < 1e-5, "case %d cap %d width %d: sgemm path differs by %.3g",
-                      _i, caps[ci / 2], 8 << (ci & 1), max_rel_diff(P, Q, (size_t)n * nout));
+                      _i, cap, width, max_rel_diff(P, Q, (size_t)n * nout));
         nf_model_free(m);
         nf_model_set_vec16(prev_w);
     }
