@@ -829,7 +829,7 @@ static int print_json(const options *o, const result *res, int n)
 
 int main(int argc, char **argv)
 {
-    cli_pick_openblas_core(argv); /* ../src/cli/coretype.h */
+    cli_setup_openblas(argv, 0); /* ../src/cli/coretype.h */
     options o;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;

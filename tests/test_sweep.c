@@ -1087,6 +1087,45 @@ START_TEST(cli_sigterm_keeps_finished)
 }
 END_TEST
 
+/* nnfit sweep runs each trial's BLAS on one thread, so it starts no OpenBLAS thread pool (whose
+ * threads would spin on the other cores for ~0.1 s first): with --jobs 1 the process is one
+ * thread once the first trial has finished.  A thread count set in the environment stays. */
+static void sweep_threads_and_env(const char *env, long *tasks, char *blas_env, size_t cap)
+{
+    char cmd[2048], *out = NULL, *err = NULL;
+    remove("test_sweep_pool.err");
+    snprintf(cmd, sizeof cmd,
+             "(env -u OPENBLAS_NUM_THREADS -u GOTO_NUM_THREADS -u OMP_NUM_THREADS %s %s sweep --task abs "
+             "--n 256 --epochs 60 --restarts 100000 --jobs 1 --out test_sweep_pool.csv >/dev/null "
+             "2>test_sweep_pool.err & p=$!; "
+             "for i in $(seq 600); do grep -q '/100000 ' test_sweep_pool.err 2>/dev/null && break; sleep 0.1; done; "
+             "echo tasks=$(ls /proc/$p/task | wc -l); "
+             "echo env=$(tr '\\0' '\\n' < /proc/$p/environ | grep '^OPENBLAS_NUM_THREADS=' | cut -d= -f2); "
+             "kill -TERM $p; wait $p; true)",
+             env, tu_nnfit());
+    ck_assert_int_eq(tu_run_cmd(cmd, &out, &err), 0);
+    const char *t = strstr(out, "tasks="), *e = strstr(out, "env=");
+    ck_assert_msg(t && e, "%s / %s", out, err);
+    *tasks = strtol(t + 6, NULL, 10);
+    snprintf(blas_env, cap, "%.*s", (int)strcspn(e + 4, "\n"), e + 4);
+    remove("test_sweep_pool.csv");
+    remove("test_sweep_pool.err");
+    free(out), free(err);
+}
+
+START_TEST(cli_sweep_starts_no_blas_pool)
+{
+    long tasks;
+    char blas_env[64];
+    sweep_threads_and_env("", &tasks, blas_env, sizeof blas_env);
+    ck_assert_msg(tasks == 1, "nnfit sweep --jobs 1 runs %ld threads", tasks);
+    /* OpenBLAS here would start a pool (several cores): then the variable is what kept it off */
+    if (nf_blas_threads() > 1) ck_assert_str_eq(blas_env, "1");
+    sweep_threads_and_env("OPENBLAS_NUM_THREADS=2", &tasks, blas_env, sizeof blas_env);
+    ck_assert_str_eq(blas_env, "2");
+}
+END_TEST
+
 static int same_final_loss(const char *a, const char *b)
 {
     const char *x = strstr(a, "final_loss:"), *y = strstr(b, "final_loss:");
@@ -1271,6 +1310,7 @@ int main(void)
     tcase_add_test(tc, cli_mixed_optimizers);
     tcase_add_test(tc, cli_full_option_names);
     tcase_add_test(tc, cli_sigterm_keeps_finished);
+    tcase_add_test(tc, cli_sweep_starts_no_blas_pool);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

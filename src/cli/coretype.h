@@ -6,7 +6,15 @@
  * reports that generic core on a CPU with AVX-512 (or AVX2+FMA) (nf_blas_suggest_coretype),
  * the program re-executes itself once with OPENBLAS_CORETYPE set to the matching kernel set.
  * An OPENBLAS_CORETYPE already in the environment is respected; NNFIT_NO_CORETYPE=1 keeps
- * whatever OpenBLAS picked.  If exec fails the program carries on with the kernels it has. */
+ * whatever OpenBLAS picked.
+ *
+ * OpenBLAS also starts its thread pool when it loads, and each pool thread spins (sched_yield)
+ * for about 2^28 cycles before it sleeps: of the order of 0.1 s of CPU per process on a 2-core
+ * machine, taken from the work on the other cores.  A program that never runs BLAS on several
+ * threads (one_blas_thread: nnfit sweep, whose trials each run on one core) re-executes with
+ * OPENBLAS_NUM_THREADS=1 instead, so that no pool is started, unless the environment already
+ * sets the thread count.  Both changes take one re-execution; if exec fails the program
+ * carries on as it is. */
 #ifndef NNFIT_CLI_CORETYPE_H
 #define NNFIT_CLI_CORETYPE_H
 
@@ -15,12 +23,17 @@
 
 #include "nnfit/blas.h"
 
-static inline void cli_pick_openblas_core(char **argv)
+static inline void cli_setup_openblas(char **argv, int one_blas_thread)
 {
-    if (getenv("OPENBLAS_CORETYPE") || getenv("NNFIT_NO_CORETYPE")) return;
-    const char *want = nf_blas_suggest_coretype();
-    if (!want || setenv("OPENBLAS_CORETYPE", want, 1) != 0) return;
-    execv("/proc/self/exe", argv);
+    int again = 0;
+    if (!getenv("OPENBLAS_CORETYPE") && !getenv("NNFIT_NO_CORETYPE")) {
+        const char *want = nf_blas_suggest_coretype();
+        if (want && setenv("OPENBLAS_CORETYPE", want, 1) == 0) again = 1;
+    }
+    if (one_blas_thread && !getenv("OPENBLAS_NUM_THREADS") && !getenv("GOTO_NUM_THREADS") &&
+        !getenv("OMP_NUM_THREADS") && nf_blas_threads() > 1 && setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0)
+        again = 1;
+    if (again) execv("/proc/self/exe", argv);
 }
 
 #endif

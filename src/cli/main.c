@@ -62,7 +62,7 @@ static int run(int argc, char **argv)
 /* Under mpirun every rank runs main (mpi_cli.h); without it the MPI calls do nothing. */
 int main(int argc, char **argv)
 {
-    cli_pick_openblas_core(argv);
+    cli_setup_openblas(argv, argc > 1 && !strcmp(argv[1], "sweep")); /* trials: one BLAS thread each */
     int rc = cli_mpi_start(&argc, &argv);
     if (!rc) rc = run(argc, argv);
     cli_mpi_end();
